@@ -1,0 +1,36 @@
+/**
+ * How far a failure reaches. A credential failure ends the whole run, a project failure fails
+ * every user of that project, a user failure fails that user only.
+ */
+export type FailureScope = 'run' | 'project' | 'user';
+
+export interface RotatorErrorOptions extends ErrorOptions {
+  /** Machine-readable code: Atlas's `errorCode` when Atlas gave one, otherwise ours. */
+  code: string;
+  /** What the operator should do next. */
+  remedy: string;
+  /** @default 'user' */
+  scope?: FailureScope;
+}
+
+/**
+ * Base class of every error this project raises on purpose. Messages never carry secret
+ * material: callers build them from names, codes and numbers only.
+ */
+export class RotatorError extends Error {
+  readonly code: string;
+  readonly remedy: string;
+  readonly scope: FailureScope;
+
+  constructor(message: string, options: RotatorErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RotatorError';
+    this.code = options.code;
+    this.remedy = options.remedy;
+    this.scope = options.scope ?? 'user';
+  }
+}
+
+/** Narrows `unknown` from a `catch` to an `Error`, wrapping anything else. */
+export const asError = (value: unknown): Error =>
+  value instanceof Error ? value : new Error(String(value));

@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A free TCP port on loopback, as the OS hands one out. */
+export const freePort = async (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+
+export interface MotoServer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+const waitUntilUp = async (endpoint: string, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`);
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`moto_server did not start at ${endpoint}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+
+/**
+ * Starts `moto_server` (moto 5.2.1 ships on every machine of this kind) on a free loopback port:
+ * one local server speaking the real Secrets Manager and DynamoDB APIs.
+ */
+export const startMoto = async (): Promise<MotoServer> => {
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('error', (err) =>
+      reject(new Error(`could not start moto_server (is it installed?): ${err.message}`)),
+    );
+    child.once('exit', (code) => reject(new Error(`moto_server exited early with code ${code}`)));
+  });
+  await Promise.race([waitUntilUp(endpoint, 30_000), exited]);
+  child.removeAllListeners('exit');
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+};
+
+/** Points the AWS SDK's standard configuration at a moto endpoint, with dummy credentials. */
+export const awsEnvFor = (endpoint: string): Record<string, string> => ({
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+  AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+});

@@ -1,0 +1,17 @@
+import { inject } from 'vitest';
+import { awsEnvFor } from './moto.js';
+
+// Every test process talks to moto_server through the SDK's standard endpoint variables, and
+// never to a real AWS account: credentials are dummies.
+Object.assign(process.env, awsEnvFor(inject('motoEndpoint')));
+for (const name of [
+  'MONGODB_ATLAS_CLIENT_ID',
+  'MONGODB_ATLAS_CLIENT_SECRET',
+  'MONGODB_ATLAS_PUBLIC_API_KEY',
+  'MONGODB_ATLAS_PRIVATE_API_KEY',
+  'AWS_PROFILE',
+  'AWS_SESSION_TOKEN',
+]) {
+  delete process.env[name];
+}
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
