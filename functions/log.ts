@@ -1,5 +1,5 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogItem } from '@aws-lambda-powertools/logger';
+import { Logger } from '@aws-lambda-powertools/logger';
 
 /** The logging surface the domain modules use; Powertools' Logger satisfies it. */
 export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;

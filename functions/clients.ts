@@ -1,0 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/**
+ * AWS SDK clients, created once per process (a Lambda container keeps them warm). They read
+ * the SDK's standard configuration, so AWS_ENDPOINT_URL_SECRETS_MANAGER and
+ * AWS_ENDPOINT_URL_DYNAMODB point them at moto_server locally. Construction does no I/O.
+ */
+
+// A minted key exists only in memory until it is stored: give writes room to ride out
+// throttling (the SDK's standard retry backs off with jitter).
+export const secretsManager = new SecretsManagerClient({ maxAttempts: 6 });
+export const dynamoDb = new DynamoDBClient({ maxAttempts: 4 });

@@ -1,0 +1,137 @@
+import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { RotatorError } from './errors.js';
+
+/**
+ * Per-user leases in DynamoDB. A run takes a user's lease with a conditional write before it
+ * mints and holds it until the new certificate is current, so overlapping runs (the schedule, a
+ * manual invoke, the CLI) never mint twice. A lease carries an expiry: only a crashed run's lease
+ * has to lapse, and the table's TTL removes it later.
+ */
+
+export type LeaseResult = { acquired: true } | { acquired: false; owner: string; expiresAt: Date };
+
+export class LeaseError extends RotatorError {
+  constructor(
+    message: string,
+    code: string,
+    remedy: string,
+    scope: 'run' | 'user',
+    cause?: unknown,
+  ) {
+    super(message, { code, remedy, scope, cause });
+    this.name = 'LeaseError';
+  }
+}
+
+const errorName = (err: unknown): string => (err as { name?: string } | undefined)?.name ?? 'Error';
+
+export interface LeaseTableOptions {
+  tableName: string;
+  leaseMs: number;
+  /** Identifies this run in the lease, so only it can release it. */
+  owner: string;
+  now: () => Date;
+}
+
+export const leaseKey = (projectId: string, username: string): string =>
+  `lease/${projectId}/${username}`;
+
+export class LeaseTable {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly options: LeaseTableOptions,
+  ) {}
+
+  private missing(cause: unknown): LeaseError {
+    const { tableName } = this.options;
+    return new LeaseError(
+      `Lease table ${tableName} does not exist`,
+      'LEASE_TABLE_MISSING',
+      `Deploy the stack, or create it: aws dynamodb create-table --table-name ${tableName} --attribute-definitions AttributeName=pk,AttributeType=S --key-schema AttributeName=pk,KeyType=HASH --billing-mode PAY_PER_REQUEST`,
+      'run',
+      errorName(cause),
+    );
+  }
+
+  /** Fails the run early and clearly when the table is missing or unreachable. */
+  async check(): Promise<void> {
+    try {
+      await this.client.send(new DescribeTableCommand({ TableName: this.options.tableName }));
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) throw this.missing(err);
+      throw new LeaseError(
+        `Cannot reach lease table ${this.options.tableName} (${errorName(err)})`,
+        'LEASE_TABLE_UNAVAILABLE',
+        'Check DynamoDB permissions (DescribeTable, PutItem, DeleteItem) and the region.',
+        'run',
+        errorName(err),
+      );
+    }
+  }
+
+  /** Takes the lease unless another holder's lease is still live. */
+  async acquire(key: string): Promise<LeaseResult> {
+    const now = this.options.now().getTime();
+    const expiresAt = now + this.options.leaseMs;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.options.tableName,
+          Item: {
+            pk: { S: key },
+            owner: { S: this.options.owner },
+            expiresAt: { N: String(expiresAt) },
+            // DynamoDB TTL works in epoch seconds; a day's margin keeps crash evidence readable.
+            ttl: { N: String(Math.ceil(expiresAt / 1000) + 86_400) },
+            acquiredAt: { S: new Date(now).toISOString() },
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': { N: String(now) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { acquired: true };
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        return {
+          acquired: false,
+          owner: err.Item?.owner?.S ?? 'another run',
+          expiresAt: new Date(Number(err.Item?.expiresAt?.N ?? now)),
+        };
+      }
+      if (err instanceof ResourceNotFoundException) throw this.missing(err);
+      throw new LeaseError(
+        `Could not take the lease ${key} (${errorName(err)})`,
+        'LEASE_UNAVAILABLE',
+        'Nothing was minted for this user; the next run retries.',
+        'user',
+        errorName(err),
+      );
+    }
+  }
+
+  /** Releases our own lease; a lease another run took over after ours lapsed stays. */
+  async release(key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.options.tableName,
+          Key: { pk: { S: key } },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': { S: this.options.owner } },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,326 @@
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { v5 as uuidv5 } from 'uuid';
+import { z } from 'zod';
+import type { ValidatedCertificate } from './certificate.js';
+import { formatZodIssues } from './config.js';
+import { RotatorError } from './errors.js';
+
+/**
+ * The certificate secrets in Secrets Manager: one secret per user, versions labelled the way
+ * Secrets Manager rotation does (AWSCURRENT, AWSPENDING, AWSPREVIOUS), version ids derived from
+ * the certificate serial so that a version's id alone says which certificate it holds.
+ */
+
+export const CURRENT = 'AWSCURRENT';
+export const PENDING = 'AWSPENDING';
+
+export const MANAGED_BY_TAG = 'atlas-x509-rotator:managed-by';
+export const MANAGED_BY_VALUE = 'atlas-x509-rotator';
+
+// Fixed namespace: changing it would make every stored certificate look foreign to the plan.
+const VERSION_NAMESPACE = '0b8f8d6e-4f53-4c1e-9f0e-5d8b1f6e7a10';
+
+/** The secret version id (ClientRequestToken) for a certificate serial: a UUIDv5 of it. */
+export const versionIdFor = (serialNumber: string): string =>
+  uuidv5(`atlas-x509:${serialNumber}`, VERSION_NAMESPACE);
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+/** The JSON a certificate secret holds (`SecretString`). */
+export const storedCertificateSchema = z.object({
+  username: z.string().min(1),
+  projectId: z.string().regex(/^[a-f0-9]{24}$/),
+  certificate: z.string().includes('-----BEGIN CERTIFICATE-----'),
+  privateKey: z.string().includes('PRIVATE KEY-----'),
+  pem: z.string(),
+  serialNumber: z.string().regex(/^[1-9][0-9]*$/),
+  notBefore: isoDate,
+  notAfter: isoDate,
+});
+
+export type StoredCertificate = z.output<typeof storedCertificateSchema>;
+
+/** Serialises with a fixed key order, so a retried write sends byte-identical text. */
+export const serializeStored = (
+  user: { projectId: string; username: string },
+  cert: ValidatedCertificate,
+): string =>
+  JSON.stringify({
+    username: user.username,
+    projectId: user.projectId,
+    certificate: cert.certificate,
+    privateKey: cert.privateKey,
+    pem: cert.pem,
+    serialNumber: cert.serialNumber,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+  });
+
+/** What the current version holds: our certificate, or something we must not overwrite. */
+export type CurrentValue =
+  | { kind: 'ours'; value: StoredCertificate }
+  | { kind: 'foreign'; problem: string };
+
+export interface SecretState {
+  name: string;
+  arn: string;
+  createdDate: Date;
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate: Date | undefined;
+  /** Version id → staging labels, for versions that carry labels. */
+  versions: ReadonlyMap<string, readonly string[]>;
+  currentVersionId: string | undefined;
+  /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
+  pendingVersionId: string | undefined;
+  current: CurrentValue | undefined;
+}
+
+export class SecretStoreError extends RotatorError {
+  constructor(message: string, code: string, remedy: string, cause?: unknown) {
+    super(message, { code, remedy, scope: 'user', cause });
+    this.name = 'SecretStoreError';
+  }
+}
+
+const awsErrorName = (err: unknown): string => (err as { name?: string } | undefined)?.name ?? '';
+
+/** Maps SDK failures to errors that say what to do. Messages hold names and codes only. */
+const storeFailure = (action: string, secret: string, err: unknown): SecretStoreError => {
+  const name = awsErrorName(err);
+  if (name === 'AccessDeniedException') {
+    return new SecretStoreError(
+      `Secrets Manager denied ${action} on ${secret}`,
+      'SECRET_ACCESS_DENIED',
+      'Grant the rotator role access to secrets under the configured prefix.',
+      name,
+    );
+  }
+  if (name === 'DecryptionFailure' || name === 'EncryptionFailure' || name.startsWith('KMS')) {
+    return new SecretStoreError(
+      `KMS refused to ${name === 'DecryptionFailure' ? 'decrypt' : 'encrypt'} ${secret} (${name})`,
+      'KMS_ACCESS_DENIED',
+      "Check the secret's KMS key exists, is enabled, and its key policy lets the rotator role use it through Secrets Manager.",
+      name,
+    );
+  }
+  if (name === 'InvalidRequestException') {
+    return new SecretStoreError(
+      `Secrets Manager rejected ${action} on ${secret} (${name}); it may be scheduled for deletion`,
+      'SECRET_INVALID_STATE',
+      'Restore the secret (aws secretsmanager restore-secret) or check its state.',
+      name,
+    );
+  }
+  return new SecretStoreError(
+    `Secrets Manager ${action} on ${secret} failed (${name || 'unknown error'})`,
+    'SECRET_STORE_FAILED',
+    'Retry the run; if it persists, check Secrets Manager health and quotas.',
+    name,
+  );
+};
+
+export const parseCurrentValue = (
+  text: string | undefined,
+  owner: { projectId: string; username: string },
+): CurrentValue => {
+  if (text === undefined)
+    return { kind: 'foreign', problem: 'the current version has no SecretString' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { kind: 'foreign', problem: 'the current value is not JSON' };
+  }
+  const parsed = storedCertificateSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      kind: 'foreign',
+      problem: `the current value is not a certificate written by this rotator (${formatZodIssues(parsed.error).join('; ')})`,
+    };
+  }
+  if (parsed.data.projectId !== owner.projectId || parsed.data.username !== owner.username) {
+    return {
+      kind: 'foreign',
+      problem: `the secret holds the certificate of ${parsed.data.projectId}:${parsed.data.username}`,
+    };
+  }
+  return { kind: 'ours', value: parsed.data };
+};
+
+export interface CreateSecretOptions {
+  kmsKeyId: string | undefined;
+  projectId: string;
+  username: string;
+}
+
+/** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
+export class SecretStore {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  /** The secret's metadata and current value, or undefined when it does not exist. */
+  async read(
+    name: string,
+    owner: { projectId: string; username: string },
+  ): Promise<SecretState | undefined> {
+    let described: DescribeSecretCommandOutput;
+    try {
+      described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) return undefined;
+      throw storeFailure('DescribeSecret', name, err);
+    }
+    const versions = new Map(Object.entries(described.VersionIdsToStages ?? {}));
+    const versionWith = (stage: string): string | undefined =>
+      [...versions].find(([, stages]) => stages.includes(stage))?.[0];
+    const currentVersionId = versionWith(CURRENT);
+    const pending = versionWith(PENDING);
+    const state: SecretState = {
+      name,
+      arn: described.ARN ?? name,
+      createdDate: described.CreatedDate ?? new Date(0),
+      deletedDate: described.DeletedDate,
+      versions,
+      currentVersionId,
+      pendingVersionId: pending !== currentVersionId ? pending : undefined,
+      current: undefined,
+    };
+    if (state.deletedDate || !currentVersionId) return state;
+    const text = await this.readVersion(name, { VersionStage: CURRENT });
+    return { ...state, current: parseCurrentValue(text, owner) };
+  }
+
+  /** The pending version's value, to finish an interrupted rotation. */
+  readPending(state: SecretState): Promise<string | undefined> {
+    return this.readVersion(state.name, {
+      VersionId: state.pendingVersionId,
+      VersionStage: PENDING,
+    });
+  }
+
+  private async readVersion(
+    name: string,
+    selector: { VersionId?: string | undefined; VersionStage: string },
+  ): Promise<string | undefined> {
+    try {
+      // Always name the stage: a stage-less read can return a stale version on some backends.
+      const got = await this.client.send(
+        new GetSecretValueCommand({ SecretId: name, ...selector }),
+      );
+      return got.SecretString;
+    } catch (err) {
+      throw storeFailure('GetSecretValue', name, err);
+    }
+  }
+
+  /**
+   * Creates the secret without a value before anything is minted: its creation date marks
+   * when we started managing the user, and the first certificate then lands in it at once.
+   */
+  async create(name: string, options: CreateSecretOptions): Promise<SecretState> {
+    try {
+      const created = await this.client.send(
+        new CreateSecretCommand({
+          Name: name,
+          Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
+          KmsKeyId: options.kmsKeyId,
+          Tags: [
+            { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
+            { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
+            { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
+          ],
+        }),
+      );
+      const arn = created.ARN ?? name;
+      const state = await this.read(arn, options);
+      if (!state) throw new Error('secret vanished right after creation');
+      return { ...state, name };
+    } catch (err) {
+      if (err instanceof SecretStoreError) throw err;
+      if (awsErrorName(err) === 'ResourceExistsException') {
+        // Another run created it a moment ago: use it.
+        const state = await this.read(name, options);
+        if (state) return state;
+      }
+      throw storeFailure('CreateSecret', name, err);
+    }
+  }
+
+  /**
+   * Stores a validated certificate. Into a secret that has a current version it goes as
+   * AWSPENDING; into an empty secret it becomes the first version, which Secrets Manager makes
+   * AWSCURRENT whatever stage is asked for. The version id comes from the serial, so a retry
+   * with the same bytes is a no-op.
+   */
+  async put(state: SecretState, value: string, serialNumber: string): Promise<string> {
+    const versionId = versionIdFor(serialNumber);
+    try {
+      await this.client.send(
+        new PutSecretValueCommand({
+          SecretId: state.arn,
+          ClientRequestToken: versionId,
+          SecretString: value,
+          VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
+        }),
+      );
+      return versionId;
+    } catch (err) {
+      throw storeFailure('PutSecretValue', state.name, err);
+    }
+  }
+
+  /**
+   * Makes the pending `versionId` current; Secrets Manager moves AWSPREVIOUS to the version
+   * that was current.
+   */
+  async promote(state: SecretState, versionId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: state.arn,
+          VersionStage: CURRENT,
+          MoveToVersionId: versionId,
+          RemoveFromVersionId: state.currentVersionId,
+        }),
+      );
+      // A pending label left on the current version reads as "done" anyway; removing it keeps
+      // the next rotation's AWSPENDING unambiguous.
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: state.arn,
+          VersionStage: PENDING,
+          RemoveFromVersionId: versionId,
+        }),
+      );
+    } catch (err) {
+      throw storeFailure('UpdateSecretVersionStage', state.name, err);
+    }
+  }
+
+  /** Drops AWSPENDING from a version that must not be promoted. */
+  async abandonPending(state: SecretState, versionId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: state.arn,
+          VersionStage: PENDING,
+          RemoveFromVersionId: versionId,
+        }),
+      );
+    } catch (err) {
+      throw storeFailure('UpdateSecretVersionStage', state.name, err);
+    }
+  }
+}
+
+// Tag values allow letters, digits, spaces and _.:/=+-@ only.
+const tagValue = (value: string): string =>
+  value.replace(/[^\p{L}\p{N}\s_.:/=+\-@]/gu, '-').slice(0, 256);

@@ -1,0 +1,174 @@
+import { X509Certificate } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunReport, UserReport } from '../../functions/report.js';
+import { versionIdFor } from '../../functions/store.js';
+import { readSecret, secretExists } from '../support/aws.js';
+import { daysFromNow, Harness, P1, P2 } from '../support/harness.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+  h.sim.addProject(P1);
+  h.sim.addProject(P2);
+});
+afterEach(async () => h.close());
+
+const row = (report: RunReport, username: string): UserReport => {
+  const found = report.users.find((u) => u.username === username);
+  if (!found) throw new Error(`no row for ${username}`);
+  return found;
+};
+
+describe('rotation end to end (simulator + moto_server)', () => {
+  it('stores a first certificate for a user without a secret, then creates nothing on the next run', async () => {
+    h.sim.addUser(P1, 'app1');
+    const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
+
+    const first = await h.run(config);
+    const r = row(first, 'app1');
+    expect(r).toMatchObject({ action: 'rotated', orphans: [] });
+    expect(r.errorCode).toBeUndefined();
+    const secret = await readSecret(h.secretName(P1, 'app1'));
+    expect(r.secretArn).toMatch(/^arn:aws:secretsmanager:/);
+    // The serial is Atlas's _id digit for digit, and names the version.
+    const [listed] = h.sim.certificates(P1, 'app1');
+    expect(secret.current.serialNumber).toBe(listed?.serialNumber);
+    expect(r.serialNumber).toBe(listed?.serialNumber);
+    expect(BigInt(secret.current.serialNumber)).toBeGreaterThan(2n ** 53n);
+    expect(secret.stages).toEqual({ [versionIdFor(secret.current.serialNumber)]: ['AWSCURRENT'] });
+    const x509 = new X509Certificate(secret.current.certificate);
+    expect(x509.subject).toBe('CN=app1');
+    expect(secret.current.pem).toBe(secret.current.certificate + secret.current.privateKey);
+    expect(secret.current.privateKey).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(
+      x509.checkPrivateKey(
+        (await import('node:crypto')).createPrivateKey(secret.current.privateKey),
+      ),
+    ).toBe(true);
+    expect(secret.current.notAfter.toISOString()).toBe(r.notAfter);
+
+    h.sim.resetRequests();
+    const second = await h.run(config);
+    expect(row(second, 'app1')).toMatchObject({ action: 'skipped', serialNumber: r.serialNumber });
+    expect(row(second, 'app1').reason).toMatch(/^not due: \d+ days left, renews from /);
+    expect(h.sim.count('POST', '/certs')).toBe(0);
+    expect(second.summary).toMatchObject({ users: 1, skipped: 1, rotated: 0, failed: 0 });
+  });
+
+  it('replaces a certificate inside its renewal window, keeping the old one as AWSPREVIOUS', async () => {
+    h.sim.addUser(P1, 'billing');
+    h.sim.addUser(P1, 'reporting');
+    const old = await h.seed(P1, 'billing', {
+      notBefore: daysFromNow(-85),
+      notAfter: daysFromNow(5),
+    });
+    const healthy = await h.seed(P1, 'reporting');
+    const config = h.config({ projects: [{ projectId: P1, users: ['billing', 'reporting'] }] });
+
+    const report = await h.run(config);
+    const billing = row(report, 'billing');
+    expect(billing.action).toBe('rotated');
+    expect(billing.reason).toMatch(/days left; renewal window opened/);
+    expect(billing.serialNumber).not.toBe(old.serialNumber);
+    expect(row(report, 'reporting')).toMatchObject({
+      action: 'skipped',
+      serialNumber: healthy.serialNumber,
+    });
+
+    const secret = await readSecret(h.secretName(P1, 'billing'));
+    const newId = versionIdFor(billing.serialNumber as string);
+    expect(secret.stages[newId]).toEqual(['AWSCURRENT']);
+    expect(secret.stages[versionIdFor(old.serialNumber)]).toEqual(['AWSPREVIOUS']);
+    expect(secret.current.serialNumber).toBe(billing.serialNumber);
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+  });
+
+  it('discovers MANAGED users, honours exclude, and reports every user', async () => {
+    h.sim.addUser(P2, 'etl');
+    h.sim.addUser(P2, 'legacy-batch');
+    h.sim.addUser(P2, 'human', { x509Type: 'NONE', databaseName: 'admin' });
+    h.sim.addUser(P2, 'customer-ca', { x509Type: 'CUSTOMER' });
+    const config = h.config({
+      projects: [{ projectId: P2, discover: true, exclude: ['legacy-batch'] }],
+    });
+
+    const report = await h.run(config);
+    expect(report.users.map((u) => [u.username, u.action])).toEqual([['etl', 'rotated']]);
+  });
+
+  it('plans without minting, writing or leasing on a dry run', async () => {
+    h.sim.addUser(P1, 'app1');
+    h.sim.addUser(P1, 'reporting');
+    await h.seed(P1, 'reporting');
+    const config = h.config({ projects: [{ projectId: P1, users: ['app1', 'reporting'] }] });
+
+    const report = await h.run(config, { dryRun: true });
+    expect(report.dryRun).toBe(true);
+    expect(row(report, 'app1')).toMatchObject({
+      action: 'planned',
+      reason: 'would mint: no certificate stored yet',
+    });
+    expect(row(report, 'reporting').action).toBe('skipped');
+    expect(h.sim.count('POST', '/certs')).toBe(0);
+    expect(await secretExists(h.secretName(P1, 'app1'))).toBe(false);
+  });
+
+  it('forces a replacement for named users only', async () => {
+    h.sim.addUser(P1, 'a');
+    h.sim.addUser(P1, 'b');
+    const a = await h.seed(P1, 'a');
+    const b = await h.seed(P1, 'b');
+    const config = h.config({ projects: [{ projectId: P1, users: ['a', 'b'] }] });
+
+    const report = await h.run(config, { force: true, only: [{ projectId: P1, username: 'a' }] });
+    expect(report.users.map((u) => u.username)).toEqual(['a']);
+    expect(row(report, 'a')).toMatchObject({
+      action: 'rotated',
+      reason: 'rotated (forced by the operator)',
+    });
+    expect(row(report, 'a').serialNumber).not.toBe(a.serialNumber);
+    expect((await readSecret(h.secretName(P1, 'b'))).current.serialNumber).toBe(b.serialNumber);
+  });
+
+  it('rotates unusual usernames, URL-encoded on the path and matched against the escaped subject', async () => {
+    const names = ['svc.reporting+eu@corp', 'a-b_c', 'x,y'];
+    for (const n of names) h.sim.addUser(P1, n);
+    const config = h.config({ projects: [{ projectId: P1, users: names }] });
+
+    const report = await h.run(config);
+    expect(report.users.map((u) => u.action)).toEqual(['rotated', 'rotated', 'rotated']);
+    expect(
+      h.sim.requests.some((r) => r.path.endsWith('/databaseUsers/svc.reporting%2Beu%40corp/certs')),
+    ).toBe(true);
+    expect(row(report, 'x,y').secretName).toBe(`${h.prefix}${P1}/x-y`);
+    const secret = await readSecret(`${h.prefix}${P1}/svc.reporting+eu@corp`);
+    expect(new X509Certificate(secret.current.certificate).subject).toBe(
+      'CN=svc.reporting\\+eu@corp',
+    );
+  });
+
+  it('authenticates with a legacy API key over Digest', async () => {
+    h.sim.addApiKey('pubkey1', 'privkey-secret-1');
+    h.sim.addUser(P1, 'app1');
+    const report = await h.run(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+      {},
+      {
+        env: {
+          MONGODB_ATLAS_PUBLIC_API_KEY: 'pubkey1',
+          MONGODB_ATLAS_PRIVATE_API_KEY: 'privkey-secret-1',
+        },
+      },
+    );
+    expect(row(report, 'app1').action).toBe('rotated');
+    expect(h.sim.requests.filter((r) => r.auth === 'digest').length).toBeGreaterThanOrEqual(2);
+    expect(h.sim.stats.tokensIssued).toBe(0);
+  });
+
+  it('fetches one OAuth token per run for all users', async () => {
+    const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    for (const u of users) h.sim.addUser(P1, u);
+    await h.run(h.config({ projects: [{ projectId: P1, users }] }));
+    expect(h.sim.stats.tokensIssued).toBe(1);
+  });
+});
