@@ -1,6 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { RotatorError } from './errors.js';
-import { type CertificateDates, freshnessProblem, type RenewalPolicy } from './plan.js';
+import { shortestLifetimeDays } from './config.js';
+import { type CertificateDates, DAY_MS, freshnessProblem, type RenewalPolicy } from './plan.js';
 
 /**
  * PEM handling and validation of what Atlas mints. Everything is checked in memory, with
@@ -136,6 +137,8 @@ export interface ValidationExpectations {
   username: string;
   policy: RenewalPolicy;
   now: Date;
+  /** For a certificate minted just now: the validity asked of Atlas. */
+  requestedMonths?: number;
 }
 
 /**
@@ -177,5 +180,14 @@ export const validateBundle = (
   };
   const problem = freshnessProblem(dates, expected.policy, expected.now);
   if (problem) throw new CertificateRejectedError(problem);
+  if (expected.requestedMonths !== undefined) {
+    // A day's slack for clock skew; a month is at least 28 days.
+    const validDays = (dates.notAfter.getTime() - expected.now.getTime()) / DAY_MS;
+    if (validDays < shortestLifetimeDays(expected.requestedMonths) - 1) {
+      throw new CertificateRejectedError(
+        `it is valid for ${validDays.toFixed(1)} days, less than the ${expected.requestedMonths} month(s) requested`,
+      );
+    }
+  }
   return { ...dates, certificate, privateKey, pem: `${certificate}${privateKey}` };
 };

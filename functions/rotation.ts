@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { AtlasCertificate, AtlasClient } from './atlas/client.js';
-import { AtlasCreateOutcomeUnknownError } from './atlas/errors.js';
+import { AtlasCreateOutcomeUnknownError, AtlasDeadlineError } from './atlas/errors.js';
 import { type ValidatedCertificate, validateBundle } from './certificate.js';
 import {
   discoveredUserSettings,
@@ -101,9 +101,17 @@ export class RequestError extends RotatorError {
   }
 }
 
-/** A user failure that this module decides on (no Atlas or AWS error behind it). */
+/**
+ * A user failure that this module decides on (no Atlas or AWS error behind it). It carries the
+ * secret state read so far, so the report still shows which certificate the secret holds.
+ */
 class UserFailure extends RotatorError {
-  constructor(message: string, code: string, remedy: string) {
+  constructor(
+    message: string,
+    code: string,
+    remedy: string,
+    readonly state?: SecretState,
+  ) {
     super(message, { code, remedy, scope: 'user' });
     this.name = 'UserFailure';
   }
@@ -189,7 +197,11 @@ export const runRotation = async (
     },
   ): Outcome => {
     const e = asError(err);
-    const base = heldFields(known.state, known.held);
+    const state = known.state ?? (e instanceof UserFailure ? e.state : undefined);
+    const base = heldFields(state, known.held ?? toDates(state));
+    if (e instanceof AtlasDeadlineError) {
+      return { ...base, action: 'deferred', reason: e.message, orphans: known.orphans ?? [] };
+    }
     if (e instanceof RotatorError) {
       return {
         ...base,
@@ -258,6 +270,7 @@ export const runRotation = async (
         `secret ${user.secretName} is scheduled for deletion (${state.deletedDate.toISOString()})`,
         'SECRET_SCHEDULED_FOR_DELETION',
         `Restore it (aws secretsmanager restore-secret --secret-id ${user.secretName}) or remove the user from the config.`,
+        state,
       );
     }
     if (state?.current?.kind === 'foreign' && !forced) {
@@ -265,6 +278,7 @@ export const runRotation = async (
         `secret ${user.secretName} is not ours: ${state.current.problem}`,
         'SECRET_FOREIGN_VALUE',
         `Point the user at another secretName, or replace the value deliberately with --force --only ${user.projectId}:${user.username}.`,
+        state,
       );
     }
     const held = toDates(state);
@@ -275,6 +289,7 @@ export const runRotation = async (
         `Atlas does not list the stored certificate ${held?.serialNumber} although it has not expired`,
         'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS',
         `Check that ${user.secretName} belongs to ${user.projectId}:${user.username} (was the user re-created?); replace it deliberately with --force --only ${user.projectId}:${user.username}.`,
+        state,
       );
     }
     const orphans = findOrphans({
@@ -438,7 +453,12 @@ export const runRotation = async (
 
     let cert: ValidatedCertificate;
     try {
-      cert = validateBundle(body, { username: user.username, policy: user, now: ctx.now() });
+      cert = validateBundle(body, {
+        username: user.username,
+        policy: user,
+        now: ctx.now(),
+        requestedMonths: user.monthsUntilExpiration,
+      });
     } catch (err) {
       // Atlas minted something we will not use: it stays valid until it expires.
       const minted = await appearedSince(user, new Set(a.listed.map((c) => c.serialNumber))).catch(
@@ -661,7 +681,11 @@ export const runRotation = async (
     }
   }
 
-  const ordered = [...rows.values()];
+  // Rows in config order (discovered users after listed ones), whatever order they finished in.
+  const ordered = [
+    ...users.flatMap((u) => rows.get(keyOf(u)) ?? []),
+    ...[...rows.values()].filter((r) => r.username === '*'),
+  ];
   const report: RunReport = {
     runId: ctx.runId,
     dryRun: request.dryRun,

@@ -6,7 +6,7 @@ import { resolveAtlasCredentials } from './credentials.js';
 import { LeaseTable } from './lease.js';
 import type { Log } from './log.js';
 import type { RunReport } from './report.js';
-import { type RotationRequest, runRotation } from './rotation.js';
+import { type RotationRequest, type RotationTuning, runRotation } from './rotation.js';
 import { SecretStore } from './store.js';
 
 /**
@@ -22,6 +22,7 @@ export interface RunOptions {
   deadline?: (() => number | undefined) | undefined;
   runId?: string;
   now?: () => Date;
+  tuning?: Partial<RotationTuning>;
 }
 
 export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> => {
@@ -55,6 +56,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       runId,
       now,
       deadline: options.deadline,
+      tuning: options.tuning,
     },
     options.request,
   );

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig, type RawConfig, secretNameFor } from '../../functions/config.js';
 import { silentLog } from '../../functions/log.js';
 import type { RunReport } from '../../functions/report.js';
-import type { RotationRequest } from '../../functions/rotation.js';
+import type { RotationRequest, RotationTuning } from '../../functions/rotation.js';
 import { rotateWithConfig } from '../../functions/runtime.js';
 import { AtlasSimulator, type AtlasSimulatorOptions } from '../simulator/atlas-simulator.js';
 import { createLeaseTable, type SeedCertificate, seedSecret } from './aws.js';
@@ -83,7 +83,12 @@ export class Harness {
   run(
     config: RawConfig,
     request: Partial<RotationRequest> = {},
-    extra: { now?: () => Date; deadline?: () => number; env?: Record<string, string> } = {},
+    extra: {
+      now?: () => Date;
+      deadline?: () => number;
+      env?: Record<string, string>;
+      tuning?: Partial<RotationTuning>;
+    } = {},
   ): Promise<RunReport> {
     return rotateWithConfig({
       config: parseConfig(config),
@@ -92,6 +97,7 @@ export class Harness {
       env: extra.env ?? this.atlasEnv,
       now: extra.now,
       deadline: extra.deadline,
+      tuning: extra.tuning,
     });
   }
 

@@ -15,3 +15,4 @@ for (const name of [
   delete process.env[name];
 }
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

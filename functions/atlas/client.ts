@@ -1,0 +1,490 @@
+import { Agent, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
+import { asError, RotatorError } from '../errors.js';
+import { type Log, silentLog } from '../log.js';
+import {
+  type AtlasCredentials,
+  type AuthStrategy,
+  BearerAuth,
+  DigestAuth,
+  OAuthTokenProvider,
+} from './auth.js';
+import {
+  AtlasApiError,
+  AtlasAuthError,
+  type AtlasCall,
+  AtlasCreateOutcomeUnknownError,
+  AtlasResponseError,
+  AtlasUnavailableError,
+} from './errors.js';
+import {
+  type AttemptResult,
+  DEFAULT_RETRY,
+  isTransient,
+  parseRetryAfter,
+  provablyNotSent,
+  type RawRequest,
+  type RawResponse,
+  type RetryOptions,
+  runWithRetries,
+  sendOnce,
+  transportCode,
+} from './http.js';
+import { parseJson } from './json.js';
+import {
+  apiErrorSchema,
+  databaseUserPageSchema,
+  type UserSecurity,
+  userCertPageSchema,
+  userSecuritySchema,
+} from './schemas.js';
+
+/** Options of {@link AtlasClient}. */
+export interface AtlasClientOptions {
+  /** Atlas origin, e.g. `https://cloud.mongodb.com`. */
+  baseUrl: string;
+  credentials: AtlasCredentials;
+  /** @default a module-scope keep-alive `Agent` (tests inject a `MockAgent`) */
+  dispatcher?: Dispatcher;
+  /** @default { maxRetries: 4, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */
+  retry?: { maxRetries?: number; minTimeoutMs?: number; maxTimeoutMs?: number };
+  /** Per-attempt limit for headers and body together. @default 30000 */
+  requestTimeoutMs?: number;
+  /** Epoch ms the client never waits past: it throws `AtlasDeadlineError` instead. */
+  deadline?: () => number | undefined;
+  /** Clock for token expiry and the deadline. @default Date.now */
+  now?: () => number;
+  log?: Log;
+}
+
+/** One unexpired Atlas-managed certificate of a database user. */
+export interface AtlasCertificate {
+  /** Serial number in decimal, every digit kept (it exceeds 2^53). */
+  serialNumber: string;
+  /** Atlas reports the certificate's notBefore: the real creation time minus one hour. */
+  createdAt: Date;
+  notAfter: Date;
+  /** `CN=<username>` */
+  subject: string;
+  groupId: string;
+}
+
+/** The fields of an Atlas database user that decide whether it can get managed certificates. */
+export interface AtlasDatabaseUser {
+  username: string;
+  databaseName: string;
+  x509Type: 'NONE' | 'CUSTOMER' | 'MANAGED';
+  groupId: string;
+}
+
+/** Counters for the run report. */
+export interface AtlasClientStats {
+  /** HTTP requests to the Admin API (Digest challenges and re-sends included, tokens not). */
+  requests: number;
+  /** Retries after a wait (429, 5xx, network), token requests included. */
+  retries: number;
+  /** 429 responses. */
+  throttled: number;
+  /** 401s answered with a fresh token or a fresh Digest challenge. */
+  authChallenges: number;
+  /** HTTP requests to the OAuth token endpoint. */
+  tokenRequests: number;
+}
+
+export type { UserSecurity } from './schemas.js';
+
+const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
+const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;
+/** Atlas's maximum page size: one request for any realistic number of certificates. */
+const PAGE_SIZE = 500;
+/** Guards against a server that never returns a short page. */
+const MAX_PAGES = 200;
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/**
+ * One keep-alive pool per process, reused across warm Lambda invocations. Timeouts stay well
+ * below the Lambda timeout; each request also carries its own `requestTimeoutMs`.
+ */
+const defaultAgent = new Agent({
+  connect: { timeout: 10_000 },
+  keepAliveTimeout: 4_000,
+  keepAliveMaxTimeout: 30_000,
+  headersTimeout: DEFAULT_TIMEOUT_MS,
+  bodyTimeout: DEFAULT_TIMEOUT_MS,
+});
+
+/**
+ * How a request may be repeated. `safe`: any transient failure. `create`: only when no
+ * certificate can have been minted. `unsafe`: only when the request provably did not reach
+ * Atlas (connection refused) or was throttled.
+ */
+type Safety = 'safe' | 'create' | 'unsafe';
+
+interface CallSpec extends AtlasCall {
+  method: RawRequest['method'];
+  query?: string;
+  body?: string;
+  safety: Safety;
+}
+
+/** 401 error codes that are about project membership or roles, not about the credential. */
+const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
+const RETRYABLE_5XX = new Set([500, 502, 503, 504]);
+
+const GROUP_ID = /^[a-f0-9]{24}$/;
+
+const groupPath = (groupId: string): string => {
+  if (!GROUP_ID.test(groupId)) {
+    throw new RotatorError(`Not an Atlas project id: ${JSON.stringify(groupId.slice(0, 40))}`, {
+      code: 'INVALID_PROJECT_ID',
+      remedy: 'configure the 24-hex-digit project id shown in Atlas under Project Settings',
+      scope: 'project',
+    });
+  }
+  return `/api/atlas/v2/groups/${encodeURIComponent(groupId)}`;
+};
+
+/** A short, non-secret description of a body we will not echo. */
+const describeBody = (res: RawResponse): string => {
+  const type = String(res.headers['content-type'] ?? 'no content type')
+    .split(';')[0]
+    ?.trim()
+    .slice(0, 60);
+  return `${type}, ${Buffer.byteLength(res.text)} bytes`;
+};
+
+/**
+ * Client for the Atlas Admin API v2 operations the rotator needs, pinned to version
+ * 2023-01-01. Safe calls retry transient failures; certificate creation retries only when no
+ * certificate can have been minted and otherwise throws `AtlasCreateOutcomeUnknownError`.
+ */
+export class AtlasClient {
+  /** Counters for the run report; they only grow. */
+  readonly stats: AtlasClientStats = {
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    authChallenges: 0,
+    tokenRequests: 0,
+  };
+
+  private readonly baseUrl: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly retry: RetryOptions;
+  private readonly timeoutMs: number;
+  private readonly deadline: () => number | undefined;
+  private readonly now: () => number;
+  private readonly log: Log;
+  private readonly auth: AuthStrategy;
+
+  constructor(options: AtlasClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.dispatcher = options.dispatcher ?? defaultAgent;
+    this.retry = {
+      maxRetries: options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries,
+      minTimeoutMs: options.retry?.minTimeoutMs ?? DEFAULT_RETRY.minTimeoutMs,
+      maxTimeoutMs: options.retry?.maxTimeoutMs ?? DEFAULT_RETRY.maxTimeoutMs,
+    };
+    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.deadline = options.deadline ?? (() => undefined);
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? silentLog;
+    this.auth = this.authFor(options.credentials);
+  }
+
+  /** All unexpired certificates of a database user (every page, 500 per page). */
+  async listCertificates(groupId: string, username: string): Promise<AtlasCertificate[]> {
+    const path = `${groupPath(groupId)}/databaseUsers/${encodeURIComponent(username)}/certs`;
+    return this.listAll({ method: 'GET', path, groupId, safety: 'safe' }, userCertPageSchema);
+  }
+
+  /**
+   * Mints a certificate and returns the response body verbatim: certificate PEM followed by
+   * the unencrypted PKCS#8 private key. Atlas returns the key only here; it is never logged.
+   *
+   * @throws AtlasCreateOutcomeUnknownError when a certificate may have been minted anyway.
+   */
+  async createCertificate(
+    groupId: string,
+    username: string,
+    monthsUntilExpiration: number,
+  ): Promise<string> {
+    if (
+      !Number.isInteger(monthsUntilExpiration) ||
+      monthsUntilExpiration < 1 ||
+      monthsUntilExpiration > 24
+    ) {
+      throw new RotatorError(
+        `Certificate lifetime must be 1 to 24 months, got ${monthsUntilExpiration}`,
+        {
+          code: 'INVALID_CERT_LIFETIME',
+          remedy: 'configure a certificate lifetime of 1 to 24 months',
+          scope: 'user',
+        },
+      );
+    }
+    const path = `${groupPath(groupId)}/databaseUsers/${encodeURIComponent(username)}/certs`;
+    const spec: CallSpec = {
+      method: 'POST',
+      path,
+      groupId,
+      safety: 'create',
+      body: JSON.stringify({ monthsUntilExpiration }),
+    };
+    // The body is PEM under a JSON content type: it was read as text, never parsed as JSON.
+    // Whatever a 2xx carries, Atlas has minted: the caller validates it (and counts an orphan
+    // when it is unusable), so it is returned as is.
+    return (await this.call(spec)).text;
+  }
+
+  /** All database users of a project (every page). */
+  async listDatabaseUsers(groupId: string): Promise<AtlasDatabaseUser[]> {
+    const path = `${groupPath(groupId)}/databaseUsers`;
+    return this.listAll({ method: 'GET', path, groupId, safety: 'safe' }, databaseUserPageSchema);
+  }
+
+  /** The project's X.509 (customer CA) and LDAP settings. */
+  async getUserSecurity(groupId: string): Promise<UserSecurity> {
+    const spec: CallSpec = {
+      method: 'GET',
+      path: `${groupPath(groupId)}/userSecurity`,
+      groupId,
+      safety: 'safe',
+    };
+    return this.parse(spec, await this.call(spec), userSecuritySchema);
+  }
+
+  /**
+   * Removes the project's customer CA (self-managed X.509); triggers a rolling restart of the
+   * project's clusters. Retried only when Atlas provably did not act on it.
+   */
+  async disableCustomerX509(groupId: string): Promise<UserSecurity> {
+    const spec: CallSpec = {
+      method: 'DELETE',
+      path: `${groupPath(groupId)}/userSecurity/customerX509`,
+      groupId,
+      safety: 'unsafe',
+    };
+    return this.parse(spec, await this.call(spec), userSecuritySchema);
+  }
+
+  private authFor(credentials: AtlasCredentials): AuthStrategy {
+    if (credentials.kind === 'apiKey') {
+      return new DigestAuth(credentials.publicApiKey, credentials.privateApiKey);
+    }
+    const tokens = new OAuthTokenProvider({
+      baseUrl: this.baseUrl,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      userAgent: USER_AGENT,
+      send: (req) => sendOnce(this.dispatcher, req, this.timeoutMs),
+      retry: this.retry,
+      deadline: this.deadline,
+      now: this.now,
+      log: this.log,
+      onRequest: () => {
+        this.stats.tokenRequests += 1;
+      },
+      onRetry: () => {
+        this.stats.retries += 1;
+      },
+    });
+    return new BearerAuth(tokens);
+  }
+
+  private async listAll<T>(spec: CallSpec, schema: z.ZodType<{ results: T[] }>): Promise<T[]> {
+    const all: T[] = [];
+    for (let pageNum = 1; pageNum <= MAX_PAGES; pageNum++) {
+      const page = { ...spec, query: `itemsPerPage=${PAGE_SIZE}&pageNum=${pageNum}` };
+      const { results } = this.parse(page, await this.call(page), schema);
+      all.push(...results);
+      // totalCount is documented as an estimate: a short page is the reliable end marker.
+      if (results.length < PAGE_SIZE) return all;
+    }
+    throw new AtlasResponseError(spec, `pagination did not end after ${MAX_PAGES} pages`);
+  }
+
+  private parse<T>(spec: CallSpec, res: RawResponse, schema: z.ZodType<T>): T {
+    let json: unknown;
+    try {
+      json = parseJson(res.text);
+    } catch {
+      throw new AtlasResponseError(
+        spec,
+        `the ${res.status} body is not JSON (${describeBody(res)})`,
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
+      throw new AtlasResponseError(
+        spec,
+        `the ${res.status} body does not match: ${issues.join('; ')}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Runs one API call to a 2xx response, with the retry rules of its `safety`. */
+  private call(spec: CallSpec): Promise<RawResponse> {
+    return runWithRetries((attempt) => this.attempt(spec, attempt), {
+      call: spec,
+      options: this.retry,
+      deadline: this.deadline,
+      now: this.now,
+      onRetry: ({ attempt, waitMs, reason }) => {
+        this.stats.retries += 1;
+        const why = reason instanceof AtlasApiError ? reason.errorCode : transportCode(reason);
+        this.log.debug('Atlas retry', {
+          method: spec.method,
+          path: spec.path,
+          attempt,
+          waitMs,
+          why,
+        });
+      },
+      exhausted: (reason, attempts) =>
+        new AtlasUnavailableError(spec, `gave up after ${attempts} attempts`, reason),
+    });
+  }
+
+  private async attempt(spec: CallSpec, attempt: number): Promise<AttemptResult<RawResponse>> {
+    let res: RawResponse;
+    try {
+      res = await this.sendAuthenticated(spec, attempt);
+    } catch (error) {
+      if (error instanceof RotatorError) return { kind: 'fail', error };
+      return this.onTransportError(spec, attempt, error);
+    }
+    if (res.status >= 200 && res.status < 300) return { kind: 'done', value: res };
+    return this.onErrorStatus(spec, res);
+  }
+
+  /**
+   * Sends the request, answering one 401 with fresh authentication (a new token, or the new
+   * Digest challenge). A second 401 means the credential itself is rejected.
+   */
+  private async sendAuthenticated(spec: CallSpec, attempt: number): Promise<RawResponse> {
+    const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
+    for (let renewed = false; ; renewed = true) {
+      const authorization = await this.auth.authorize(spec.method, uri);
+      const headers: Record<string, string> = { accept: MEDIA_TYPE, 'user-agent': USER_AGENT };
+      if (spec.body !== undefined) headers['content-type'] = MEDIA_TYPE;
+      if (authorization !== undefined) headers.authorization = authorization;
+      this.stats.requests += 1;
+      const res = await sendOnce(
+        this.dispatcher,
+        { url: `${this.baseUrl}${uri}`, method: spec.method, headers, body: spec.body },
+        this.timeoutMs,
+      );
+      this.log.debug('Atlas response', {
+        method: spec.method,
+        path: spec.path,
+        status: res.status,
+        attempt,
+      });
+      if (res.status !== 401) return res;
+      const apiError = this.apiError(spec, res);
+      // An authenticated 401 about membership or roles: the credential is fine, the project is not.
+      if (authorization !== undefined && PROJECT_AUTH_CODES.has(apiError.errorCode)) throw apiError;
+      if (renewed || !this.auth.renew(authorization, res)) {
+        const what = this.auth.kind === 'serviceAccount' ? 'service account' : 'API key';
+        throw new AtlasAuthError(
+          `Atlas ${spec.method} ${spec.path} rejected the ${what} credentials: 401 ${apiError.errorCode}`,
+          { kind: this.auth.kind, cause: apiError },
+        );
+      }
+      this.stats.authChallenges += 1;
+    }
+  }
+
+  private onTransportError(
+    spec: CallSpec,
+    attempt: number,
+    error: unknown,
+  ): AttemptResult<RawResponse> {
+    const reason = asError(error);
+    const code = transportCode(error);
+    this.log.debug('Atlas request failed', { method: spec.method, path: spec.path, attempt, code });
+    if (provablyNotSent(error)) return { kind: 'retry', reason, retryAfterMs: undefined };
+    switch (spec.safety) {
+      case 'safe':
+        return isTransient(error)
+          ? { kind: 'retry', reason, retryAfterMs: undefined }
+          : {
+              kind: 'fail',
+              error: new AtlasUnavailableError(spec, `request failed (${code})`, reason),
+            };
+      case 'create':
+        return {
+          kind: 'fail',
+          error: new AtlasCreateOutcomeUnknownError(spec, `${code} after sending`, reason),
+        };
+      case 'unsafe':
+        return {
+          kind: 'fail',
+          error: new AtlasUnavailableError(
+            spec,
+            `${code} after sending; the outcome is unknown`,
+            reason,
+          ),
+        };
+    }
+  }
+
+  private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
+    const apiError = this.apiError(spec, res);
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now());
+    // Throttled requests were not acted on: every kind of call may repeat them.
+    if (res.status === 429) {
+      this.stats.throttled += 1;
+      return { kind: 'retry', reason: apiError, retryAfterMs };
+    }
+    if (RETRYABLE_5XX.has(res.status)) {
+      if (spec.safety === 'safe') return { kind: 'retry', reason: apiError, retryAfterMs };
+      // 503 with Retry-After is Atlas refusing the request; any other 5xx may follow a mint.
+      if (spec.safety === 'create') {
+        if (res.status === 503 && retryAfterMs !== undefined) {
+          return { kind: 'retry', reason: apiError, retryAfterMs };
+        }
+        const why = `${res.status} ${apiError.errorCode}`;
+        return { kind: 'fail', error: new AtlasCreateOutcomeUnknownError(spec, why, apiError) };
+      }
+    }
+    return { kind: 'fail', error: apiError };
+  }
+
+  /** The `ApiError` of an error response, or a generic one when the body is not an ApiError. */
+  private apiError(spec: CallSpec, res: RawResponse): AtlasApiError {
+    let body: unknown;
+    try {
+      body = parseJson(res.text);
+    } catch {
+      body = undefined;
+    }
+    const parsed = apiErrorSchema.safeParse(body);
+    if (parsed.success) {
+      const { errorCode, detail, reason, parameters } = parsed.data;
+      return new AtlasApiError({
+        ...callOf(spec),
+        status: res.status,
+        errorCode,
+        detail: detail ?? reason ?? '',
+        parameters: parameters ?? [],
+      });
+    }
+    return new AtlasApiError({
+      ...callOf(spec),
+      status: res.status,
+      errorCode: `HTTP_${res.status}`,
+      detail: `no Atlas error body (${describeBody(res)})`,
+    });
+  }
+}
+
+/** Just what errors may name about a call: never its body. */
+const callOf = ({ method, path, groupId }: CallSpec): AtlasCall =>
+  groupId === undefined ? { method, path } : { method, path, groupId };

@@ -1,0 +1,245 @@
+import { type FailureScope, RotatorError } from '../errors.js';
+
+/** Which kind of Atlas credential the run uses; decides which settings a remedy names. */
+export type CredentialKind = 'serviceAccount' | 'apiKey';
+
+/** Identifies one Atlas call in messages: method and path, never the query or any header. */
+export interface AtlasCall {
+  method: string;
+  /** Path without query, e.g. `/api/atlas/v2/groups/<id>/databaseUsers/<user>/certs`. */
+  path: string;
+  groupId?: string;
+}
+
+const describe = (call: AtlasCall): string => `Atlas ${call.method} ${call.path}`;
+
+const projectOf = (call: AtlasCall): string => call.groupId ?? 'of this call';
+
+interface ErrorRule {
+  scope: FailureScope;
+  remedy: (call: AtlasCall, parameters: readonly unknown[]) => string;
+}
+
+const notMember: ErrorRule = {
+  scope: 'project',
+  remedy: (call) =>
+    `the credential is not a member of project ${projectOf(call)} or lacks the role: ` +
+    'grant Project Read Only to list, Project Owner to create',
+};
+
+const accessList: ErrorRule = {
+  scope: 'project',
+  remedy: (_call, parameters) => {
+    // ORG_REQUIRES_ACCESS_LIST names the caller's address as its first parameter.
+    const ip = typeof parameters[0] === 'string' && /^[\d.:a-f]+$/i.test(parameters[0]);
+    const which = ip ? ` (${String(parameters[0])})` : '';
+    return `add this function's egress IP${which} to the API access list of the key/service account`;
+  },
+};
+
+const userNotFound: ErrorRule = {
+  scope: 'user',
+  remedy: (call) => `check that the database user exists in project ${projectOf(call)}`,
+};
+
+/** Atlas `errorCode` → how far the failure reaches and what the operator should do. */
+const RULES: Readonly<Record<string, ErrorRule>> = {
+  NOT_IN_GROUP: notMember,
+  USER_UNAUTHORIZED: notMember,
+  IP_ADDRESS_NOT_ON_ACCESS_LIST: accessList,
+  IP_ADDRESS_NOT_ON_WHITELIST: accessList,
+  ORG_REQUIRES_ACCESS_LIST: accessList,
+  RESOURCE_REQUIRES_ACCESS_LIST: accessList,
+  GROUP_NOT_FOUND: {
+    scope: 'project',
+    remedy: (call) => `check the project id ${projectOf(call)}: Atlas does not know it`,
+  },
+  USERNAME_NOT_FOUND: userNotFound,
+  USER_NOT_FOUND: userNotFound,
+  RESOURCE_NOT_FOUND: userNotFound,
+  USER_NOT_MANAGED_X509: {
+    scope: 'user',
+    remedy: () => 'set x509Type MANAGED, databaseName $external on the user',
+  },
+  CANNOT_GENERATE_CERT_IF_ADVANCED_X509: {
+    scope: 'project',
+    remedy: () =>
+      'the project has a customer CA (self-managed X.509); Atlas-managed certs cannot be ' +
+      'generated until it is disabled',
+  },
+  ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED: {
+    scope: 'user',
+    remedy: () =>
+      'per-user certificate cap reached; wait for old certs to expire or recreate the user',
+  },
+  CERT_EXPIRY_CANNOT_EXCEED_TWO_YEARS: {
+    scope: 'user',
+    remedy: () => 'configure a certificate lifetime of 1 to 24 months',
+  },
+  ATLAS_MANAGED_X509_NAME_INVALID: {
+    scope: 'user',
+    remedy: () =>
+      'Atlas-managed certificates need a plain username (subject CN=<username>, no other ' +
+      'attributes); rename or recreate the user',
+  },
+};
+
+const ruleFor = (status: number, errorCode: string): ErrorRule => {
+  const rule = RULES[errorCode];
+  if (rule) return rule;
+  if (status === 429) {
+    return {
+      scope: 'user',
+      remedy: () => 'Atlas rate limit reached; lower the concurrency or run again later',
+    };
+  }
+  if (status >= 500) {
+    return { scope: 'user', remedy: () => 'Atlas had a server error; run again later' };
+  }
+  return {
+    scope: 'user',
+    remedy: () =>
+      `look up ${errorCode} in the Atlas Admin API error reference and fix the request or project`,
+  };
+};
+
+/** Longest Atlas `detail` kept in a message: enough to read, short enough for a log line. */
+const MAX_DETAIL = 300;
+
+/** What an Atlas error response said, as read from its `ApiError` body. */
+export interface AtlasApiErrorInit extends AtlasCall {
+  status: number;
+  /** Atlas's `errorCode`, or `HTTP_<status>` when the body was not an `ApiError`. */
+  errorCode: string;
+  detail: string;
+  parameters?: readonly unknown[];
+  cause?: unknown;
+}
+
+/**
+ * Atlas answered with an error status. `scope` and `remedy` come from Atlas's `errorCode`
+ * (see `RULES`); `code` is that `errorCode`.
+ */
+export class AtlasApiError extends RotatorError {
+  readonly status: number;
+  readonly errorCode: string;
+  readonly detail: string;
+  readonly method: string;
+  readonly path: string;
+
+  constructor(init: AtlasApiErrorInit) {
+    const rule = ruleFor(init.status, init.errorCode);
+    const detail =
+      init.detail.length > MAX_DETAIL ? `${init.detail.slice(0, MAX_DETAIL)}…` : init.detail;
+    super(`${describe(init)} failed: ${init.status} ${init.errorCode}: ${detail}`, {
+      code: init.errorCode,
+      remedy: rule.remedy(init, init.parameters ?? []),
+      scope: rule.scope,
+      cause: init.cause,
+    });
+    this.name = 'AtlasApiError';
+    this.status = init.status;
+    this.errorCode = init.errorCode;
+    this.detail = detail;
+    this.method = init.method;
+    this.path = init.path;
+  }
+}
+
+const credentialRemedy = (kind: CredentialKind): string =>
+  kind === 'serviceAccount'
+    ? 'check or rotate the Atlas service account secret (MONGODB_ATLAS_CLIENT_ID / ' +
+      'MONGODB_ATLAS_CLIENT_SECRET or the credentials secret): it may be wrong, expired or revoked'
+    : 'check or rotate the Atlas API key (MONGODB_ATLAS_PUBLIC_API_KEY / ' +
+      'MONGODB_ATLAS_PRIVATE_API_KEY or the credentials secret): it may be wrong or deleted';
+
+/**
+ * Atlas rejected the credential itself (token endpoint refused it, or an API call stayed 401
+ * after a fresh token or a fresh Digest challenge). Nothing will work this run.
+ */
+export class AtlasAuthError extends RotatorError {
+  readonly credentialKind: CredentialKind;
+
+  constructor(
+    message: string,
+    options: { kind: CredentialKind; code?: string; cause?: unknown; remedy?: string },
+  ) {
+    super(message, {
+      code: options.code ?? 'ATLAS_CREDENTIALS_REJECTED',
+      remedy: options.remedy ?? credentialRemedy(options.kind),
+      scope: 'run',
+      cause: options.cause,
+    });
+    this.name = 'AtlasAuthError';
+    this.credentialKind = options.kind;
+  }
+}
+
+/**
+ * The create request may have reached Atlas and minted a certificate whose key we never saw
+ * (timeout, connection reset after sending, 5xx that does not promise it was refused).
+ */
+export class AtlasCreateOutcomeUnknownError extends RotatorError {
+  constructor(call: AtlasCall, reason: string, cause?: unknown) {
+    super(`${describe(call)}: the outcome is unknown (${reason})`, {
+      code: 'CREATE_OUTCOME_UNKNOWN',
+      remedy:
+        'list the certificates again and compare serial numbers before creating another: ' +
+        'Atlas may have issued one whose private key was lost',
+      scope: 'user',
+      cause,
+    });
+    this.name = 'AtlasCreateOutcomeUnknownError';
+  }
+}
+
+/** Atlas could not be reached, or kept failing until the retries ran out. */
+export class AtlasUnavailableError extends RotatorError {
+  constructor(call: AtlasCall, reason: string, cause?: unknown) {
+    super(`${describe(call)} unavailable: ${reason}`, {
+      code: 'ATLAS_UNAVAILABLE',
+      remedy:
+        'check the network path to Atlas (NAT, DNS, https://status.mongodb.com) and run again',
+      scope: 'user',
+      cause,
+    });
+    this.name = 'AtlasUnavailableError';
+  }
+}
+
+/**
+ * A success response that is not what the contract says (not JSON, or not the schema). The
+ * message names the call and what was wrong, never the body: it may hold a key or a token.
+ */
+export class AtlasResponseError extends RotatorError {
+  constructor(call: AtlasCall, what: string) {
+    super(`${describe(call)} returned an unexpected response: ${what}`, {
+      code: 'ATLAS_BAD_RESPONSE',
+      remedy:
+        'the Atlas API changed or a proxy answered instead of Atlas; check the base URL and ' +
+        'report it if it persists',
+      scope: 'user',
+    });
+    this.name = 'AtlasResponseError';
+  }
+}
+
+/** Waiting for the next retry would pass the caller's deadline. */
+export class AtlasDeadlineError extends RotatorError {
+  readonly waitMs: number;
+
+  constructor(call: AtlasCall, waitMs: number, cause?: unknown) {
+    super(
+      `${describe(call)}: stopped, a retry in ${waitMs} ms would pass the deadline of this run`,
+      {
+        code: 'DEADLINE_EXCEEDED',
+        remedy: 'the run ran out of time; the next scheduled run continues the work',
+        // The rotation reports the user as deferred; other users may still have time.
+        scope: 'user',
+        cause,
+      },
+    );
+    this.name = 'AtlasDeadlineError';
+    this.waitMs = waitMs;
+  }
+}
