@@ -1,6 +1,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { RotatorError } from './errors.js';
 import { shortestLifetimeDays } from './config.js';
+import { RotatorError } from './errors.js';
 import { type CertificateDates, DAY_MS, freshnessProblem, type RenewalPolicy } from './plan.js';
 
 /**

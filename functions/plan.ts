@@ -113,7 +113,10 @@ const urgency = (held: CertificateDates | undefined): number =>
   held ? held.notAfter.getTime() : Number.NEGATIVE_INFINITY;
 
 /** Sort order: no certificate at all comes first, then the one that expires first. */
-export const byUrgency = (a: CertificateDates | undefined, b: CertificateDates | undefined): number => {
+export const byUrgency = (
+  a: CertificateDates | undefined,
+  b: CertificateDates | undefined,
+): number => {
   const x = urgency(a);
   const y = urgency(b);
   return x === y ? 0 : x < y ? -1 : 1;

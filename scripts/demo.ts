@@ -56,13 +56,23 @@ const main = async (): Promise<number> => {
       notBefore: new Date(now - 85 * DAY),
       notAfter: new Date(now + 5 * DAY),
     });
-    await seedSecret(secretNameFor(prefix, APP, 'billing'), { projectId: APP, username: 'billing' }, expiring);
+    await seedSecret(
+      secretNameFor(prefix, APP, 'billing'),
+      { projectId: APP, username: 'billing' },
+      expiring,
+    );
     const healthy = await sim.mintCertificate(APP, 'reporting', { months: 3 });
-    await seedSecret(secretNameFor(prefix, APP, 'reporting'), { projectId: APP, username: 'reporting' }, healthy);
+    await seedSecret(
+      secretNameFor(prefix, APP, 'reporting'),
+      { projectId: APP, username: 'reporting' },
+      healthy,
+    );
     console.log(`${APP}/app1       no secret yet`);
     console.log(`${APP}/billing    certificate ${expiring.serialNumber} expires in 5 days`);
     console.log(`${APP}/reporting  certificate ${healthy.serialNumber} is healthy (3 months)`);
-    console.log(`${DISCOVERED}/*   discovered: etl (MANAGED), legacy-batch (excluded), analyst (not X.509)`);
+    console.log(
+      `${DISCOVERED}/*   discovered: etl (MANAGED), legacy-batch (excluded), analyst (not X.509)`,
+    );
 
     const configPath = join(dir, 'rotation.config.json');
     await writeFile(
@@ -83,7 +93,10 @@ const main = async (): Promise<number> => {
     );
 
     const { runCli } = await import('../test/support/harness.js');
-    const atlasEnv = { MONGODB_ATLAS_CLIENT_ID: clientId, MONGODB_ATLAS_CLIENT_SECRET: clientSecret };
+    const atlasEnv = {
+      MONGODB_ATLAS_CLIENT_ID: clientId,
+      MONGODB_ATLAS_CLIENT_SECRET: clientSecret,
+    };
     let failed = false;
     for (const [title, args] of [
       ['Dry run: what would happen', ['--dry-run']],
