@@ -1,0 +1,75 @@
+import type { Context } from 'aws-lambda';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunReport } from '../../functions/report.js';
+import { Harness, P1 } from '../support/harness.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+  h.sim.addProject(P1);
+  h.sim.addUser(P1, 'app1');
+  const config = await h.writeConfig(h.config({ projects: [{ projectId: P1, users: ['app1'] }] }));
+  vi.stubEnv('ROTATOR_CONFIG_PATH', config);
+  for (const [k, v] of Object.entries(h.atlasEnv)) vi.stubEnv(k, v);
+  vi.resetModules(); // the handler reads its config once per container
+});
+afterEach(async () => {
+  vi.unstubAllEnvs();
+  await h.close();
+});
+
+const context = (remainingMs = 300_000): Context =>
+  ({
+    awsRequestId: 'req-0001',
+    functionName: 'rotate',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotate',
+    memoryLimitInMB: '512',
+    logGroupName: '/aws/lambda/rotate',
+    logStreamName: 's',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+const handler = async () => (await import('../../functions/rotate/handler.js')).handler;
+
+describe('rotate Lambda handler', () => {
+  it('runs everything for the scheduled payload and returns the report', async () => {
+    const report = (await (
+      await handler()
+    )({ scheduledTime: '2026-11-28T03:00:00Z' }, context())) as RunReport;
+    expect(report.runId).toBe('req-0001');
+    expect(report.users).toEqual([
+      expect.objectContaining({ username: 'app1', action: 'rotated' }),
+    ]);
+  });
+
+  it('plans on {"dryRun": true}', async () => {
+    const report = await (await handler())({ dryRun: true }, context());
+    expect(report.users[0]?.action).toBe('planned');
+    expect(h.sim.count('POST', '/certs')).toBe(0);
+  });
+
+  it('defers when invoked with too little time left', async () => {
+    const report = await (await handler())({}, context(30_000));
+    expect(report.users[0]?.action).toBe('deferred');
+    expect(h.sim.count('POST', '/certs')).toBe(0);
+  });
+
+  it.each([
+    [{ dryRun: 'yes' }, 'dryRun: Invalid input: expected boolean'],
+    [{ force: true }, 'force needs an explicit list of users'],
+    [
+      { only: [{ projectId: 'nope', username: 'a' }] },
+      'only[0].projectId: must be a 24-character hex project id',
+    ],
+    [{ surprise: 1 }, 'Unrecognized key: "surprise"'],
+    ['{}', 'expected object'],
+  ])('rejects %j before any call', async (event, message) => {
+    await expect((await handler())(event, context())).rejects.toThrow(message);
+    expect(h.sim.requests).toHaveLength(0);
+  });
+});
