@@ -1,0 +1,1223 @@
+/**
+ * An embedded MongoDB Atlas Admin API v2 simulator: a real HTTP server on loopback that speaks
+ * the X.509 certificate endpoints, OAuth client credentials and HTTP Digest exactly as the API
+ * reference and the recorded traffic describe, mints real certificates, and can be told to
+ * misbehave (rate limits, latency, scripted faults) for tests, the demo and the benchmark.
+ *
+ * Everything time-dependent (token and nonce expiry, validity windows, the list filter, list lag,
+ * the token bucket) reads the injected `now()`, so tests can move time without waiting. Latency
+ * and hangs use real timers.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import {
+  DIGEST_REALM,
+  type DigestCredentials,
+  digestChallenge,
+  digestResponse,
+  newNonce,
+  parseDigestAuthorization,
+} from './digest.js';
+import {
+  type CreateMangle,
+  type Fault,
+  type FaultAction,
+  FaultQueue,
+  type FaultType,
+} from './faults.js';
+import {
+  addCalendarMonths,
+  createProjectCa,
+  generateRsaKeyPair,
+  type MintedCertificate,
+  mintCertificate,
+  type ProjectCa,
+  privateKeyPem,
+  type RsaKeyPair,
+  randomSerial,
+  subjectFor,
+  truncateToSeconds,
+} from './pki.js';
+import {
+  type RateLimitOptions,
+  type TakeResult,
+  TokenBucket,
+  UnlimitedCounter,
+} from './rate-limit.js';
+import {
+  ApiFailure,
+  ATLAS_MEDIA_TYPE,
+  apiError,
+  atlasResponse,
+  isoSeconds,
+  jsonResponse,
+  paginatedBody,
+  parsePageRequest,
+  type SimResponse,
+} from './responses.js';
+
+export type { CreateMangle, Fault, FaultAction, FaultType } from './faults.js';
+export type { MintedCertificate } from './pki.js';
+export type { RateLimitOptions } from './rate-limit.js';
+
+export type X509Type = 'NONE' | 'CUSTOMER' | 'MANAGED';
+export type DatabaseName = 'admin' | '$external';
+export type MissingUserErrorCode = 'USERNAME_NOT_FOUND' | 'USER_NOT_FOUND' | 'RESOURCE_NOT_FOUND';
+export type UnknownGroupResponse = 'GROUP_NOT_FOUND' | 'NOT_IN_GROUP';
+export type AuthMethod = 'bearer' | 'digest' | 'basic' | 'none';
+
+/**
+ * Switches for behaviour the reference marks unconfirmed or that varies between Atlas
+ * deployments. Mutable at run time through `simulator.behaviour`.
+ */
+export interface SimulatorBehaviour {
+  /** errorCode of the 404 for a database user that does not exist (list and create). */
+  missingUserErrorCode: MissingUserErrorCode;
+  /** An unknown project: 404 `GROUP_NOT_FOUND`, or 401 `NOT_IN_GROUP`. */
+  unknownGroupResponse: UnknownGroupResponse;
+  /** Whether a Digest nonce may be reused with a strictly increasing `nc` until it expires. */
+  digestNonceReuse: boolean;
+  /** Lifetime of a Digest nonce (simulator clock). */
+  nonceTtlSeconds: number;
+  /** Certificates minted less than this long ago (simulator clock) are not listed yet. */
+  listLagMs: number;
+  /** Atlas-generated certificates allowed per project+username. */
+  perUserCertLimit: number;
+  /** Whether expired certificates count towards `perUserCertLimit`. */
+  capCountsExpired: boolean;
+  /** Whether a customer CA on the project blocks creating Atlas-managed certificates. */
+  advancedX509BlocksManaged: boolean;
+  /** `expires_in` of issued access tokens. */
+  tokenTtlSeconds: number;
+}
+
+export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = {
+  missingUserErrorCode: 'USERNAME_NOT_FOUND',
+  unknownGroupResponse: 'GROUP_NOT_FOUND',
+  digestNonceReuse: false,
+  nonceTtlSeconds: 300,
+  listLagMs: 0,
+  perUserCertLimit: 100,
+  capCountsExpired: true,
+  advancedX509BlocksManaged: true,
+  tokenTtlSeconds: 3600,
+};
+
+export interface LatencyOptions {
+  /** GET `.../certs` and GET `.../databaseUsers`. */
+  list?: number;
+  /** POST `.../certs`. */
+  create?: number;
+  /** Every other `/api` request, including the OAuth endpoints. */
+  other?: number;
+}
+
+export interface ServiceAccount {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface ApiKey {
+  publicKey: string;
+  privateKey: string;
+}
+
+export interface AtlasSimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** The simulator clock; default real time. */
+  now?: () => Date;
+  /** RSA modulus of minted keys and project CAs; default 2048 (Atlas uses 4096). */
+  keyBits?: number;
+  /** When > 0, generate this many keys at start and reuse them round-robin (benchmarks). */
+  keyPool?: number;
+  serviceAccounts?: readonly ServiceAccount[];
+  apiKeys?: readonly ApiKey[];
+  /** A token bucket for `/api/atlas/v2`; without it headers still say limit 1200. */
+  rateLimit?: RateLimitOptions;
+  latencyMs?: LatencyOptions;
+  behaviour?: Partial<SimulatorBehaviour>;
+}
+
+/** One request as the simulator saw it. Never holds secrets, tokens or bodies. */
+export interface RecordedRequest {
+  method: string;
+  /** Path without the query, as received (percent-encoded). */
+  path: string;
+  query: Record<string, string>;
+  /**
+   * Status the simulator decided on; 0 when a fault dropped the request before processing. For
+   * `resetAfterProcessing`/`hangAfterProcessing` it is the status the client never received.
+   */
+  status: number;
+  /** How the request authenticated successfully; 'none' when it did not. */
+  auth: AuthMethod;
+  /** The fault applied to this request, if any. */
+  fault?: FaultType;
+}
+
+export interface SimulatorStats {
+  tokensIssued: number;
+  /** 401 responses that carried a Digest challenge. */
+  digestChallenges: number;
+  /** 429 responses sent. */
+  rateLimited: number;
+  /** Certificates minted through the API (POST), including mangled ones; seeding not counted. */
+  certificatesMinted: number;
+  /** Calls of DELETE `.../userSecurity/customerX509` that succeeded. */
+  customerX509Disabled: number;
+}
+
+export interface RecordedCertificate {
+  /** Decimal serial: the `_id` in the list. */
+  serialNumber: string;
+  /** notBefore; the list's `createdAt`. */
+  createdAt: Date;
+  notAfter: Date;
+  /** RFC 4514 subject, e.g. `CN=a\+b`. */
+  subject: string;
+  /** When (simulator clock) the certificate was minted; drives `listLagMs`. */
+  mintedAt: Date;
+}
+
+export interface SeedCertificateOptions {
+  /** Validity in calendar months from now when `notAfter` is not given; default 3. */
+  months?: number;
+  /** Default: now − 1 h, like Atlas. */
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+interface DbUser {
+  username: string;
+  databaseName: DatabaseName;
+  x509Type: X509Type;
+}
+
+interface Project {
+  groupId: string;
+  customerCaPem: string | undefined;
+  users: Map<string, DbUser>;
+  ca: Promise<ProjectCa> | undefined;
+}
+
+interface CertRecord {
+  serial: bigint;
+  notBefore: Date;
+  notAfter: Date;
+  subject: string;
+  mintedAt: Date;
+}
+
+interface CertSpec {
+  commonName: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+interface NonceState {
+  issuedAtMs: number;
+  /** Highest `nc` accepted so far; 0 while unused. */
+  lastNc: number;
+}
+
+interface AccessToken {
+  clientId: string;
+  expiresAtMs: number;
+}
+
+interface RequestContext {
+  method: string;
+  /** Path and query exactly as received: what a Digest `uri` must equal. */
+  rawUrl: string;
+  rawPath: string;
+  decodedPath: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  entry: RecordedRequest;
+}
+
+type AuthOutcome =
+  | { ok: true; method: AuthMethod; clientId?: string }
+  | { ok: false; response: SimResponse };
+
+/** What happens on the wire once the simulator has decided. */
+type Delivery =
+  | { kind: 'respond'; response: SimResponse }
+  | { kind: 'reset'; processed?: SimResponse }
+  | { kind: 'hang'; ms: number | undefined; processed?: SimResponse };
+
+const V2_PREFIX = '/api/atlas/v2/';
+const TOKEN_PATH = '/api/oauth/token';
+const REVOKE_PATH = '/api/oauth/revoke';
+const GROUP_ID = /^[a-f0-9]{24}$/;
+const MAX_BODY_BYTES = 1024 * 1024;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The writable part of `UserCert`. `default(3)` and `max(24)` are the spec's; `min(1)` is
+ * Terraform's validation, since Atlas's behaviour for 0 or less is unconfirmed.
+ */
+const CreateCertBody = z.object({
+  monthsUntilExpiration: z.number().int().min(1).max(24).default(3),
+});
+
+/** Constant-time comparison of secrets of any length (hashing first equalises the lengths). */
+const safeEqual = (a: string, b: string): boolean =>
+  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+
+const safeDecode = (text: string): string | undefined => {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Whether the Accept header asks for the pinned version; other versions are not simulated. */
+const acceptsAtlasVersion = (accept: string | undefined): boolean =>
+  (accept ?? '')
+    .split(',')
+    .some((part) => part.split(';')[0]?.trim().toLowerCase() === ATLAS_MEDIA_TYPE);
+
+const certKey = (groupId: string, username: string): string => `${groupId}\u0000${username}`;
+
+const readBody = async (req: IncomingMessage): Promise<Buffer> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new ApiFailure(apiError(413, 'TOO_LARGE', 'Body too large.'));
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+};
+
+// --- Error responses (detail texts are plausible where Atlas's exact wording is unrecorded) ---
+
+const unauthorized = (headers: Record<string, string> = {}): SimResponse =>
+  // Atlas's errorCode for a missing or bad credential is not recorded; UNAUTHORIZED mirrors the
+  // reason phrase. [unconfirmed]
+  apiError(401, 'UNAUTHORIZED', 'You are not authorized for this resource.', [], headers);
+
+const resourceNotFound = (path: string): SimResponse =>
+  apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${path}.`, [path]);
+
+const fail = (
+  status: number,
+  errorCode: string,
+  detail: string,
+  parameters: readonly unknown[] = [],
+): ApiFailure => new ApiFailure(apiError(status, errorCode, detail, parameters));
+
+/** RFC 4514-escaped `CN=` list item with `_id` written as a bare integer. */
+const certJson = (groupId: string, cert: CertRecord): string =>
+  `{"_id":${cert.serial.toString(10)},"createdAt":"${isoSeconds(cert.notBefore)}",` +
+  `"groupId":"${groupId}","notAfter":"${isoSeconds(cert.notAfter)}",` +
+  `"subject":${JSON.stringify(cert.subject)}}`;
+
+/** A `CloudDatabaseUser` with the fields this project cares about; keys in Atlas's (sorted) order. */
+const userJson = (groupId: string, user: DbUser): string =>
+  JSON.stringify({
+    awsIAMType: 'NONE',
+    databaseName: user.databaseName,
+    groupId,
+    labels: [],
+    ldapAuthType: 'NONE',
+    oidcAuthType: 'NONE',
+    roles: [],
+    scopes: [],
+    username: user.username,
+    x509Type: user.x509Type,
+  });
+
+export class AtlasSimulator {
+  /** Runtime switches; mutate freely between requests. */
+  readonly behaviour: SimulatorBehaviour;
+  readonly stats: SimulatorStats = {
+    tokensIssued: 0,
+    digestChallenges: 0,
+    rateLimited: 0,
+    certificatesMinted: 0,
+    customerX509Disabled: 0,
+  };
+  /** Every request in arrival order; see `RecordedRequest`. */
+  readonly requests: RecordedRequest[] = [];
+  /** Per-category latency added before responding; mutable. */
+  latencyMs: LatencyOptions;
+
+  readonly #now: () => Date;
+  readonly #keyBits: number;
+  readonly #server: Server;
+  readonly #projects = new Map<string, Project>();
+  readonly #certs = new Map<string, CertRecord[]>();
+  readonly #mintsInFlight = new Map<string, number>();
+  readonly #issuedSerials = new Set<bigint>();
+  readonly #serviceAccounts = new Map<string, string>();
+  readonly #apiKeys = new Map<string, string>();
+  readonly #tokens = new Map<string, AccessToken>();
+  readonly #nonces = new Map<string, NonceState>();
+  readonly #faults = new FaultQueue();
+  readonly #hanging = new Map<Socket, NodeJS.Timeout | undefined>();
+  readonly #unlimited = new UnlimitedCounter();
+  #bucket: TokenBucket | undefined;
+  #keyPool: RsaKeyPair[] = [];
+  #sharedCaKeys: Promise<RsaKeyPair> | undefined;
+  #nextPoolKey = 0;
+  #baseUrl = '';
+
+  private constructor(options: AtlasSimulatorOptions) {
+    this.#now = options.now ?? (() => new Date());
+    this.#keyBits = options.keyBits ?? 2048;
+    this.behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+    this.latencyMs = { ...options.latencyMs };
+    this.setRateLimit(options.rateLimit);
+    for (const account of options.serviceAccounts ?? []) {
+      this.addServiceAccount(account.clientId, account.clientSecret);
+    }
+    for (const key of options.apiKeys ?? []) this.addApiKey(key.publicKey, key.privateKey);
+    this.#server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+  }
+
+  /** Generates the key pool (if any), listens, and returns the running simulator. */
+  static async start(options: AtlasSimulatorOptions = {}): Promise<AtlasSimulator> {
+    const simulator = new AtlasSimulator(options);
+    const poolSize = options.keyPool ?? 0;
+    simulator.#keyPool = await Promise.all(
+      Array.from({ length: poolSize }, () => generateRsaKeyPair(simulator.#keyBits)),
+    );
+    if (poolSize > 0) await simulator.#caKeys();
+    await simulator.#listen(options.host ?? '127.0.0.1', options.port ?? 0);
+    return simulator;
+  }
+
+  /** `http://127.0.0.1:PORT`, without a trailing slash. */
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  /** Stops listening and drops every open connection, including hanging ones. */
+  async close(): Promise<void> {
+    for (const [socket, timer] of this.#hanging) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    this.#hanging.clear();
+    const closed = new Promise<void>((resolve, reject) =>
+      this.#server.close((err) => (err ? reject(err) : resolve())),
+    );
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  // --- Admin API -------------------------------------------------------------------------------
+
+  /** Adds a project (or updates its customer CA). Its signing CA is generated in the background. */
+  addProject(groupId: string, opts: { customerCaPem?: string } = {}): void {
+    if (!GROUP_ID.test(groupId)) throw new RangeError(`not a 24-hex project id: ${groupId}`);
+    const existing = this.#projects.get(groupId);
+    if (existing) {
+      if ('customerCaPem' in opts) existing.customerCaPem = opts.customerCaPem;
+      return;
+    }
+    const project: Project = {
+      groupId,
+      customerCaPem: opts.customerCaPem,
+      users: new Map(),
+      ca: undefined,
+    };
+    this.#projects.set(groupId, project);
+    // Start the CA key now so the first create does not pay for it; errors surface on use.
+    this.#caFor(project).catch(() => undefined);
+  }
+
+  /** Configures (PEM) or clears (undefined) the project's customer CA ("advanced X.509"). */
+  setCustomerCa(groupId: string, pem: string | undefined): void {
+    this.#project(groupId).customerCaPem = pem;
+  }
+
+  addUser(
+    groupId: string,
+    username: string,
+    opts: { x509Type?: X509Type; databaseName?: DatabaseName } = {},
+  ): void {
+    this.#project(groupId).users.set(username, {
+      username,
+      x509Type: opts.x509Type ?? 'MANAGED',
+      databaseName: opts.databaseName ?? '$external',
+    });
+  }
+
+  /** Deletes the user; its certificates stay (keyed by project+username, like Atlas). */
+  removeUser(groupId: string, username: string): void {
+    this.#project(groupId).users.delete(username);
+  }
+
+  addServiceAccount(clientId: string, clientSecret: string): void {
+    this.#serviceAccounts.set(clientId, clientSecret);
+  }
+
+  addApiKey(publicKey: string, privateKey: string): void {
+    this.#apiKeys.set(publicKey, privateKey);
+  }
+
+  revokeAllTokens(): void {
+    this.#tokens.clear();
+  }
+
+  /** Replaces (or removes, with undefined) the token bucket; it starts full. */
+  setRateLimit(options: RateLimitOptions | undefined): void {
+    this.#bucket = options ? new TokenBucket(options, this.#nowMs()) : undefined;
+  }
+
+  injectFault(fault: Fault): void {
+    this.#faults.add(fault);
+  }
+
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  /** Faults with uses left. */
+  get pendingFaults(): number {
+    return this.#faults.pending;
+  }
+
+  /**
+   * Mints and records a certificate exactly as a POST would (it shows up in the list), for seeding
+   * tests, e.g. with one that expires soon. The project must exist; the user need not.
+   */
+  async mintCertificate(
+    groupId: string,
+    username: string,
+    opts: SeedCertificateOptions = {},
+  ): Promise<MintedCertificate> {
+    const project = this.#project(groupId);
+    const start = truncateToSeconds(this.#now());
+    const spec: CertSpec = {
+      commonName: username,
+      notBefore: opts.notBefore ?? new Date(start.getTime() - HOUR_MS),
+      notAfter: opts.notAfter ?? addCalendarMonths(start, opts.months ?? 3),
+    };
+    const { minted } = await this.#mintAndRecord(project, username, spec, start);
+    return minted;
+  }
+
+  /** All recorded certificates of project+username, expired ones included, oldest first. */
+  certificates(groupId: string, username: string): RecordedCertificate[] {
+    return this.#recordsOf(groupId, username).map((cert) => ({
+      serialNumber: cert.serial.toString(10),
+      createdAt: cert.notBefore,
+      notAfter: cert.notAfter,
+      subject: cert.subject,
+      mintedAt: cert.mintedAt,
+    }));
+  }
+
+  /** PEM of the project's signing CA, for chain checks. */
+  async projectCaPem(groupId: string): Promise<string> {
+    return (await this.#caFor(this.#project(groupId))).certificatePem;
+  }
+
+  resetRequests(): void {
+    this.requests.length = 0;
+  }
+
+  /** Recorded requests with this method (case-insensitive) whose path contains the substring. */
+  count(method: string, pathSubstring = ''): number {
+    const wanted = method.toUpperCase();
+    return this.requests.filter(
+      (r) =>
+        r.method === wanted &&
+        (r.path.includes(pathSubstring) || safeDecode(r.path)?.includes(pathSubstring)),
+    ).length;
+  }
+
+  // --- Plumbing --------------------------------------------------------------------------------
+
+  #nowMs(): number {
+    return this.#now().getTime();
+  }
+
+  async #listen(host: string, port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.#server.address() as AddressInfo;
+    this.#baseUrl = `http://${host}:${address.port}`;
+  }
+
+  #project(groupId: string): Project {
+    const project = this.#projects.get(groupId);
+    if (!project) throw new Error(`the simulator has no project ${groupId}; call addProject first`);
+    return project;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const queryStart = rawUrl.indexOf('?');
+    const rawPath = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : rawUrl.slice(queryStart + 1));
+    const entry: RecordedRequest = {
+      method: (req.method ?? 'GET').toUpperCase(),
+      path: rawPath,
+      query: Object.fromEntries(query),
+      status: 0,
+      auth: 'none',
+    };
+    this.requests.push(entry);
+    let delivery: Delivery;
+    try {
+      const ctx: RequestContext = {
+        method: entry.method,
+        rawUrl,
+        rawPath,
+        decodedPath: safeDecode(rawPath) ?? rawPath,
+        query,
+        headers: req.headers,
+        body: await readBody(req),
+        entry,
+      };
+      delivery = await this.#process(ctx);
+    } catch (err) {
+      const response =
+        err instanceof ApiFailure
+          ? err.response
+          : apiError(500, 'UNEXPECTED_ERROR', 'Unexpected error.', []);
+      delivery = { kind: 'respond', response };
+    }
+    try {
+      await this.#deliver(req, res, entry, delivery);
+    } catch {
+      // Only a malformed injected `raw` response (e.g. an invalid header) can get here; the
+      // client sees the connection drop, which is the closest honest rendering of it.
+      req.socket.destroy();
+    }
+  }
+
+  /** Authenticate, then consult the faults, then do the work. */
+  async #process(ctx: RequestContext): Promise<Delivery> {
+    if (!ctx.rawPath.startsWith('/api/')) {
+      return { kind: 'respond', response: resourceNotFound(ctx.rawPath) };
+    }
+    const isOAuth = ctx.rawPath === TOKEN_PATH || ctx.rawPath === REVOKE_PATH;
+    const auth = isOAuth ? this.#authenticateClient(ctx) : this.#authenticateApi(ctx);
+    if (!auth.ok) return { kind: 'respond', response: auth.response };
+    ctx.entry.auth = auth.method;
+
+    // Faults match only authenticated requests: a Digest client's unauthenticated first request
+    // (answered with a challenge) must not use up a fault meant for the real call.
+    const action = this.#faults.take({
+      method: ctx.method,
+      rawPath: ctx.rawPath,
+      decodedPath: ctx.decodedPath,
+      isCreate: ctx.method === 'POST' && /\/databaseUsers\/[^/]+\/certs$/.test(ctx.rawPath),
+    });
+    if (action) ctx.entry.fault = action.type;
+    const early = action && this.#faultBeforeProcessing(action);
+    if (early) return early;
+
+    const mangle = action?.type === 'mangleCreate' ? action.mangle : undefined;
+    const processed = isOAuth
+      ? this.#handleOAuth(ctx, auth.clientId ?? '')
+      : await this.#handleApi(ctx, mangle);
+    if (action?.type === 'resetAfterProcessing') return { kind: 'reset', processed };
+    if (action?.type === 'hangAfterProcessing') return { kind: 'hang', ms: action.ms, processed };
+    return { kind: 'respond', response: processed };
+  }
+
+  /** Faults that replace processing entirely; undefined for those that act after it. */
+  #faultBeforeProcessing(action: FaultAction): Delivery | undefined {
+    switch (action.type) {
+      case 'error': {
+        const headers: Record<string, string> =
+          action.retryAfter === undefined ? {} : { 'Retry-After': String(action.retryAfter) };
+        const detail = action.detail ?? `Injected ${action.errorCode}.`;
+        return {
+          kind: 'respond',
+          response: apiError(action.status, action.errorCode, detail, [], headers),
+        };
+      }
+      case 'raw':
+        return {
+          kind: 'respond',
+          response: {
+            status: action.status,
+            headers: {
+              ...(action.contentType ? { 'Content-Type': action.contentType } : {}),
+              ...action.headers,
+            },
+            body: action.body,
+          },
+        };
+      case 'reset':
+        return { kind: 'reset' };
+      case 'hang':
+        return { kind: 'hang', ms: action.ms };
+      default:
+        return undefined;
+    }
+  }
+
+  async #deliver(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: RecordedRequest,
+    delivery: Delivery,
+  ): Promise<void> {
+    const response = delivery.kind === 'respond' ? delivery.response : delivery.processed;
+    entry.status = response?.status ?? 0;
+    const latency = this.#latencyFor(entry);
+    if (latency > 0) await sleep(latency);
+    const socket = req.socket;
+    switch (delivery.kind) {
+      case 'respond': {
+        if (delivery.response.status === 429) this.stats.rateLimited += 1;
+        const { status, headers, body } = delivery.response;
+        res.writeHead(status, { 'Content-Length': String(Buffer.byteLength(body)), ...headers });
+        res.end(body);
+        return;
+      }
+      case 'reset':
+        // An RST rather than a FIN: the client sees ECONNRESET, as with a dropped connection.
+        socket.resetAndDestroy();
+        return;
+      case 'hang': {
+        const timer =
+          delivery.ms === undefined
+            ? undefined
+            : setTimeout(() => {
+                this.#hanging.delete(socket);
+                socket.destroy();
+              }, delivery.ms);
+        this.#hanging.set(socket, timer);
+        socket.once('close', () => {
+          clearTimeout(this.#hanging.get(socket));
+          this.#hanging.delete(socket);
+        });
+        return;
+      }
+    }
+  }
+
+  #latencyFor(entry: RecordedRequest): number {
+    if (!entry.path.startsWith('/api/')) return 0;
+    const isCerts = /\/databaseUsers\/[^/]+\/certs$/.test(entry.path);
+    if (entry.method === 'POST' && isCerts) return this.latencyMs.create ?? 0;
+    if (entry.method === 'GET' && (isCerts || /\/databaseUsers$/.test(entry.path))) {
+      return this.latencyMs.list ?? 0;
+    }
+    return this.latencyMs.other ?? 0;
+  }
+
+  // --- Authentication --------------------------------------------------------------------------
+
+  /** OAuth endpoints: `Authorization: Basic base64(clientId:clientSecret)`. */
+  #authenticateClient(ctx: RequestContext): AuthOutcome {
+    const invalidClient: AuthOutcome = {
+      ok: false,
+      response: jsonResponse(401, {
+        error: 'invalid_client',
+        error_description: 'Client authentication failed.',
+      }),
+    };
+    const match = /^Basic\s+(\S+)$/i.exec(ctx.headers.authorization ?? '');
+    if (!match?.[1]) return invalidClient;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon === -1) return invalidClient;
+    const clientId = decoded.slice(0, colon);
+    const expected = this.#serviceAccounts.get(clientId);
+    if (expected === undefined || !safeEqual(expected, decoded.slice(colon + 1))) {
+      return invalidClient;
+    }
+    return { ok: true, method: 'basic', clientId };
+  }
+
+  /** `/api/atlas/v2`: a Bearer token, or HTTP Digest with an API key. */
+  #authenticateApi(ctx: RequestContext): AuthOutcome {
+    const header = ctx.headers.authorization;
+    if (!header) return this.#digestChallenge(false);
+    if (/^Bearer\s/i.test(header)) return this.#checkBearer(header.replace(/^Bearer\s+/i, ''));
+    const credentials = parseDigestAuthorization(header);
+    if (!credentials) return this.#digestChallenge(false);
+    return this.#checkDigest(ctx, credentials);
+  }
+
+  #checkBearer(token: string): AuthOutcome {
+    const found = this.#tokens.get(token.trim());
+    if (found && found.expiresAtMs > this.#nowMs()) return { ok: true, method: 'bearer' };
+    if (found) this.#tokens.delete(token.trim());
+    // A Bearer client gets no Digest challenge: it would not know what to do with one.
+    return { ok: false, response: unauthorized() };
+  }
+
+  /**
+   * Verifies an MD5 / qop=auth Digest response. The credential is checked before the nonce, so
+   * `stale=true` is only ever sent to a client whose password is right (RFC 2617 §3.2.1).
+   */
+  #checkDigest(ctx: RequestContext, c: DigestCredentials): AuthOutcome {
+    const { username, realm, nonce, uri, response, qop, nc, cnonce } = c;
+    const algorithm = (c.algorithm ?? 'MD5').toUpperCase();
+    if (
+      username === undefined ||
+      nonce === undefined ||
+      uri === undefined ||
+      response === undefined ||
+      cnonce === undefined ||
+      nc === undefined ||
+      !/^[0-9a-f]{8}$/i.test(nc) ||
+      realm !== DIGEST_REALM ||
+      qop !== 'auth' ||
+      algorithm !== 'MD5' ||
+      uri !== ctx.rawUrl
+    ) {
+      return this.#digestChallenge(false);
+    }
+    const password = this.#apiKeys.get(username);
+    if (password === undefined) return this.#digestChallenge(false);
+    const expected = digestResponse({
+      username,
+      realm,
+      password,
+      method: ctx.method,
+      uri,
+      nonce,
+      nc,
+      cnonce,
+      qop,
+    });
+    if (!safeEqual(expected, response.toLowerCase())) return this.#digestChallenge(false);
+
+    const state = this.#nonces.get(nonce);
+    const now = this.#nowMs();
+    if (!state || now - state.issuedAtMs >= this.behaviour.nonceTtlSeconds * 1000) {
+      return this.#digestChallenge(true);
+    }
+    const count = Number.parseInt(nc, 16);
+    const replay = this.behaviour.digestNonceReuse ? count <= state.lastNc : state.lastNc > 0;
+    if (replay) return this.#digestChallenge(true);
+    state.lastNc = count;
+    return { ok: true, method: 'digest' };
+  }
+
+  #digestChallenge(stale: boolean): AuthOutcome {
+    this.#pruneNonces();
+    const nonce = newNonce();
+    this.#nonces.set(nonce, { issuedAtMs: this.#nowMs(), lastNc: 0 });
+    this.stats.digestChallenges += 1;
+    return {
+      ok: false,
+      response: unauthorized({ 'WWW-Authenticate': digestChallenge(nonce, stale) }),
+    };
+  }
+
+  #pruneNonces(): void {
+    if (this.#nonces.size < 1000) return;
+    const oldest = this.#nowMs() - this.behaviour.nonceTtlSeconds * 1000;
+    for (const [nonce, state] of this.#nonces) {
+      if (state.issuedAtMs < oldest) this.#nonces.delete(nonce);
+    }
+  }
+
+  // --- OAuth -------------------------------------------------------------------------------------
+
+  #handleOAuth(ctx: RequestContext, clientId: string): SimResponse {
+    if (ctx.method !== 'POST') return resourceNotFound(ctx.rawPath);
+    const form = new URLSearchParams(ctx.body.toString('utf8'));
+    if (ctx.rawPath === REVOKE_PATH) {
+      const token = form.get('token') ?? '';
+      if (this.#tokens.get(token)?.clientId === clientId) this.#tokens.delete(token);
+      // RFC 7009: 200 whether or not the token was known.
+      return { status: 200, headers: {}, body: '' };
+    }
+    const grantType = form.get('grant_type');
+    if (grantType !== 'client_credentials') {
+      return jsonResponse(400, {
+        error: grantType === null ? 'invalid_request' : 'unsupported_grant_type',
+        error_description: 'grant_type must be client_credentials.',
+      });
+    }
+    const accessToken = randomBytes(32).toString('base64url');
+    const ttl = this.behaviour.tokenTtlSeconds;
+    this.#tokens.set(accessToken, { clientId, expiresAtMs: this.#nowMs() + ttl * 1000 });
+    this.stats.tokensIssued += 1;
+    return jsonResponse(200, { access_token: accessToken, expires_in: ttl, token_type: 'Bearer' });
+  }
+
+  // --- Admin API v2 ------------------------------------------------------------------------------
+
+  async #handleApi(ctx: RequestContext, mangle: CreateMangle | undefined): Promise<SimResponse> {
+    if (!acceptsAtlasVersion(ctx.headers.accept)) {
+      // Observed on another v2 endpoint for an Accept header Atlas cannot serve.
+      return apiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
+    }
+    const budget = this.#bucket ? this.#bucket.take(this.#nowMs()) : this.#unlimited.take();
+    if (!budget.ok) return this.#rateLimited(ctx, budget);
+    let response: SimResponse;
+    try {
+      response = await this.#route(ctx, mangle);
+    } catch (err) {
+      if (!(err instanceof ApiFailure)) throw err;
+      response = err.response;
+    }
+    if (response.status >= 200 && response.status < 300) {
+      response.headers['Ratelimit-Limit'] = String(budget.limit);
+      response.headers['Ratelimit-Remaining'] = String(budget.remaining);
+    }
+    return response;
+  }
+
+  #rateLimited(ctx: RequestContext, budget: TakeResult & { ok: false }): SimResponse {
+    const endpoint = this.#endpointSet(ctx.rawPath);
+    const perMinute = (this.#bucket?.options.refillPerSecond ?? 0) * 60;
+    const wait = budget.retryAfterSeconds;
+    return apiError(
+      429,
+      'RATE_LIMITED_TOKEN_BUCKET',
+      `Rate limit exceeded for ${endpoint}. Please retry after ${wait} seconds. ` +
+        `Request capacity: ${budget.limit}. Refill rate: ${perMinute} per 60 seconds.`,
+      [endpoint, wait, budget.limit, perMinute, 60],
+      { 'Retry-After': String(wait) },
+    );
+  }
+
+  /** The endpoint-set name the 429 detail quotes, e.g. `api/atlas/v2/groups/{groupId}/...`. */
+  #endpointSet(rawPath: string): string {
+    const path = rawPath.slice(1).replace(/(\/groups\/)[^/]+/, '$1{groupId}');
+    if (/\/databaseUsers\/[^/]+\/certs$/.test(path)) {
+      return path.replace(/(\/databaseUsers\/)[^/]+/, '$1{username}');
+    }
+    return path.replace(/(\/databaseUsers\/)[^/]+\/[^/]+$/, '$1{databaseName}/{username}');
+  }
+
+  async #route(ctx: RequestContext, mangle: CreateMangle | undefined): Promise<SimResponse> {
+    const segments = ctx.rawPath.slice(V2_PREFIX.length).split('/').map(safeDecode);
+    const [root, groupId, resource, ...rest] = segments;
+    const notFound = () => new ApiFailure(resourceNotFound(ctx.rawPath));
+    if (root !== 'groups' || groupId === undefined || rest.some((s) => s === undefined)) {
+      throw notFound();
+    }
+    const { method } = ctx;
+    if (resource === 'databaseUsers') {
+      const [first, second] = rest;
+      if (rest.length === 0 && method === 'GET') return this.#listUsers(ctx, groupId);
+      if (rest.length === 2 && first !== undefined && second === 'certs') {
+        if (method === 'GET') return this.#listCerts(ctx, groupId, first);
+        if (method === 'POST') return this.#createCert(ctx, groupId, first, mangle);
+      }
+      if (rest.length === 2 && first !== undefined && second !== undefined && method === 'GET') {
+        return this.#getUser(groupId, first, second);
+      }
+    }
+    if (resource === 'userSecurity') {
+      if (rest.length === 0 && method === 'GET') {
+        return atlasResponse(200, this.#userSecurityJson(this.#group(groupId)));
+      }
+      if (rest.length === 1 && rest[0] === 'customerX509' && method === 'DELETE') {
+        const project = this.#group(groupId);
+        project.customerCaPem = undefined;
+        this.stats.customerX509Disabled += 1;
+        return atlasResponse(202, this.#userSecurityJson(project));
+      }
+    }
+    throw notFound();
+  }
+
+  /** The project, or the 400/404/401 Atlas answers for a malformed or unknown id. */
+  #group(groupId: string): Project {
+    if (!GROUP_ID.test(groupId)) {
+      throw fail(400, 'INVALID_GROUP_ID', `The specified group ID ${groupId} is invalid.`, [
+        groupId,
+      ]);
+    }
+    const project = this.#projects.get(groupId);
+    if (project) return project;
+    if (this.behaviour.unknownGroupResponse === 'NOT_IN_GROUP') {
+      throw fail(
+        401,
+        'NOT_IN_GROUP',
+        'Current user is not in the group, or the group does not exist.',
+        [groupId],
+      );
+    }
+    throw fail(404, 'GROUP_NOT_FOUND', `No group with ID ${groupId} exists.`, [groupId]);
+  }
+
+  #user(project: Project, username: string, path: string): DbUser {
+    const user = project.users.get(username);
+    if (user) return user;
+    throw this.#missingUser(username, path);
+  }
+
+  /** The 404 for a database user that does not exist, in the code `missingUserErrorCode` picks. */
+  #missingUser(username: string, path: string): ApiFailure {
+    const code = this.behaviour.missingUserErrorCode;
+    if (code === 'RESOURCE_NOT_FOUND') return new ApiFailure(resourceNotFound(path));
+    return fail(404, code, `No user with username ${username} exists.`, [username]);
+  }
+
+  #listUsers(ctx: RequestContext, groupId: string): SimResponse {
+    const project = this.#group(groupId);
+    const page = parsePageRequest(ctx.query);
+    const users = [...project.users.values()].map((user) => userJson(groupId, user));
+    return atlasResponse(200, paginatedBody(this.#baseUrl + ctx.rawPath, page, users));
+  }
+
+  #getUser(groupId: string, databaseName: string, username: string): SimResponse {
+    const project = this.#group(groupId);
+    const path = `/api/atlas/v2/groups/${groupId}/databaseUsers/${databaseName}/${username}`;
+    const user = this.#user(project, username, path);
+    if (user.databaseName !== databaseName) throw this.#missingUser(username, path);
+    return atlasResponse(200, userJson(groupId, user));
+  }
+
+  /** Unexpired certificates (simulator clock), minus those still hidden by `listLagMs`. */
+  #listCerts(ctx: RequestContext, groupId: string, username: string): SimResponse {
+    const project = this.#group(groupId);
+    const page = parsePageRequest(ctx.query);
+    this.#user(project, username, ctx.rawPath);
+    const now = this.#nowMs();
+    const lag = this.behaviour.listLagMs;
+    const visible = this.#recordsOf(groupId, username).filter(
+      (cert) => cert.notAfter.getTime() > now && cert.mintedAt.getTime() + lag <= now,
+    );
+    const body = paginatedBody(
+      this.#baseUrl + ctx.rawPath,
+      page,
+      visible.map((cert) => certJson(groupId, cert)),
+    );
+    const response = atlasResponse(200, body);
+    response.headers['X-Java-Method'] = 'ApiAtlasV2DatabaseUsersResource::getValidCertsByUsername';
+    return response;
+  }
+
+  /** POST `.../certs`: checks in the order body, user, managed mode, customer CA, cap. */
+  async #createCert(
+    ctx: RequestContext,
+    groupId: string,
+    username: string,
+    mangle: CreateMangle | undefined,
+  ): Promise<SimResponse> {
+    const months = this.#parseCreateBody(ctx.body);
+    const project = this.#group(groupId);
+    const user = this.#user(project, username, ctx.rawPath);
+    if (user.x509Type !== 'MANAGED' || user.databaseName !== '$external') {
+      throw fail(400, 'USER_NOT_MANAGED_X509', 'The user does not have managed mode X509 enabled.');
+    }
+    if (project.customerCaPem !== undefined && this.behaviour.advancedX509BlocksManaged) {
+      throw fail(
+        400,
+        'CANNOT_GENERATE_CERT_IF_ADVANCED_X509',
+        'Cannot generate Atlas-managed certificates while self-managed X.509 is enabled.',
+      );
+    }
+    this.#checkCap(groupId, username);
+
+    const start = truncateToSeconds(this.#now());
+    const spec = this.#specFor(username, start, months, mangle);
+    const { minted, keys } = await this.#mintAndRecord(project, username, spec, start);
+    this.stats.certificatesMinted += 1;
+    const response = atlasResponse(201, await this.#createBody(minted, keys, mangle));
+    response.headers['X-Java-Method'] = 'ApiAtlasV2DatabaseUsersResource::generateCert';
+    return response;
+  }
+
+  /** `monthsUntilExpiration` from the body, or the 400 Atlas answers. */
+  #parseCreateBody(body: Buffer): number {
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      // An empty body is malformed too: the spec marks the body required. [unconfirmed]
+      throw fail(400, 'MALFORMED_JSON', 'Received JSON is malformed.');
+    }
+    const parsed = CreateCertBody.safeParse(json);
+    if (parsed.success) return parsed.data.monthsUntilExpiration;
+    const issues = parsed.error.issues;
+    if (issues.some((issue) => issue.path.length === 0)) {
+      throw fail(400, 'MALFORMED_JSON', 'Received JSON is malformed.');
+    }
+    if (issues.every((issue) => issue.code === 'too_big')) {
+      throw fail(
+        400,
+        'CERT_EXPIRY_CANNOT_EXCEED_TWO_YEARS',
+        'Atlas-generated X.509 certificates have a maximum expiration of 24 months.',
+      );
+    }
+    const attribute = String(issues[0]?.path[0] ?? 'monthsUntilExpiration');
+    throw fail(400, 'INVALID_ATTRIBUTE', `Invalid attribute ${attribute} specified.`, [attribute]);
+  }
+
+  #checkCap(groupId: string, username: string): void {
+    const now = this.#nowMs();
+    const records = this.#recordsOf(groupId, username);
+    const counted = this.behaviour.capCountsExpired
+      ? records.length
+      : records.filter((cert) => cert.notAfter.getTime() > now).length;
+    // Mints still generating their key count too, so concurrent creates cannot overshoot the cap.
+    const inFlight = this.#mintsInFlight.get(certKey(groupId, username)) ?? 0;
+    if (counted + inFlight >= this.behaviour.perUserCertLimit) {
+      throw fail(
+        400,
+        'ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED',
+        'The limit on generated certificates per user has been reached.',
+      );
+    }
+  }
+
+  /** Subject and validity of the certificate to mint; some mangles change the certificate itself. */
+  #specFor(username: string, start: Date, months: number, mangle?: CreateMangle): CertSpec {
+    const normal: CertSpec = {
+      commonName: username,
+      notBefore: new Date(start.getTime() - HOUR_MS),
+      notAfter: addCalendarMonths(start, months),
+    };
+    switch (mangle) {
+      case 'wrongCn':
+        return { ...normal, commonName: `${username}-other` };
+      case 'shortValidity':
+        return { ...normal, notAfter: new Date(start.getTime() + DAY_MS) };
+      case 'expired': {
+        const notAfter = new Date(start.getTime() - 60 * 1000);
+        return { ...normal, notBefore: addCalendarMonths(notAfter, -months), notAfter };
+      }
+      default:
+        return normal;
+    }
+  }
+
+  /** The create body: `cert PEM + key PEM`, or the spoiled variant a fault asks for. */
+  async #createBody(
+    minted: MintedCertificate,
+    keys: RsaKeyPair,
+    mangle: CreateMangle | undefined,
+  ): Promise<string> {
+    switch (mangle) {
+      case 'truncate':
+        return minted.certificate.slice(0, Math.floor(minted.certificate.length / 2));
+      case 'dropKey':
+        return minted.certificate;
+      case 'wrongKey':
+        return minted.certificate + (await privateKeyPem((await this.#otherKey(keys)).privateKey));
+      case 'garbage':
+        return '<html><body><h1>502 Bad Gateway</h1></body></html>\n';
+      default:
+        return minted.pem;
+    }
+  }
+
+  async #mintAndRecord(
+    project: Project,
+    username: string,
+    spec: CertSpec,
+    mintedAt: Date,
+  ): Promise<{ minted: MintedCertificate; keys: RsaKeyPair }> {
+    const key = certKey(project.groupId, username);
+    this.#mintsInFlight.set(key, (this.#mintsInFlight.get(key) ?? 0) + 1);
+    try {
+      const [ca, keys] = await Promise.all([this.#caFor(project), this.#nextKey()]);
+      const serial = this.#uniqueSerial();
+      const minted = await mintCertificate({ ca, keys, serial, ...spec });
+      const records = this.#certs.get(key) ?? [];
+      records.push({
+        serial,
+        notBefore: spec.notBefore,
+        notAfter: spec.notAfter,
+        subject: subjectFor(spec.commonName),
+        mintedAt,
+      });
+      // Oldest first, like the recorded list.
+      records.sort((a, b) => a.notBefore.getTime() - b.notBefore.getTime());
+      this.#certs.set(key, records);
+      return { minted, keys };
+    } finally {
+      this.#mintsInFlight.set(key, (this.#mintsInFlight.get(key) ?? 1) - 1);
+    }
+  }
+
+  #recordsOf(groupId: string, username: string): CertRecord[] {
+    return this.#certs.get(certKey(groupId, username)) ?? [];
+  }
+
+  #uniqueSerial(): bigint {
+    for (;;) {
+      const serial = randomSerial();
+      if (!this.#issuedSerials.has(serial)) {
+        this.#issuedSerials.add(serial);
+        return serial;
+      }
+    }
+  }
+
+  #caFor(project: Project): Promise<ProjectCa> {
+    if (!project.ca) {
+      const ca = this.#caKeys().then((keys) => createProjectCa(keys, this.#now()));
+      // A failed generation is retried on next use instead of being cached.
+      ca.catch(() => {
+        if (project.ca === ca) project.ca = undefined;
+      });
+      project.ca = ca;
+    }
+    return project.ca;
+  }
+
+  /**
+   * Signing keys for a new project CA: fresh per project by default; with a key pool, one extra
+   * key shared by every project's CA (each CA still has its own name and certificate), so a
+   * benchmark or test suite with many projects does not pay for a key per project.
+   */
+  #caKeys(): Promise<RsaKeyPair> {
+    if (this.#keyPool.length === 0) return generateRsaKeyPair(this.#keyBits);
+    this.#sharedCaKeys ??= generateRsaKeyPair(this.#keyBits);
+    return this.#sharedCaKeys;
+  }
+
+  /** A pooled key (round-robin), or a fresh one when there is no pool. */
+  async #nextKey(): Promise<RsaKeyPair> {
+    const pooled = this.#keyPool[this.#nextPoolKey % Math.max(1, this.#keyPool.length)];
+    if (!pooled) return generateRsaKeyPair(this.#keyBits);
+    this.#nextPoolKey += 1;
+    return pooled;
+  }
+
+  /** A key that is certainly not `used`, for the `wrongKey` mangle. */
+  async #otherKey(used: RsaKeyPair): Promise<RsaKeyPair> {
+    const other = this.#keyPool.find((key) => key !== used);
+    return other ?? generateRsaKeyPair(this.#keyBits);
+  }
+
+  #userSecurityJson(project: Project): string {
+    const customerX509 = project.customerCaPem === undefined ? {} : { cas: project.customerCaPem };
+    return JSON.stringify({
+      customerX509,
+      ldap: { authenticationEnabled: false, authorizationEnabled: false },
+      links: [
+        {
+          href: `${this.#baseUrl}/api/atlas/v2/groups/${project.groupId}/userSecurity`,
+          rel: 'self',
+        },
+      ],
+    });
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Runs the Atlas simulator on its own for local use:
+ *
+ *   npx tsx test/simulator/main.ts [--port N]
+ *
+ * It serves one project with a few users and one service account whose secret is generated here
+ * and printed once, as shell `export` lines, so the rotator can be pointed at it. Ctrl-C stops it.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { AtlasSimulator } from './atlas-simulator.js';
+
+const SIM_CLIENT_ID = 'mdb_sa_id_sim';
+const SIM_PROJECT_ID = '5e2211c17a3e5a48f5497de3';
+
+const parsePort = (raw: string | undefined): number => {
+  if (raw === undefined) return 0;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`--port must be an integer 0..65535, got ${raw}`);
+  }
+  return port;
+};
+
+const main = async (): Promise<void> => {
+  const { values } = parseArgs({ options: { port: { type: 'string' } } });
+  // Service-account secrets look like `mdb_sa_sk_...`; this one only lives as long as the process.
+  const clientSecret = `mdb_sa_sk_${randomBytes(24).toString('hex')}`;
+  const simulator = await AtlasSimulator.start({
+    port: parsePort(values.port),
+    serviceAccounts: [{ clientId: SIM_CLIENT_ID, clientSecret }],
+  });
+  simulator.addProject(SIM_PROJECT_ID);
+  simulator.addUser(SIM_PROJECT_ID, 'app1');
+  simulator.addUser(SIM_PROJECT_ID, 'svc.reporting+eu@corp');
+  simulator.addUser(SIM_PROJECT_ID, 'customer-ca-user', { x509Type: 'CUSTOMER' });
+  simulator.addUser(SIM_PROJECT_ID, 'scram-user', { x509Type: 'NONE', databaseName: 'admin' });
+
+  // stdout is safe to `eval`: export lines and comments. The secret appears here and nowhere else.
+  process.stdout.write(
+    [
+      `export MONGODB_ATLAS_CLIENT_ID=${SIM_CLIENT_ID}`,
+      `export MONGODB_ATLAS_CLIENT_SECRET=${clientSecret}`,
+      `# Atlas simulator listening on ${simulator.baseUrl} (use it as atlas.baseUrl)`,
+      `# project ${SIM_PROJECT_ID}: app1, svc.reporting+eu@corp (MANAGED),`,
+      '#   customer-ca-user (CUSTOMER), scram-user (NONE, admin). Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await simulator.close();
+};
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
