@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CertificateRejectedError,
@@ -17,12 +16,9 @@ import {
   type RsaKeyPair,
   randomSerial,
 } from '../simulator/pki.js';
+import { loadRecorded } from '../support/recorded.js';
 
-const fixture = (name: string) =>
-  readFileSync(new URL(`../../../shared/fixtures/atlas-recorded/${name}`, import.meta.url), 'utf8')
-    .split(/\r?\n\r?\n/)
-    .slice(1)
-    .join('\n\n');
+const fixture = (name: string) => loadRecorded(name).body;
 
 const now = new Date('2026-08-10T03:06:40Z');
 const thirds = { renewBeforeDays: undefined };
