@@ -661,31 +661,39 @@ export const runRotation = async (
     ),
   );
 
-  // Discovery failures have no user rows of their own: one row per failed project says so.
+  // Rows in config order (discovered users after listed ones), whatever order they finished in.
+  const ordered = users.flatMap((u) => rows.get(keyOf(u)) ?? []);
+  const standaloneRow = (ref: UserRef, reason: string, code: string, remedy: string): UserReport => ({
+    ...ref,
+    secretName: '-',
+    secretArn: undefined,
+    action: 'failed',
+    reason,
+    errorCode: code,
+    remedy,
+    serialNumber: undefined,
+    notAfter: undefined,
+    orphans: [],
+  });
+  // A failed discovery leaves a project without user rows: one row says so.
   for (const [projectId, err] of projectFailures) {
-    const hasRow = [...rows.values()].some((r) => r.projectId === projectId);
-    if (!hasRow) {
-      rows.set(keyOf({ projectId, username: '*' }), {
-        projectId,
-        username: '*',
-        secretName: '-',
-        secretArn: undefined,
-        action: 'failed',
-        reason: err.message,
-        errorCode: err.code,
-        remedy: err.remedy,
-        serialNumber: undefined,
-        notAfter: undefined,
-        orphans: [],
-      });
+    if (!ordered.some((r) => r.projectId === projectId)) {
+      ordered.push(standaloneRow({ projectId, username: '*' }, err.message, err.code, err.remedy));
     }
   }
-
-  // Rows in config order (discovered users after listed ones), whatever order they finished in.
-  const ordered = [
-    ...users.flatMap((u) => rows.get(keyOf(u)) ?? []),
-    ...[...rows.values()].filter((r) => r.username === '*'),
-  ];
+  // A user named with `only` that the config does not cover must not pass silently.
+  for (const ref of request.only ?? []) {
+    if (!users.some((u) => sameUser(u, ref)) && !projectFailures.has(ref.projectId)) {
+      ordered.push(
+        standaloneRow(
+          ref,
+          'not a configured user, nor a discovered MANAGED user of a configured project',
+          'USER_NOT_CONFIGURED',
+          'Add the user to the config (or enable discovery for its project), or check the name.',
+        ),
+      );
+    }
+  }
   const report: RunReport = {
     runId: ctx.runId,
     dryRun: request.dryRun,

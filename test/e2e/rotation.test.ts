@@ -130,6 +130,16 @@ describe('rotation end to end (simulator + moto_server)', () => {
     expect((await readSecret(h.secretName(P1, 'b'))).current.serialNumber).toBe(b.serialNumber);
   });
 
+  it('reports a user named with --only that the config does not cover', async () => {
+    h.sim.addUser(P1, 'a');
+    const config = h.config({ projects: [{ projectId: P1, users: ['a'] }] });
+    const report = await h.run(config, { force: true, only: [{ projectId: P1, username: 'ghost' }] });
+    expect(report.users).toEqual([
+      expect.objectContaining({ username: 'ghost', action: 'failed', errorCode: 'USER_NOT_CONFIGURED' }),
+    ]);
+    expect(h.sim.count('POST', '/certs')).toBe(0);
+  });
+
   it('rotates unusual usernames, URL-encoded on the path and matched against the escaped subject', async () => {
     const names = ['svc.reporting+eu@corp', 'a-b_c', 'x,y'];
     for (const n of names) h.sim.addUser(P1, n);
