@@ -133,9 +133,16 @@ describe('rotation end to end (simulator + moto_server)', () => {
   it('reports a user named with --only that the config does not cover', async () => {
     h.sim.addUser(P1, 'a');
     const config = h.config({ projects: [{ projectId: P1, users: ['a'] }] });
-    const report = await h.run(config, { force: true, only: [{ projectId: P1, username: 'ghost' }] });
+    const report = await h.run(config, {
+      force: true,
+      only: [{ projectId: P1, username: 'ghost' }],
+    });
     expect(report.users).toEqual([
-      expect.objectContaining({ username: 'ghost', action: 'failed', errorCode: 'USER_NOT_CONFIGURED' }),
+      expect.objectContaining({
+        username: 'ghost',
+        action: 'failed',
+        errorCode: 'USER_NOT_CONFIGURED',
+      }),
     ]);
     expect(h.sim.count('POST', '/certs')).toBe(0);
   });

@@ -1,0 +1,91 @@
+import {
+  discoveredUserSettings,
+  type ProjectSettings,
+  type RotatorConfig,
+  type UserSettings,
+} from './config.js';
+import type { Log } from './log.js';
+import type { AtlasApi, UserRef } from './rotation.js';
+
+/** A map key for a user. */
+export const keyOf = (u: UserRef): string => `${u.projectId}\u0000${u.username}`;
+
+export const sameUser = (a: UserRef, b: UserRef): boolean =>
+  a.projectId === b.projectId && a.username === b.username;
+
+/**
+ * The users a run covers, in config order: listed users, plus discovered MANAGED users of
+ * projects with `discover`, minus `exclude`; restricted to `only` when given. A project whose
+ * discovery fails is reported through `onProjectError` and keeps its listed users.
+ */
+export const resolveUsers = async (
+  ctx: { config: RotatorConfig; atlas: Pick<AtlasApi, 'listDatabaseUsers'>; log: Log },
+  only: readonly UserRef[] | undefined,
+  onProjectError: (projectId: string, err: unknown) => void,
+): Promise<UserSettings[]> => {
+  const wanted = (project: ProjectSettings, username?: string): boolean =>
+    !only ||
+    only.some(
+      (o) =>
+        o.projectId === project.projectId && (username === undefined || o.username === username),
+    );
+
+  const perProject = await Promise.all(
+    ctx.config.projects
+      .filter((p) => wanted(p))
+      .map(async (project) => {
+        const users = project.users.filter((u) => wanted(project, u.username));
+        if (!project.discover) return users;
+        const named = new Set(project.users.map((u) => u.username));
+        // With `only`, discover only when it names someone the config does not list.
+        if (
+          only &&
+          !only.some((o) => o.projectId === project.projectId && !named.has(o.username))
+        ) {
+          return users;
+        }
+        try {
+          const found = await ctx.atlas.listDatabaseUsers(project.projectId);
+          const discovered = found
+            .filter(
+              (u) =>
+                u.x509Type === 'MANAGED' &&
+                u.databaseName === '$external' &&
+                !named.has(u.username) &&
+                !project.exclude.has(u.username) &&
+                wanted(project, u.username),
+            )
+            .map((u) => discoveredUserSettings(ctx.config, project.projectId, u.username));
+          ctx.log.debug('discovered users', {
+            projectId: project.projectId,
+            count: discovered.length,
+          });
+          return [...users, ...discovered];
+        } catch (err) {
+          onProjectError(project.projectId, err);
+          return users;
+        }
+      }),
+  );
+  return perProject.flat();
+};
+
+/**
+ * Users whose secret name another user also maps to (possible only through discovery: the
+ * config schema rejects it among listed users), each with who else. Both would overwrite each
+ * other, so both fail.
+ */
+export const secretNameCollisions = (users: readonly UserSettings[]): Map<string, string> => {
+  const byName = new Map<string, UserSettings[]>();
+  for (const user of users)
+    byName.set(user.secretName, [...(byName.get(user.secretName) ?? []), user]);
+  const collisions = new Map<string, string>();
+  for (const sharing of byName.values()) {
+    if (sharing.length < 2) continue;
+    for (const user of sharing) {
+      const others = sharing.filter((u) => u !== user).map((u) => `${u.projectId}:${u.username}`);
+      collisions.set(keyOf(user), others.join(', '));
+    }
+  }
+  return collisions;
+};
