@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
+import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport, UserReport } from '../../functions/report.js';
 import { versionIdFor } from '../../functions/store.js';
-import { readSecret, secretExists } from '../support/aws.js';
+import { readSecret, secretExists, sm } from '../support/aws.js';
 import { daysFromNow, Harness, P1, P2 } from '../support/harness.js';
 
 let h: Harness;
@@ -180,6 +181,24 @@ describe('rotation end to end (simulator + moto_server)', () => {
     expect(row(report, 'app1').action).toBe('rotated');
     expect(h.sim.requests.filter((r) => r.auth === 'digest').length).toBeGreaterThanOrEqual(2);
     expect(h.sim.stats.tokensIssued).toBe(0);
+  });
+
+  it('reads the Atlas credential from the credentials secret when the environment has none', async () => {
+    h.sim.addUser(P1, 'app1');
+    const secretId = `${h.prefix}atlas-api`;
+    await sm().send(
+      new CreateSecretCommand({
+        Name: secretId,
+        SecretString: JSON.stringify({ clientId: h.clientId, clientSecret: h.clientSecret }),
+      }),
+    );
+    const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
+    const report = await h.run(
+      { ...config, atlas: { baseUrl: h.sim.baseUrl, credentialsSecretId: secretId } },
+      {},
+      { env: {} },
+    );
+    expect(row(report, 'app1').action).toBe('rotated');
   });
 
   it('fetches one OAuth token per run for all users', async () => {

@@ -203,3 +203,23 @@ describe('store: current value', () => {
     expect(JSON.stringify(value)).not.toContain('SECRET');
   });
 });
+
+describe('store: create', () => {
+  it('creates an empty secret with the configured KMS key and ownership tags', async () => {
+    sm.on(CreateSecretCommand).resolves({ ARN: 'arn:new' });
+    sm.on(DescribeSecretCommand).resolves({ ARN: 'arn:new', VersionIdsToStages: {} });
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const got = await store.create('atlas-x509/p/app1', { ...owner, kmsKeyId: 'alias/atlas-x509' });
+    const input = sm.commandCalls(CreateSecretCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({ Name: 'atlas-x509/p/app1', KmsKeyId: 'alias/atlas-x509' });
+    expect(input?.SecretString).toBeUndefined();
+    expect(input?.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'atlas-x509-rotator:managed-by', Value: 'atlas-x509-rotator' },
+        { Key: 'atlas-x509-rotator:project-id', Value: owner.projectId },
+        { Key: 'atlas-x509-rotator:username', Value: 'app1' },
+      ]),
+    );
+    expect(got).toMatchObject({ arn: 'arn:new', currentVersionId: undefined });
+  });
+});
