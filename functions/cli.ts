@@ -1,18 +1,20 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config.js';
+import { formatDisableReport, parseDisableRequest } from './customer-x509.js';
 import { RotatorError } from './errors.js';
 import { SERVICE_NAME, StderrLogger } from './log.js';
 import { exitCodeFor, formatReport } from './report.js';
 import { parseRotateEvent } from './request.js';
 import type { UserRef } from './rotation.js';
-import { rotateWithConfig } from './runtime.js';
+import { disableWithConfig, rotateWithConfig } from './runtime.js';
 
 /**
- * Local CLI: the same run as the Lambda handler, for operators and the demo.
- * Exit 0 when nothing failed, 1 when a user failed, 2 for bad config or arguments.
+ * Local CLI: the same operations as the Lambda handlers, for operators and the demo.
+ * Exit 0 when nothing failed, 1 when something failed, 2 for bad config, arguments or a
+ * refused request.
  */
 
-const USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-run]
+const ROTATE_USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-run]
          [--force (--only <projectId>:<username>... | --all)] [--only ...] [--json]
          [--time-budget <seconds>]
 
@@ -22,11 +24,18 @@ const USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-run]
   --only <p>:<u>         restrict the run to these users (repeatable)
   --all                  with --force: every configured user
   --json                 print exactly one JSON run report on stdout (logs go to stderr)
-  --time-budget <s>      stop starting new mints after this many seconds (deferred)
+  --time-budget <s>      stop starting new mints after this many seconds (deferred)`;
 
+const DISABLE_USAGE = `Usage: npm run --silent disable-customer-x509 -- --config <file> --project <id>
+         [--confirm <id>] [--requested-by <who>] [--reason <why>] [--json]
+
+  Clears the project's customer CA (self-managed X.509) and restarts its clusters.
+  Without --confirm it is a dry run; --confirm must repeat the project id exactly.`;
+
+const COMMON_HELP = `
 Atlas credentials: MONGODB_ATLAS_CLIENT_ID + MONGODB_ATLAS_CLIENT_SECRET (service account),
-or MONGODB_ATLAS_PUBLIC_API_KEY + MONGODB_ATLAS_PRIVATE_API_KEY, or atlas.credentialsSecretId.
-Log level: POWERTOOLS_LOG_LEVEL (default WARN).`;
+or MONGODB_ATLAS_PUBLIC_API_KEY + MONGODB_ATLAS_PRIVATE_API_KEY, or the credentials secret
+named in the config. Log level: POWERTOOLS_LOG_LEVEL (default WARN).`;
 
 class UsageError extends Error {}
 
@@ -39,59 +48,14 @@ const parseOnly = (values: string[] | undefined): UserRef[] | undefined =>
     return { projectId: value.slice(0, at), username: value.slice(at + 1) };
   });
 
-export const main = async (argv: string[]): Promise<number> => {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const log = new StderrLogger({
+const stderrLogger = (): StderrLogger =>
+  new StderrLogger({
     serviceName: SERVICE_NAME,
     logLevel: (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN') as 'WARN',
   });
-  try {
-    if (!args.config) throw new UsageError('--config is required');
-    const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
-    if (budget !== undefined && !(budget > 0))
-      throw new UsageError('--time-budget must be a positive number of seconds');
-    const request = parseRotateEvent({
-      dryRun: args['dry-run'],
-      force: args.force,
-      only: parseOnly(args.only),
-      all: args.all,
-    });
-    const config = await loadConfigFile(args.config);
-    const startedAt = Date.now();
-    const report = await rotateWithConfig({
-      config,
-      request,
-      log,
-      deadline: budget === undefined ? undefined : () => startedAt + budget * 1000,
-    });
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    return exitCodeFor(report);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof RotatorError) {
-      process.stderr.write(`${err.message}\n→ ${err.remedy}\n`);
-      return err.code === 'INVALID_CONFIG' || err.code === 'INVALID_REQUEST' ? 2 : 1;
-    }
-    process.stderr.write(`Unexpected error: ${(err as Error).name}: ${(err as Error).message}\n`);
-    return 1;
-  }
-};
 
-const parse = (argv: string[]) =>
-  parseArgs({
+const rotate = async (argv: string[]): Promise<number> => {
+  const { values: args } = parseArgs({
     args: argv,
     strict: true,
     allowPositionals: false,
@@ -103,11 +67,102 @@ const parse = (argv: string[]) =>
       all: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'time-budget': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-  }).values;
+  });
+  if (!args.config) throw new UsageError('--config is required');
+  const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
+  if (budget !== undefined && !(budget > 0)) {
+    throw new UsageError('--time-budget must be a positive number of seconds');
+  }
+  const request = parseRotateEvent({
+    dryRun: args['dry-run'],
+    force: args.force,
+    only: parseOnly(args.only),
+    all: args.all,
+  });
+  const config = await loadConfigFile(args.config);
+  const startedAt = Date.now();
+  const report = await rotateWithConfig({
+    config,
+    request,
+    log: stderrLogger(),
+    deadline: budget === undefined ? undefined : () => startedAt + budget * 1000,
+  });
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return exitCodeFor(report);
+};
 
-// Run when executed directly (tsx functions/cli.ts), not when imported by tests.
+const disable = async (argv: string[]): Promise<number> => {
+  const { values: args } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      project: { type: 'string' },
+      confirm: { type: 'string' },
+      'requested-by': { type: 'string' },
+      reason: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!args.config) throw new UsageError('--config is required');
+  if (!args.project) throw new UsageError('--project is required');
+  const request = parseDisableRequest({
+    projectId: args.project,
+    confirm: args.confirm,
+    requestedBy: args['requested-by'],
+    reason: args.reason,
+  });
+  const report = await disableWithConfig({
+    config: await loadConfigFile(args.config),
+    request,
+    log: stderrLogger(),
+  });
+  process.stdout.write(
+    args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDisableReport(report),
+  );
+  return 0;
+};
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
+  rotate: { run: rotate, usage: ROTATE_USAGE },
+  'disable-customer-x509': { run: disable, usage: DISABLE_USAGE },
+};
+
+/** Runs `<command> [options]`; resolves to the exit status. */
+export const main = async (argv: string[]): Promise<number> => {
+  const [name = '', ...rest] = argv;
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(
+      `Unknown command "${name}"; expected one of: ${Object.keys(COMMANDS).join(', ')}\n`,
+    );
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const invalidArgs =
+      err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (invalidArgs) {
+      process.stderr.write(`${(err as Error).message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    if (err instanceof RotatorError) {
+      process.stderr.write(`${err.message}\n→ ${err.remedy}\n`);
+      return ['INVALID_CONFIG', 'INVALID_REQUEST', 'REFUSED'].includes(err.code) ? 2 : 1;
+    }
+    process.stderr.write(`Unexpected error: ${(err as Error).name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+};
+
+// Run when executed directly (tsx functions/cli.ts …), not when imported by tests.
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;

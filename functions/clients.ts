@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 /**
@@ -11,3 +12,4 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 // throttling (the SDK's standard retry backs off with jitter).
 export const secretsManager = new SecretsManagerClient({ maxAttempts: 6 });
 export const dynamoDb = new DynamoDBClient({ maxAttempts: 4 });
+export const eventBridge = new EventBridgeClient({ maxAttempts: 4 });

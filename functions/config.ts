@@ -64,6 +64,8 @@ const rawConfig = z.strictObject({
         .default('https://cloud.mongodb.com')
         .transform((url) => url.replace(/\/+$/, '')),
       credentialsSecretId: z.string().min(1).optional(),
+      /** Project Owner credential for the disable operation; falls back to the one above. */
+      disableCredentialsSecretId: z.string().min(1).optional(),
     })
     .default({ baseUrl: 'https://cloud.mongodb.com' }),
   defaults: z
@@ -123,7 +125,11 @@ export interface ProjectSettings {
 }
 
 export interface RotatorConfig {
-  atlas: { baseUrl: string; credentialsSecretId: string | undefined };
+  atlas: {
+    baseUrl: string;
+    credentialsSecretId: string | undefined;
+    disableCredentialsSecretId: string | undefined;
+  };
   defaults: {
     monthsUntilExpiration: number;
     renewBeforeDays: number | undefined;
@@ -307,7 +313,11 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
   if (issues.length > 0) throw new ConfigError(issues, source);
 
   return {
-    atlas: { baseUrl: raw.atlas.baseUrl, credentialsSecretId: raw.atlas.credentialsSecretId },
+    atlas: {
+      baseUrl: raw.atlas.baseUrl,
+      credentialsSecretId: raw.atlas.credentialsSecretId,
+      disableCredentialsSecretId: raw.atlas.disableCredentialsSecretId,
+    },
     defaults: {
       monthsUntilExpiration: defaults.monthsUntilExpiration,
       renewBeforeDays: defaults.renewBeforeDays,

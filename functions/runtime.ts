@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { AtlasClient } from './atlas/client.js';
-import { dynamoDb, secretsManager } from './clients.js';
+import { dynamoDb, eventBridge, secretsManager } from './clients.js';
 import type { RotatorConfig } from './config.js';
 import { resolveAtlasCredentials } from './credentials.js';
+import {
+  checkDisableAllowed,
+  type DisableReport,
+  type DisableRequest,
+  disableCustomerX509,
+} from './customer-x509.js';
+import { EventBridgePublisher } from './events.js';
 import { LeaseTable } from './lease.js';
 import type { Log } from './log.js';
 import type { RunReport } from './report.js';
@@ -10,18 +17,40 @@ import { type RotationRequest, type RotationTuning, runRotation } from './rotati
 import { SecretStore } from './store.js';
 
 /**
- * Wires the real collaborators (Atlas over undici, Secrets Manager, DynamoDB) into a rotation
- * run. The Lambda handler and the CLI both call this, so they share every line of logic.
+ * Wires the real collaborators (Atlas over undici, Secrets Manager, DynamoDB, EventBridge)
+ * into the domain operations. The Lambda handlers and the CLIs both call these, so they share
+ * every line of logic.
  */
-export interface RunOptions {
+
+interface CommonOptions {
   config: RotatorConfig;
-  request: RotationRequest;
   log: Log;
   env?: NodeJS.ProcessEnv;
-  /** Epoch ms by which the run must be done. */
+  /** Epoch ms by which the work must be done. */
   deadline?: (() => number | undefined) | undefined;
-  runId?: string;
   now?: () => Date;
+}
+
+const atlasClient = async (
+  options: CommonOptions,
+  secretId: string | undefined,
+  now: () => Date,
+): Promise<AtlasClient> =>
+  new AtlasClient({
+    baseUrl: options.config.atlas.baseUrl,
+    credentials: await resolveAtlasCredentials({
+      env: options.env ?? process.env,
+      secretId,
+      secrets: secretsManager,
+    }),
+    deadline: options.deadline,
+    now: () => now().getTime(),
+    log: options.log,
+  });
+
+export interface RunOptions extends CommonOptions {
+  request: RotationRequest;
+  runId?: string;
   tuning?: Partial<RotationTuning>;
 }
 
@@ -29,22 +58,10 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
-  const credentials = await resolveAtlasCredentials({
-    env: options.env ?? process.env,
-    secretId: config.atlas.credentialsSecretId,
-    secrets: secretsManager,
-  });
-  const atlas = new AtlasClient({
-    baseUrl: config.atlas.baseUrl,
-    credentials,
-    deadline: options.deadline,
-    now: () => now().getTime(),
-    log,
-  });
   return runRotation(
     {
       config,
-      atlas,
+      atlas: await atlasClient(options, config.atlas.credentialsSecretId, now),
       store: new SecretStore(secretsManager),
       leases: new LeaseTable(dynamoDb, {
         tableName: config.locks.tableName,
@@ -59,5 +76,30 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       tuning: options.tuning,
     },
     options.request,
+  );
+};
+
+export interface DisableOptions extends CommonOptions {
+  request: DisableRequest;
+  requestId?: string;
+}
+
+/** The disable operation, with the Project Owner credential when one is configured. */
+export const disableWithConfig = async (options: DisableOptions): Promise<DisableReport> => {
+  const { config, log, request } = options;
+  const now = options.now ?? (() => new Date());
+  // Refuse before reading any credential, let alone calling Atlas.
+  checkDisableAllowed(config, request);
+  const { disableCredentialsSecretId, credentialsSecretId } = config.atlas;
+  return disableCustomerX509(
+    {
+      config,
+      atlas: await atlasClient(options, disableCredentialsSecretId ?? credentialsSecretId, now),
+      events: new EventBridgePublisher(eventBridge, log),
+      log,
+      requestId: options.requestId ?? randomUUID(),
+      now,
+    },
+    request,
   );
 };

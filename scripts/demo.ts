@@ -104,7 +104,7 @@ const main = async (): Promise<number> => {
       ['Second run: nothing is due any more', []],
     ] as const) {
       say(`${title}  (npm run --silent rotate -- --config rotation.config.json ${args.join(' ')})`);
-      const result = await runCli(['--config', configPath, ...args], atlasEnv);
+      const result = await runCli('rotate', ['--config', configPath, ...args], atlasEnv);
       process.stdout.write(result.stdout);
       if (result.stderr.trim()) process.stderr.write(result.stderr);
       if (result.code !== 0) failed = true;

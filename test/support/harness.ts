@@ -101,9 +101,14 @@ export class Harness {
     });
   }
 
-  /** Runs the real CLI in a child process. */
+  /** Runs the real `rotate` CLI in a child process. */
   cli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
-    return runCli(args, env);
+    return runCli('rotate', args, env);
+  }
+
+  /** Runs the real `disable-customer-x509` CLI in a child process. */
+  disableCli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
+    return runCli('disable-customer-x509', args, env);
   }
 
   /** Mints a certificate in the simulator and stores it as the user's current secret. */
@@ -118,14 +123,22 @@ export class Harness {
   }
 }
 
-/** Spawns `functions/cli.ts` under tsx with the given extra environment. */
-export const runCli = (args: string[], env: Record<string, string>): Promise<CliResult> =>
+/** Spawns `functions/cli.ts <command>` under tsx with the given extra environment. */
+export const runCli = (
+  command: 'rotate' | 'disable-customer-x509',
+  args: string[],
+  env: Record<string, string>,
+): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'functions/cli.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'functions/cli.ts', command, ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
