@@ -123,7 +123,12 @@ describe('disable customer-managed X.509', () => {
       {
         config,
         atlas,
-        events: { publish: async (type, detail) => (published.push([type, detail]), true) },
+        events: {
+          publish: async (type, detail) => {
+            published.push([type, detail]);
+            return true;
+          },
+        },
         log: silentLog,
         requestId: 'req-7',
         now: () => new Date('2026-11-28T12:00:00Z'),
