@@ -180,7 +180,10 @@ export const disableCustomerX509 = async (
     cleared: cas,
     atlasResponse: { customerCaPresent: caConfigured(after) },
   };
-  const eventPublished = await ctx.events.publish('Atlas Customer X509 Disabled', auditBase);
+  const eventPublished =
+    (await ctx.events.publish([
+      { detailType: 'Atlas Customer X509 Disabled', detail: auditBase },
+    ])) === 1;
   const audit: AuditRecord = { ...auditBase, eventPublished };
   ctx.log.warn('customer-managed X.509 disabled', { audit });
   return {

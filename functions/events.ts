@@ -15,10 +15,18 @@ export type DetailType =
   | 'Atlas X509 Certificate Approaching Expiry'
   | 'Atlas Customer X509 Disabled';
 
-export interface EventPublisher {
-  /** Publishes one event; resolves to whether EventBridge accepted it. Never throws. */
-  publish(detailType: DetailType, detail: Record<string, unknown>): Promise<boolean>;
+export interface RotatorEvent {
+  detailType: DetailType;
+  detail: Record<string, unknown>;
 }
+
+export interface EventPublisher {
+  /** Publishes events; resolves to how many EventBridge accepted. Never throws. */
+  publish(events: readonly RotatorEvent[]): Promise<number>;
+}
+
+// PutEvents takes at most 10 entries a call.
+const BATCH = 10;
 
 /** Publishes to a bus (`ROTATOR_EVENT_BUS`, default the account's default bus). */
 export class EventBridgePublisher implements EventPublisher {
@@ -28,30 +36,37 @@ export class EventBridgePublisher implements EventPublisher {
     private readonly busName = process.env.ROTATOR_EVENT_BUS ?? 'default',
   ) {}
 
-  async publish(detailType: DetailType, detail: Record<string, unknown>): Promise<boolean> {
-    try {
-      const out = await this.client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
+  async publish(events: readonly RotatorEvent[]): Promise<number> {
+    let accepted = 0;
+    for (let i = 0; i < events.length; i += BATCH) {
+      const batch = events.slice(i, i + BATCH);
+      try {
+        const out = await this.client.send(
+          new PutEventsCommand({
+            Entries: batch.map((e) => ({
               Source: EVENT_SOURCE,
-              DetailType: detailType,
-              Detail: JSON.stringify(detail),
+              DetailType: e.detailType,
+              Detail: JSON.stringify(e.detail),
               EventBusName: this.busName,
-            },
-          ],
-        }),
-      );
-      if ((out.FailedEntryCount ?? 0) === 0) return true;
-      this.log.warn('EventBridge refused an event', {
-        detailType,
-        errorCode: out.Entries?.[0]?.ErrorCode,
-      });
-      return false;
-    } catch (err) {
-      // An event is a notification: its loss must not undo or fail the work it reports.
-      this.log.warn('could not publish an event', { detailType, error: asError(err).name });
-      return false;
+            })),
+          }),
+        );
+        const failed = out.FailedEntryCount ?? 0;
+        accepted += batch.length - failed;
+        if (failed > 0) {
+          this.log.warn('EventBridge refused events', {
+            failed,
+            errorCodes: out.Entries?.map((e) => e.ErrorCode).filter(Boolean),
+          });
+        }
+      } catch (err) {
+        // An event is a notification: its loss must not undo or fail the work it reports.
+        this.log.warn('could not publish events', {
+          count: batch.length,
+          error: asError(err).name,
+        });
+      }
     }
+    return accepted;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AtlasClient } from './atlas/client.js';
 import { dynamoDb, eventBridge, secretsManager } from './clients.js';
 import type { RotatorConfig } from './config.js';
+import { consumersFromEnv } from './consumers.js';
 import { resolveAtlasCredentials } from './credentials.js';
 import {
   checkDisableAllowed,
@@ -14,6 +15,7 @@ import { LeaseTable } from './lease.js';
 import type { Log } from './log.js';
 import type { RunReport } from './report.js';
 import { type RotationRequest, type RotationTuning, runRotation } from './rotation.js';
+import { runEvents } from './signals.js';
 import { SecretStore } from './store.js';
 
 /**
@@ -54,15 +56,18 @@ export interface RunOptions extends CommonOptions {
   tuning?: Partial<RotationTuning>;
 }
 
+/** A rotation run, then its events (Rotated, Failed, Approaching Expiry) on EventBridge. */
 export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> => {
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
-  return runRotation(
+  const report = await runRotation(
     {
       config,
       atlas: await atlasClient(options, config.atlas.credentialsSecretId, now),
-      store: new SecretStore(secretsManager),
+      store: new SecretStore(secretsManager, {
+        readersFor: consumersFromEnv(options.env ?? process.env),
+      }),
       leases: new LeaseTable(dynamoDb, {
         tableName: config.locks.tableName,
         leaseMs: config.locks.leaseSeconds * 1000,
@@ -77,6 +82,8 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
     },
     options.request,
   );
+  await new EventBridgePublisher(eventBridge, log).publish(runEvents(report, now()));
+  return report;
 };
 
 export interface DisableOptions extends CommonOptions {

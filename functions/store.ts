@@ -3,6 +3,7 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  PutResourcePolicyCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
@@ -162,9 +163,32 @@ export interface CreateSecretOptions {
   username: string;
 }
 
+export interface SecretStoreOptions {
+  /** Principals (role ARNs, possibly in other accounts) allowed to read a project's secrets. */
+  readersFor?: (projectId: string) => readonly string[];
+}
+
+/** The resource policy that lets consumers read a certificate secret, and nothing else. */
+export const readerPolicy = (readers: readonly string[]): string =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'AtlasX509CertificateReaders',
+        Effect: 'Allow',
+        Principal: { AWS: [...readers] },
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: '*',
+      },
+    ],
+  });
+
 /** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
 export class SecretStore {
-  constructor(private readonly client: SecretsManagerClient) {}
+  constructor(
+    private readonly client: SecretsManagerClient,
+    private readonly options: SecretStoreOptions = {},
+  ) {}
 
   /** The secret's metadata and current value, or undefined when it does not exist. */
   async read(
@@ -240,6 +264,16 @@ export class SecretStore {
         }),
       );
       const arn = created.ARN ?? name;
+      const readers = this.options.readersFor?.(options.projectId) ?? [];
+      if (readers.length > 0) {
+        await this.client.send(
+          new PutResourcePolicyCommand({
+            SecretId: arn,
+            ResourcePolicy: readerPolicy(readers),
+            BlockPublicPolicy: true,
+          }),
+        );
+      }
       const state = await this.read(arn, options);
       if (!state) throw new Error('secret vanished right after creation');
       return { ...state, name };

@@ -1,11 +1,14 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { bundledConfig } from '../bundled-config.js';
-import { createLambdaLogger } from '../log.js';
+import { createLambdaLogger, SERVICE_NAME } from '../log.js';
 import type { RunReport } from '../report.js';
 import { parseRotateEvent } from '../request.js';
 import { rotateWithConfig } from '../runtime.js';
+import { addRunMetrics, METRICS_NAMESPACE } from '../signals.js';
 
 const logger = createLambdaLogger();
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 // Stop starting work this long before Lambda's own timeout, to finish and report.
 const SAFETY_MARGIN_MS = 20_000;
@@ -15,11 +18,15 @@ export const handler = async (event: unknown, context: Context): Promise<RunRepo
   logger.addContext(context);
   const request = parseRotateEvent(event);
   const deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
-  return rotateWithConfig({
+  const report = await rotateWithConfig({
     config: await bundledConfig(),
     request,
     log: logger,
     runId: context.awsRequestId,
     deadline: () => deadline,
   });
+  // EMF on stdout: CloudWatch turns it into metrics without an API call.
+  addRunMetrics(metrics, report, new Date());
+  metrics.publishStoredMetrics();
+  return report;
 };

@@ -9,7 +9,7 @@ import {
   parseDisableRequest,
   RefusedError,
 } from '../../functions/customer-x509.js';
-import type { DetailType } from '../../functions/events.js';
+import type { RotatorEvent } from '../../functions/events.js';
 import { silentLog } from '../../functions/log.js';
 import { disableWithConfig } from '../../functions/runtime.js';
 import { createProjectCa, generateRsaKeyPair } from '../simulator/pki.js';
@@ -113,7 +113,7 @@ describe('disable customer-managed X.509', () => {
   });
 
   it('publishes the audit record as the "Atlas Customer X509 Disabled" event', async () => {
-    const published: [DetailType, Record<string, unknown>][] = [];
+    const published: RotatorEvent[] = [];
     const config = configFor();
     const atlas = new AtlasClient({
       baseUrl: h.sim.baseUrl,
@@ -124,9 +124,9 @@ describe('disable customer-managed X.509', () => {
         config,
         atlas,
         events: {
-          publish: async (type, detail) => {
-            published.push([type, detail]);
-            return true;
+          publish: async (events) => {
+            published.push(...events);
+            return events.length;
           },
         },
         log: silentLog,
@@ -136,9 +136,9 @@ describe('disable customer-managed X.509', () => {
       parseDisableRequest({ projectId: P1, confirm: P1, requestedBy: 'bob', reason: 'why' }),
     );
     expect(published).toEqual([
-      [
-        'Atlas Customer X509 Disabled',
-        {
+      {
+        detailType: 'Atlas Customer X509 Disabled',
+        detail: {
           projectId: P1,
           requestedBy: 'bob',
           reason: 'why',
@@ -147,7 +147,7 @@ describe('disable customer-managed X.509', () => {
           cleared: report.certificateAuthorities,
           atlasResponse: { customerCaPresent: false },
         },
-      ],
+      },
     ]);
   });
 

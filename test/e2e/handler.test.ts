@@ -37,14 +37,31 @@ const context = (remainingMs = 300_000): Context =>
 const handler = async () => (await import('../../functions/rotate/handler.js')).handler;
 
 describe('rotate Lambda handler', () => {
-  it('runs everything for the scheduled payload and returns the report', async () => {
-    const report = (await (
-      await handler()
-    )({ scheduledTime: '2026-11-28T03:00:00Z' }, context())) as RunReport;
+  it('runs everything for the scheduled payload, returns the report and emits run metrics', async () => {
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    let report: RunReport;
+    try {
+      report = await (await handler())({ scheduledTime: '2026-11-28T03:00:00Z' }, context());
+    } finally {
+      write.mockRestore();
+    }
     expect(report.runId).toBe('req-0001');
     expect(report.users).toEqual([
       expect.objectContaining({ username: 'app1', action: 'rotated' }),
     ]);
+    const emf = printed.map((line) => JSON.parse(line)).find((o) => o._aws?.CloudWatchMetrics);
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe('AtlasX509Rotator');
+    expect(emf).toMatchObject({
+      service: 'atlas-x509-rotator',
+      RotatedUsers: 1,
+      FailedUsers: 0,
+      RunCompleted: 1,
+    });
+    expect(emf.MinDaysToExpiry).toBeGreaterThan(80);
   });
 
   it('plans on {"dryRun": true}', async () => {

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport, UserReport } from '../../functions/report.js';
 import { versionIdFor } from '../../functions/store.js';
@@ -199,6 +199,37 @@ describe('rotation end to end (simulator + moto_server)', () => {
       { env: {} },
     );
     expect(row(report, 'app1').action).toBe('rotated');
+  });
+
+  it('lets the configured consumers read each new secret, and nobody else', async () => {
+    h.sim.addUser(P1, 'app1');
+    h.sim.addUser(P2, 'etl');
+    const reader = 'arn:aws:iam::210987654321:role/app1-service';
+    const config = h.config({
+      projects: [
+        { projectId: P1, users: ['app1'] },
+        { projectId: P2, users: ['etl'] },
+      ],
+    });
+    await h.run(
+      config,
+      {},
+      { env: { ...h.atlasEnv, ROTATOR_CONSUMERS: JSON.stringify({ [P1]: [reader] }) } },
+    );
+    const policy = await sm().send(
+      new GetResourcePolicyCommand({ SecretId: h.secretName(P1, 'app1') }),
+    );
+    expect(JSON.parse(policy.ResourcePolicy ?? '{}').Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { AWS: [reader] },
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+      }),
+    ]);
+    const none = await sm().send(
+      new GetResourcePolicyCommand({ SecretId: h.secretName(P2, 'etl') }),
+    );
+    expect(none.ResourcePolicy ?? '').not.toContain(reader);
   });
 
   it('fetches one OAuth token per run for all users', async () => {

@@ -1,0 +1,104 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { RotatorEvent } from './events.js';
+import { DAY_MS } from './plan.js';
+import type { RunReport, UserReport } from './report.js';
+
+/**
+ * What a finished run tells the outside world: aggregate metrics for alarms and the dashboard
+ * (a custom metric per user would cost real money at scale), and events per user for
+ * consumers. Pure: derived from the report alone.
+ */
+
+/** Certificates expiring sooner than this are announced on every run until replaced. */
+export const APPROACHING_EXPIRY_DAYS = 14;
+
+export const METRICS_NAMESPACE = 'AtlasX509Rotator';
+
+export interface RunMetrics {
+  RotatedUsers: number;
+  ResumedUsers: number;
+  FailedUsers: number;
+  DeferredUsers: number;
+  Orphans: number;
+  /** Smallest days-to-expiry of any covered user; 0 for a user left with no certificate. */
+  MinDaysToExpiry: number | undefined;
+  RunCompleted: 1;
+}
+
+const daysLeft = (row: UserReport, now: Date): number | undefined => {
+  if (row.notAfter) return Math.max(0, (Date.parse(row.notAfter) - now.getTime()) / DAY_MS);
+  // A user that should have a certificate and has none is as urgent as an expired one.
+  return row.action === 'failed' || row.action === 'deferred' ? 0 : undefined;
+};
+
+export const runMetrics = (report: RunReport, now: Date): RunMetrics => {
+  const days = report.users.map((u) => daysLeft(u, now)).filter((d) => d !== undefined);
+  return {
+    RotatedUsers: report.summary.rotated,
+    ResumedUsers: report.summary.resumed,
+    // A run stopped before any user row (e.g. discovery refused the credential) still counts.
+    FailedUsers: Math.max(report.summary.failed, report.error ? 1 : 0),
+    DeferredUsers: report.summary.deferred,
+    Orphans: report.summary.orphans,
+    MinDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
+    RunCompleted: 1,
+  };
+};
+
+const identity = (report: RunReport, row: UserReport) => ({
+  runId: report.runId,
+  projectId: row.projectId,
+  username: row.username,
+  secretName: row.secretName,
+  secretArn: row.secretArn,
+  serialNumber: row.serialNumber,
+  notAfter: row.notAfter,
+});
+
+export const runEvents = (report: RunReport, now: Date): RotatorEvent[] =>
+  report.dryRun
+    ? []
+    : report.users.flatMap((row): RotatorEvent[] => {
+        if (row.action === 'rotated' || row.action === 'resumed') {
+          return [{ detailType: 'Atlas X509 Certificate Rotated', detail: identity(report, row) }];
+        }
+        const events: RotatorEvent[] = [];
+        if (row.action === 'failed') {
+          events.push({
+            detailType: 'Atlas X509 Rotation Failed',
+            detail: {
+              ...identity(report, row),
+              errorCode: row.errorCode,
+              reason: row.reason,
+              remedy: row.remedy,
+            },
+          });
+        }
+        const days = row.notAfter ? (Date.parse(row.notAfter) - now.getTime()) / DAY_MS : undefined;
+        if (days !== undefined && days < APPROACHING_EXPIRY_DAYS) {
+          events.push({
+            detailType: 'Atlas X509 Certificate Approaching Expiry',
+            detail: { ...identity(report, row), daysToExpiry: Math.floor(days * 10) / 10 },
+          });
+        }
+        return events;
+      });
+
+/** Adds the run's metrics to a Powertools Metrics instance (the caller flushes). */
+export const addRunMetrics = (metrics: Metrics, report: RunReport, now: Date): void => {
+  if (report.dryRun) return;
+  const m = runMetrics(report, now);
+  metrics.addMetric('RotatedUsers', MetricUnit.Count, m.RotatedUsers);
+  metrics.addMetric('ResumedUsers', MetricUnit.Count, m.ResumedUsers);
+  metrics.addMetric('FailedUsers', MetricUnit.Count, m.FailedUsers);
+  metrics.addMetric('DeferredUsers', MetricUnit.Count, m.DeferredUsers);
+  metrics.addMetric('Orphans', MetricUnit.Count, m.Orphans);
+  if (m.MinDaysToExpiry !== undefined) {
+    metrics.addMetric(
+      'MinDaysToExpiry',
+      MetricUnit.Count,
+      Math.floor(m.MinDaysToExpiry * 100) / 100,
+    );
+  }
+  metrics.addMetric('RunCompleted', MetricUnit.Count, m.RunCompleted);
+};
