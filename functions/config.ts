@@ -66,6 +66,11 @@ const rawConfig = z.strictObject({
       credentialsSecretId: z.string().min(1).optional(),
       /** Project Owner credential for the disable operation; falls back to the one above. */
       disableCredentialsSecretId: z.string().min(1).optional(),
+      /** With a service account: read its secret's expiry each run (needs the org id). */
+      organizationId: z
+        .string()
+        .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hexadecimal organization id')
+        .optional(),
     })
     .default({ baseUrl: 'https://cloud.mongodb.com' }),
   defaults: z
@@ -129,6 +134,7 @@ export interface RotatorConfig {
     baseUrl: string;
     credentialsSecretId: string | undefined;
     disableCredentialsSecretId: string | undefined;
+    organizationId: string | undefined;
   };
   defaults: {
     monthsUntilExpiration: number;
@@ -317,6 +323,7 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
       baseUrl: raw.atlas.baseUrl,
       credentialsSecretId: raw.atlas.credentialsSecretId,
       disableCredentialsSecretId: raw.atlas.disableCredentialsSecretId,
+      organizationId: raw.atlas.organizationId,
     },
     defaults: {
       monthsUntilExpiration: defaults.monthsUntilExpiration,

@@ -31,6 +31,17 @@ export interface RunFailure {
   remedy: string;
 }
 
+/** The rotator's own Atlas credential: a service account secret expires too. */
+export interface CredentialStatus {
+  kind: 'serviceAccount';
+  clientId: string;
+  /** When the secret in use (or, if it cannot be told apart, the newest one) expires. */
+  secretExpiresAt?: string;
+  daysToExpiry?: number;
+  /** Why the expiry could not be read (e.g. the service account lacks an org role). */
+  error?: string;
+}
+
 export interface RunReport {
   runId: string;
   dryRun: boolean;
@@ -39,6 +50,8 @@ export interface RunReport {
   summary: Record<Action, number> & { users: number; orphans: number };
   /** Set when the run stopped early (e.g. rejected Atlas credentials). */
   error?: RunFailure;
+  /** Set when the config names the organization and the credential is a service account. */
+  credential?: CredentialStatus;
   users: UserReport[];
 }
 

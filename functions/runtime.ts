@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { AtlasCredentials } from './atlas/auth.js';
 import { AtlasClient } from './atlas/client.js';
 import { dynamoDb, eventBridge, secretsManager } from './clients.js';
 import type { RotatorConfig } from './config.js';
 import { consumersFromEnv } from './consumers.js';
+import { checkCredentialExpiry } from './credential-expiry.js';
 import { resolveAtlasCredentials } from './credentials.js';
 import {
   checkDisableAllowed,
@@ -37,18 +39,21 @@ const atlasClient = async (
   options: CommonOptions,
   secretId: string | undefined,
   now: () => Date,
-): Promise<AtlasClient> =>
-  new AtlasClient({
+): Promise<{ atlas: AtlasClient; credentials: AtlasCredentials }> => {
+  const credentials = await resolveAtlasCredentials({
+    env: options.env ?? process.env,
+    secretId,
+    secrets: secretsManager,
+  });
+  const atlas = new AtlasClient({
     baseUrl: options.config.atlas.baseUrl,
-    credentials: await resolveAtlasCredentials({
-      env: options.env ?? process.env,
-      secretId,
-      secrets: secretsManager,
-    }),
+    credentials,
     deadline: options.deadline,
     now: () => now().getTime(),
     log: options.log,
   });
+  return { atlas, credentials };
+};
 
 export interface RunOptions extends CommonOptions {
   request: RotationRequest;
@@ -61,10 +66,11 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
+  const { atlas, credentials } = await atlasClient(options, config.atlas.credentialsSecretId, now);
   const report = await runRotation(
     {
       config,
-      atlas: await atlasClient(options, config.atlas.credentialsSecretId, now),
+      atlas,
       store: new SecretStore(secretsManager, {
         readersFor: consumersFromEnv(options.env ?? process.env),
       }),
@@ -82,6 +88,14 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
     },
     options.request,
   );
+  const credential = await checkCredentialExpiry({
+    atlas,
+    credentials,
+    organizationId: config.atlas.organizationId,
+    now: now(),
+    log,
+  });
+  if (credential) report.credential = credential;
   await new EventBridgePublisher(eventBridge, log).publish(runEvents(report, now()));
   return report;
 };
@@ -101,7 +115,8 @@ export const disableWithConfig = async (options: DisableOptions): Promise<Disabl
   return disableCustomerX509(
     {
       config,
-      atlas: await atlasClient(options, disableCredentialsSecretId ?? credentialsSecretId, now),
+      atlas: (await atlasClient(options, disableCredentialsSecretId ?? credentialsSecretId, now))
+        .atlas,
       events: new EventBridgePublisher(eventBridge, log),
       log,
       requestId: options.requestId ?? randomUUID(),

@@ -22,6 +22,8 @@ export interface RunMetrics {
   Orphans: number;
   /** Smallest days-to-expiry of any covered user; 0 for a user left with no certificate. */
   MinDaysToExpiry: number | undefined;
+  /** Days until the rotator's own service account secret expires, when known. */
+  AtlasCredentialDaysToExpiry: number | undefined;
   RunCompleted: 1;
 }
 
@@ -41,6 +43,7 @@ export const runMetrics = (report: RunReport, now: Date): RunMetrics => {
     DeferredUsers: report.summary.deferred,
     Orphans: report.summary.orphans,
     MinDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
+    AtlasCredentialDaysToExpiry: report.credential?.daysToExpiry,
     RunCompleted: 1,
   };
 };
@@ -98,6 +101,13 @@ export const addRunMetrics = (metrics: Metrics, report: RunReport, now: Date): v
       'MinDaysToExpiry',
       MetricUnit.Count,
       Math.floor(m.MinDaysToExpiry * 100) / 100,
+    );
+  }
+  if (m.AtlasCredentialDaysToExpiry !== undefined) {
+    metrics.addMetric(
+      'AtlasCredentialDaysToExpiry',
+      MetricUnit.Count,
+      m.AtlasCredentialDaysToExpiry,
     );
   }
   metrics.addMetric('RunCompleted', MetricUnit.Count, m.RunCompleted);

@@ -35,6 +35,8 @@ import { parseJson } from './json.js';
 import {
   apiErrorSchema,
   databaseUserPageSchema,
+  type ServiceAccount,
+  serviceAccountSchema,
   type UserSecurity,
   userCertPageSchema,
   userSecuritySchema,
@@ -92,9 +94,10 @@ export interface AtlasClientStats {
   tokenRequests: number;
 }
 
-export type { UserSecurity } from './schemas.js';
+export type { ServiceAccount, UserSecurity } from './schemas.js';
 
 const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
+const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
 const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;
 /** Atlas's maximum page size: one request for any realistic number of certificates. */
 const PAGE_SIZE = 500;
@@ -126,6 +129,8 @@ interface CallSpec extends AtlasCall {
   query?: string;
   body?: string;
   safety: Safety;
+  /** The versioned media type; every certificate endpoint exists only in 2023-01-01. */
+  mediaType?: string;
 }
 
 /** 401 error codes that are about project membership or roles, not about the credential. */
@@ -269,6 +274,31 @@ export class AtlasClient {
     return this.parse(spec, await this.call(spec), userSecuritySchema);
   }
 
+  /**
+   * A service account of the organization, with its secrets' expiry dates (never their
+   * values). The endpoint exists from version 2024-08-05 only.
+   */
+  async getServiceAccount(orgId: string, clientId: string): Promise<ServiceAccount> {
+    if (!GROUP_ID.test(orgId)) {
+      throw new RotatorError(
+        `Not an Atlas organization id: ${JSON.stringify(orgId.slice(0, 40))}`,
+        {
+          code: 'INVALID_ORG_ID',
+          remedy:
+            'configure the 24-hex-digit organization id shown in Atlas under Organization Settings',
+          scope: 'user',
+        },
+      );
+    }
+    const spec: CallSpec = {
+      method: 'GET',
+      path: `/api/atlas/v2/orgs/${orgId}/serviceAccounts/${encodeURIComponent(clientId)}`,
+      safety: 'safe',
+      mediaType: SERVICE_ACCOUNT_MEDIA_TYPE,
+    };
+    return this.parse(spec, await this.call(spec), serviceAccountSchema);
+  }
+
   private authFor(credentials: AtlasCredentials): AuthStrategy {
     if (credentials.kind === 'apiKey') {
       return new DigestAuth(credentials.publicApiKey, credentials.privateApiKey);
@@ -371,8 +401,9 @@ export class AtlasClient {
     const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
     for (let renewed = false; ; renewed = true) {
       const authorization = await this.auth.authorize(spec.method, uri);
-      const headers: Record<string, string> = { accept: MEDIA_TYPE, 'user-agent': USER_AGENT };
-      if (spec.body !== undefined) headers['content-type'] = MEDIA_TYPE;
+      const mediaType = spec.mediaType ?? MEDIA_TYPE;
+      const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
+      if (spec.body !== undefined) headers['content-type'] = mediaType;
       if (authorization !== undefined) headers.authorization = authorization;
       this.stats.requests += 1;
       const res = await sendOnce(

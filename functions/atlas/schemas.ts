@@ -93,3 +93,20 @@ export const userSecuritySchema = z.object({
   ldap: z.looseObject({}).optional(),
 });
 export type UserSecurity = z.infer<typeof userSecuritySchema>;
+
+/** `OrgServiceAccount` (version 2024-08-05): only what the expiry check needs. */
+export const serviceAccountSchema = z.object({
+  clientId: z.string(),
+  secrets: z
+    .array(
+      z.object({
+        id: z.string(),
+        expiresAt: isoDate,
+        /** e.g. `mdb_sa_sk_...abcd`: Atlas shows only the last characters. */
+        maskedSecretValue: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+export type ServiceAccount = z.infer<typeof serviceAccountSchema>;

@@ -232,6 +232,47 @@ describe('rotation end to end (simulator + moto_server)', () => {
     expect(none.ResourcePolicy ?? '').not.toContain(reader);
   });
 
+  it('reports when its own service account secret expires, when the config names the organization', async () => {
+    const org = 'b0123456789abcdef012345b';
+    h.sim.addServiceAccount('mdb_sa_id_expiring', 'mdb_sa_sk_expiring-7Qx9', {
+      secretExpiresAt: daysFromNow(10),
+    });
+    h.sim.addUser(P1, 'app1');
+    const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
+    const env = {
+      MONGODB_ATLAS_CLIENT_ID: 'mdb_sa_id_expiring',
+      MONGODB_ATLAS_CLIENT_SECRET: 'mdb_sa_sk_expiring-7Qx9',
+    };
+    const report = await h.run(
+      { ...config, atlas: { baseUrl: h.sim.baseUrl, organizationId: org } },
+      {},
+      { env },
+    );
+    expect(report.credential).toMatchObject({
+      kind: 'serviceAccount',
+      clientId: 'mdb_sa_id_expiring',
+    });
+    expect(report.credential?.daysToExpiry).toBeGreaterThan(9.8);
+    expect(report.credential?.daysToExpiry).toBeLessThanOrEqual(10);
+    expect(h.sim.requests.find((r) => r.path.includes('/orgs/'))?.status).toBe(200);
+    expect(JSON.stringify(report)).not.toContain('7Qx9');
+
+    // Without the organization there is nothing to check; a refusal is reported, not fatal.
+    expect((await h.run(config, {}, { env })).credential).toBeUndefined();
+    h.sim.injectFault({
+      method: 'GET',
+      path: '/orgs/',
+      action: { type: 'error', status: 403, errorCode: 'USER_UNAUTHORIZED' },
+    });
+    const refused = await h.run(
+      { ...config, atlas: { baseUrl: h.sim.baseUrl, organizationId: org } },
+      {},
+      { env },
+    );
+    expect(refused.credential).toMatchObject({ error: 'USER_UNAUTHORIZED' });
+    expect(refused.summary.failed).toBe(0);
+  });
+
   it('fetches one OAuth token per run for all users', async () => {
     const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
     for (const u of users) h.sim.addUser(P1, u);

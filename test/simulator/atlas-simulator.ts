@@ -287,11 +287,12 @@ const safeDecode = (text: string): string | undefined => {
   }
 };
 
-/** Whether the Accept header asks for the pinned version; other versions are not simulated. */
-const acceptsAtlasVersion = (accept: string | undefined): boolean =>
-  (accept ?? '')
-    .split(',')
-    .some((part) => part.split(';')[0]?.trim().toLowerCase() === ATLAS_MEDIA_TYPE);
+/** Service-account endpoints exist from version 2024-08-05 only. */
+const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
+
+/** Whether the Accept header asks for the version a route has; others are not simulated. */
+const acceptsVersion = (accept: string | undefined, mediaType: string): boolean =>
+  (accept ?? '').split(',').some((part) => part.split(';')[0]?.trim().toLowerCase() === mediaType);
 
 const certKey = (groupId: string, username: string): string => `${groupId}\u0000${username}`;
 
@@ -368,6 +369,7 @@ export class AtlasSimulator {
   readonly #mintsInFlight = new Map<string, number>();
   readonly #issuedSerials = new Set<bigint>();
   readonly #serviceAccounts = new Map<string, string>();
+  readonly #serviceAccountExpiry = new Map<string, Date>();
   readonly #apiKeys = new Map<string, string>();
   readonly #tokens = new Map<string, AccessToken>();
   readonly #nonces = new Map<string, NonceState>();
@@ -469,8 +471,48 @@ export class AtlasSimulator {
     this.#project(groupId).users.delete(username);
   }
 
-  addServiceAccount(clientId: string, clientSecret: string): void {
+  /** A service account; its one secret expires at `secretExpiresAt` (default in 90 days). */
+  addServiceAccount(
+    clientId: string,
+    clientSecret: string,
+    opts: { secretExpiresAt?: Date } = {},
+  ): void {
     this.#serviceAccounts.set(clientId, clientSecret);
+    this.#serviceAccountExpiry.set(
+      clientId,
+      opts.secretExpiresAt ?? new Date(this.#nowMs() + 90 * 24 * HOUR_MS),
+    );
+  }
+
+  /** `GET /orgs/{orgId}/serviceAccounts/{clientId}`: the secret's expiry and masked value. */
+  #getServiceAccount(clientId: string): SimResponse {
+    const secret = this.#serviceAccounts.get(clientId);
+    const expiresAt = this.#serviceAccountExpiry.get(clientId);
+    if (secret === undefined || expiresAt === undefined) {
+      throw new ApiFailure(
+        apiError(404, 'SERVICE_ACCOUNT_NOT_FOUND', `Service account ${clientId} not found.`, [
+          clientId,
+        ]),
+      );
+    }
+    const body = {
+      clientId,
+      name: clientId,
+      roles: ['ORG_MEMBER'],
+      secrets: [
+        {
+          id: createHash('sha256').update(clientId).digest('hex').slice(0, 24),
+          createdAt: new Date(expiresAt.getTime() - 365 * 24 * HOUR_MS).toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          maskedSecretValue: `mdb_sa_sk_...${secret.slice(-4)}`,
+        },
+      ],
+    };
+    return {
+      status: 200,
+      headers: { 'Content-Type': `${SERVICE_ACCOUNT_MEDIA_TYPE};charset=utf-8` },
+      body: JSON.stringify(body),
+    };
   }
 
   addApiKey(publicKey: string, privateKey: string): void {
@@ -868,7 +910,9 @@ export class AtlasSimulator {
   // --- Admin API v2 ------------------------------------------------------------------------------
 
   async #handleApi(ctx: RequestContext, mangle: CreateMangle | undefined): Promise<SimResponse> {
-    if (!acceptsAtlasVersion(ctx.headers.accept)) {
+    const isOrgRoute = ctx.rawPath.startsWith(`${V2_PREFIX}orgs/`);
+    const mediaType = isOrgRoute ? SERVICE_ACCOUNT_MEDIA_TYPE : ATLAS_MEDIA_TYPE;
+    if (!acceptsVersion(ctx.headers.accept, mediaType)) {
       // Observed on another v2 endpoint for an Accept header Atlas cannot serve.
       return apiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
     }
@@ -915,6 +959,14 @@ export class AtlasSimulator {
     const segments = ctx.rawPath.slice(V2_PREFIX.length).split('/').map(safeDecode);
     const [root, groupId, resource, ...rest] = segments;
     const notFound = () => new ApiFailure(resourceNotFound(ctx.rawPath));
+    if (
+      root === 'orgs' &&
+      resource === 'serviceAccounts' &&
+      rest.length === 1 &&
+      ctx.method === 'GET'
+    ) {
+      return this.#getServiceAccount(rest[0] as string);
+    }
     if (root !== 'groups' || groupId === undefined || rest.some((s) => s === undefined)) {
       throw notFound();
     }
