@@ -101,8 +101,13 @@ const rawConfig = z.strictObject({
       /** Refuse to mint for a user that already has this many recent orphans. */
       orphanLimit: z.number().int().min(1).max(20).default(2),
       orphanWindowDays: z.number().int().min(1).max(90).default(7),
+      /**
+       * A certificate this close to expiry (or none at all) is minted on every run even past
+       * the orphan limit: an outage costs more than a few more capped certificates.
+       */
+      criticalDays: z.number().int().min(1).max(60).default(7),
     })
-    .default({ concurrency: 4, orphanLimit: 2, orphanWindowDays: 7 }),
+    .default({ concurrency: 4, orphanLimit: 2, orphanWindowDays: 7, criticalDays: 7 }),
   projects: z.array(project).min(1, 'must name at least one project'),
 });
 
@@ -143,7 +148,12 @@ export interface RotatorConfig {
     kmsKeyId: string | undefined;
   };
   locks: { tableName: string; leaseSeconds: number };
-  rotation: { concurrency: number; orphanLimit: number; orphanWindowDays: number };
+  rotation: {
+    concurrency: number;
+    orphanLimit: number;
+    orphanWindowDays: number;
+    criticalDays: number;
+  };
   projects: ProjectSettings[];
 }
 

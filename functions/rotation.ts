@@ -14,6 +14,7 @@ import {
   decide,
   findOrphans,
   heldButUnlisted,
+  isCritical,
   type ListedCertificate,
   recentOrphans,
 } from './plan.js';
@@ -555,11 +556,18 @@ class RotationRun {
    */
   private async mint(user: UserSettings, a: Assessment, orphans: string[]): Promise<string> {
     const { ctx } = this;
-    const { orphanLimit, orphanWindowDays } = ctx.config.rotation;
+    const { orphanLimit, orphanWindowDays, criticalDays } = ctx.config.rotation;
     const known = new Set(serialsOf(a.listed));
     const recent = recentOrphans(a.orphans, ctx.now(), orphanWindowDays);
+    const critical = isCritical(a.held, ctx.now(), criticalDays);
     for (let attempt = 1; ; attempt++) {
-      if (recent.length >= orphanLimit) {
+      if (recent.length >= orphanLimit && critical && attempt === 1) {
+        ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
+          projectId: user.projectId,
+          username: user.username,
+          orphans: serialsOf(recent),
+        });
+      } else if (recent.length >= orphanLimit) {
         throw new UserFailure(
           `refusing to mint: ${recent.length} certificate(s) minted in the last ${orphanWindowDays} days were lost (orphans)`,
           'ORPHAN_LIMIT',

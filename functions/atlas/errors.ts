@@ -61,11 +61,13 @@ const RULES: Readonly<Record<string, ErrorRule>> = {
     scope: 'user',
     remedy: () => 'set x509Type MANAGED, databaseName $external on the user',
   },
+  // A project setting, but Atlas documents managed and self-managed users coexisting: fail
+  // the user that hit it, not the whole project [conflicting sources, see the reference].
   CANNOT_GENERATE_CERT_IF_ADVANCED_X509: {
-    scope: 'project',
+    scope: 'user',
     remedy: () =>
       'the project has a customer CA (self-managed X.509); Atlas-managed certs cannot be ' +
-      'generated until it is disabled',
+      'generated until it is disabled (see disable-customer-x509)',
   },
   ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED: {
     scope: 'user',

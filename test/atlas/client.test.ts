@@ -215,7 +215,7 @@ describe('AtlasClient', () => {
         'user',
         'set x509Type MANAGED, databaseName $external on the user',
       ],
-      [400, 'CANNOT_GENERATE_CERT_IF_ADVANCED_X509', 'project', 'customer CA'],
+      [400, 'CANNOT_GENERATE_CERT_IF_ADVANCED_X509', 'user', 'customer CA'],
       [400, 'ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED', 'user', 'per-user certificate cap reached'],
       [400, 'CERT_EXPIRY_CANNOT_EXCEED_TWO_YEARS', 'user', '1 to 24 months'],
       [400, 'ATLAS_MANAGED_X509_NAME_INVALID', 'user', 'CN=<username>'],

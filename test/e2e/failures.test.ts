@@ -27,10 +27,16 @@ const row = (report: RunReport, username: string): UserReport => {
 const only = (...users: string[]) => h.config({ projects: [{ projectId: P1, users }] });
 const posts = () => h.sim.count('POST', '/certs');
 
-/** A user whose stored certificate is inside its renewal window. */
+/** A user whose stored certificate is inside its renewal window, 5 days (critical) left. */
 const expiringUser = async (username: string) => {
   h.sim.addUser(P1, username);
   return h.seed(P1, username, { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) });
+};
+
+/** A user due for renewal with time to spare: 20 of 90 days left. */
+const dueUser = async (username: string) => {
+  h.sim.addUser(P1, username);
+  return h.seed(P1, username, { notBefore: daysFromNow(-70), notAfter: daysFromNow(20) });
 };
 
 describe('crash safety', () => {
@@ -99,7 +105,7 @@ describe('crash safety', () => {
   });
 
   it('stops minting at the orphan limit when the fault recurs', async () => {
-    await expiringUser('app1');
+    await dueUser('app1');
     h.sim.injectFault({
       method: 'POST',
       path: '/certs',
@@ -120,13 +126,34 @@ describe('crash safety', () => {
   });
 
   it('refuses to mint for a user that already has two recent orphans', async () => {
-    await expiringUser('app1');
+    await dueUser('app1');
     // Minted after the secret was created, held by no version: keys lost.
     const lost = [await h.sim.mintCertificate(P1, 'app1'), await h.sim.mintCertificate(P1, 'app1')];
     const r = row(await h.run(only('app1')), 'app1');
     expect(r).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
     expect(r.orphans.sort()).toEqual(lost.map((c) => c.serialNumber).sort());
     expect(posts()).toBe(0);
+  });
+
+  it('never parks a user about to expire: past the orphan limit it still mints once per run', async () => {
+    await expiringUser('app1');
+    await h.sim.mintCertificate(P1, 'app1');
+    await h.sim.mintCertificate(P1, 'app1');
+    h.sim.injectFault({
+      method: 'POST',
+      path: '/certs',
+      times: 2,
+      action: { type: 'resetAfterProcessing' },
+    });
+
+    for (const run of [1, 2]) {
+      const r = row(await h.run(only('app1')), 'app1');
+      expect(r).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
+      expect(posts()).toBe(run); // one attempt each run, none parked
+    }
+    const third = row(await h.run(only('app1')), 'app1');
+    expect(third.action).toBe('rotated');
+    expect(third.orphans).toHaveLength(4);
   });
 });
 

@@ -52,7 +52,12 @@ describe('config', () => {
   it('accepts the documented example and resolves defaults and secret names', () => {
     const config = parseConfig(example);
     expect(config.locks).toEqual({ tableName: 'atlas-x509-rotator-locks', leaseSeconds: 900 });
-    expect(config.rotation).toEqual({ concurrency: 4, orphanLimit: 2, orphanWindowDays: 7 });
+    expect(config.rotation).toEqual({
+      concurrency: 4,
+      orphanLimit: 2,
+      orphanWindowDays: 7,
+      criticalDays: 7,
+    });
     const [first, second] = config.projects;
     expect(first?.users).toEqual([
       {
