@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { loadConfigFile } from './config.js';
 import { formatDisableReport, parseDisableRequest } from './customer-x509.js';
 import { RotatorError } from './errors.js';
@@ -48,6 +48,10 @@ const parseOnly = (values: string[] | undefined): UserRef[] | undefined =>
     return { projectId: value.slice(0, at), username: value.slice(at + 1) };
   });
 
+/** Strict options only: an unknown flag or a stray argument is a usage error (exit 2). */
+const parseOptions = <T extends ParseArgsConfig['options']>(argv: string[], options: T) =>
+  parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+
 const stderrLogger = (): StderrLogger =>
   new StderrLogger({
     serviceName: SERVICE_NAME,
@@ -55,19 +59,14 @@ const stderrLogger = (): StderrLogger =>
   });
 
 const rotate = async (argv: string[]): Promise<number> => {
-  const { values: args } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      only: { type: 'string', multiple: true },
-      all: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'time-budget': { type: 'string' },
-    },
+  const args = parseOptions(argv, {
+    config: { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    all: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    'time-budget': { type: 'string' },
   });
   if (!args.config) throw new UsageError('--config is required');
   const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
@@ -93,18 +92,13 @@ const rotate = async (argv: string[]): Promise<number> => {
 };
 
 const disable = async (argv: string[]): Promise<number> => {
-  const { values: args } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      config: { type: 'string' },
-      project: { type: 'string' },
-      confirm: { type: 'string' },
-      'requested-by': { type: 'string' },
-      reason: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
+  const args = parseOptions(argv, {
+    config: { type: 'string' },
+    project: { type: 'string' },
+    confirm: { type: 'string' },
+    'requested-by': { type: 'string' },
+    reason: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   if (!args.config) throw new UsageError('--config is required');
   if (!args.project) throw new UsageError('--project is required');

@@ -509,7 +509,7 @@ class RotationRun {
         versionId: pendingId,
         problem,
       });
-      await ctx.store.abandonPending(state, pendingId);
+      await ctx.store.dropPending(state, pendingId);
       return undefined;
     };
     const pending = parseCurrentValue(await ctx.store.readPending(state), user);

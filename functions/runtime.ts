@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AtlasCredentials } from './atlas/auth.js';
-import { AtlasClient } from './atlas/client.js';
+import { AtlasClient, type AtlasClientOptions } from './atlas/client.js';
 import { dynamoDb, eventBridge, secretsManager } from './clients.js';
 import type { RotatorConfig } from './config.js';
 import { consumersFromEnv } from './consumers.js';
@@ -29,6 +29,8 @@ import { SecretStore } from './store.js';
 interface CommonOptions {
   config: RotatorConfig;
   log: Log;
+  /** Atlas client tuning (tests shorten timeouts and backoff). */
+  atlasClient?: Pick<AtlasClientOptions, 'retry' | 'requestTimeoutMs'>;
   env?: NodeJS.ProcessEnv;
   /** Epoch ms by which the work must be done. */
   deadline?: (() => number | undefined) | undefined;
@@ -46,6 +48,7 @@ const atlasClient = async (
     secrets: secretsManager,
   });
   const atlas = new AtlasClient({
+    ...options.atlasClient,
     baseUrl: options.config.atlas.baseUrl,
     credentials,
     deadline: options.deadline,

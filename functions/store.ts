@@ -325,22 +325,16 @@ export class SecretStore {
           RemoveFromVersionId: state.currentVersionId,
         }),
       );
-      // A pending label left on the current version reads as "done" anyway; removing it keeps
-      // the next rotation's AWSPENDING unambiguous.
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: state.arn,
-          VersionStage: PENDING,
-          RemoveFromVersionId: versionId,
-        }),
-      );
     } catch (err) {
       throw storeFailure('UpdateSecretVersionStage', state.name, err);
     }
+    // A pending label left on the current version reads as "done" anyway; removing it keeps
+    // the next rotation's AWSPENDING unambiguous.
+    await this.dropPending(state, versionId);
   }
 
-  /** Drops AWSPENDING from a version that must not be promoted. */
-  async abandonPending(state: SecretState, versionId: string): Promise<void> {
+  /** Removes AWSPENDING from a version: after promotion, or from one that must not be promoted. */
+  async dropPending(state: SecretState, versionId: string): Promise<void> {
     try {
       await this.client.send(
         new UpdateSecretVersionStageCommand({

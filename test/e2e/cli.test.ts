@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../functions/report.js';
-import { daysFromNow, Harness, P1, P2 } from '../support/harness.js';
+import { daysFromNow, Harness, P1 } from '../support/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
-  h.sim.addProject(P2);
 });
 afterEach(async () => h.close());
 

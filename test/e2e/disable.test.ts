@@ -22,8 +22,6 @@ let caPem: string;
 
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
-  h.sim.addProject(P2);
   caPem = (await createProjectCa(await generateRsaKeyPair(2048), new Date())).certificatePem;
   h.sim.setCustomerCa(P1, caPem);
 });

@@ -6,7 +6,6 @@ import { Harness, P1 } from '../support/harness.js';
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
   h.sim.addUser(P1, 'app1');
   const config = await h.writeConfig(h.config({ projects: [{ projectId: P1, users: ['app1'] }] }));
   vi.stubEnv('ROTATOR_CONFIG_PATH', config);

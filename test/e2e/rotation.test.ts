@@ -1,24 +1,15 @@
 import { X509Certificate } from 'node:crypto';
 import { CreateSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunReport, UserReport } from '../../functions/report.js';
 import { versionIdFor } from '../../functions/store.js';
 import { readSecret, secretExists, sm } from '../support/aws.js';
-import { daysFromNow, Harness, P1, P2 } from '../support/harness.js';
+import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
-  h.sim.addProject(P2);
 });
 afterEach(async () => h.close());
-
-const row = (report: RunReport, username: string): UserReport => {
-  const found = report.users.find((u) => u.username === username);
-  if (!found) throw new Error(`no row for ${username}`);
-  return found;
-};
 
 describe('rotation end to end (simulator + moto_server)', () => {
   it('stores a first certificate for a user without a secret, then creates nothing on the next run', async () => {
@@ -26,7 +17,7 @@ describe('rotation end to end (simulator + moto_server)', () => {
     const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
 
     const first = await h.run(config);
-    const r = row(first, 'app1');
+    const r = rowOf(first, 'app1');
     expect(r).toMatchObject({ action: 'rotated', orphans: [] });
     expect(r.errorCode).toBeUndefined();
     const secret = await readSecret(h.secretName(P1, 'app1'));
@@ -50,8 +41,11 @@ describe('rotation end to end (simulator + moto_server)', () => {
 
     h.sim.resetRequests();
     const second = await h.run(config);
-    expect(row(second, 'app1')).toMatchObject({ action: 'skipped', serialNumber: r.serialNumber });
-    expect(row(second, 'app1').reason).toMatch(/^not due: \d+ days left, renews from /);
+    expect(rowOf(second, 'app1')).toMatchObject({
+      action: 'skipped',
+      serialNumber: r.serialNumber,
+    });
+    expect(rowOf(second, 'app1').reason).toMatch(/^not due: \d+ days left, renews from /);
     expect(h.sim.count('POST', '/certs')).toBe(0);
     expect(second.summary).toMatchObject({ users: 1, skipped: 1, rotated: 0, failed: 0 });
   });
@@ -67,11 +61,11 @@ describe('rotation end to end (simulator + moto_server)', () => {
     const config = h.config({ projects: [{ projectId: P1, users: ['billing', 'reporting'] }] });
 
     const report = await h.run(config);
-    const billing = row(report, 'billing');
+    const billing = rowOf(report, 'billing');
     expect(billing.action).toBe('rotated');
     expect(billing.reason).toMatch(/days left; renewal window opened/);
     expect(billing.serialNumber).not.toBe(old.serialNumber);
-    expect(row(report, 'reporting')).toMatchObject({
+    expect(rowOf(report, 'reporting')).toMatchObject({
       action: 'skipped',
       serialNumber: healthy.serialNumber,
     });
@@ -105,11 +99,11 @@ describe('rotation end to end (simulator + moto_server)', () => {
 
     const report = await h.run(config, { dryRun: true });
     expect(report.dryRun).toBe(true);
-    expect(row(report, 'app1')).toMatchObject({
+    expect(rowOf(report, 'app1')).toMatchObject({
       action: 'planned',
       reason: 'would mint: no certificate stored yet',
     });
-    expect(row(report, 'reporting').action).toBe('skipped');
+    expect(rowOf(report, 'reporting').action).toBe('skipped');
     expect(h.sim.count('POST', '/certs')).toBe(0);
     expect(await secretExists(h.secretName(P1, 'app1'))).toBe(false);
   });
@@ -123,11 +117,11 @@ describe('rotation end to end (simulator + moto_server)', () => {
 
     const report = await h.run(config, { force: true, only: [{ projectId: P1, username: 'a' }] });
     expect(report.users.map((u) => u.username)).toEqual(['a']);
-    expect(row(report, 'a')).toMatchObject({
+    expect(rowOf(report, 'a')).toMatchObject({
       action: 'rotated',
       reason: 'rotated (forced by the operator)',
     });
-    expect(row(report, 'a').serialNumber).not.toBe(a.serialNumber);
+    expect(rowOf(report, 'a').serialNumber).not.toBe(a.serialNumber);
     expect((await readSecret(h.secretName(P1, 'b'))).current.serialNumber).toBe(b.serialNumber);
   });
 
@@ -158,7 +152,7 @@ describe('rotation end to end (simulator + moto_server)', () => {
     expect(
       h.sim.requests.some((r) => r.path.endsWith('/databaseUsers/svc.reporting%2Beu%40corp/certs')),
     ).toBe(true);
-    expect(row(report, 'x,y').secretName).toBe(`${h.prefix}${P1}/x-y`);
+    expect(rowOf(report, 'x,y').secretName).toBe(`${h.prefix}${P1}/x-y`);
     const secret = await readSecret(`${h.prefix}${P1}/svc.reporting+eu@corp`);
     expect(new X509Certificate(secret.current.certificate).subject).toBe(
       'CN=svc.reporting\\+eu@corp',
@@ -178,7 +172,7 @@ describe('rotation end to end (simulator + moto_server)', () => {
         },
       },
     );
-    expect(row(report, 'app1').action).toBe('rotated');
+    expect(rowOf(report, 'app1').action).toBe('rotated');
     expect(h.sim.requests.filter((r) => r.auth === 'digest').length).toBeGreaterThanOrEqual(2);
     expect(h.sim.stats.tokensIssued).toBe(0);
   });
@@ -198,7 +192,7 @@ describe('rotation end to end (simulator + moto_server)', () => {
       {},
       { env: {} },
     );
-    expect(row(report, 'app1').action).toBe('rotated');
+    expect(rowOf(report, 'app1').action).toBe('rotated');
   });
 
   it('lets the configured consumers read each new secret, and nobody else', async () => {

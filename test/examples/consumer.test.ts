@@ -31,7 +31,6 @@ const tlsPeer = async (h: Harness): Promise<{ server: Server; port: number; seen
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
 });
 afterEach(async () => h.close());
 

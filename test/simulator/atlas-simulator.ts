@@ -372,6 +372,7 @@ export class AtlasSimulator {
   readonly #serviceAccountExpiry = new Map<string, Date>();
   readonly #apiKeys = new Map<string, string>();
   readonly #tokens = new Map<string, AccessToken>();
+  readonly #everIssued: string[] = [];
   readonly #nonces = new Map<string, NonceState>();
   readonly #faults = new FaultQueue();
   readonly #hanging = new Map<Socket, NodeJS.Timeout | undefined>();
@@ -521,6 +522,11 @@ export class AtlasSimulator {
 
   revokeAllTokens(): void {
     this.#tokens.clear();
+  }
+
+  /** Every access token issued so far: for leak scans in tests, nothing else. */
+  get issuedTokens(): readonly string[] {
+    return this.#everIssued;
   }
 
   /** Replaces (or removes, with undefined) the token bucket; it starts full. */
@@ -903,6 +909,7 @@ export class AtlasSimulator {
     const accessToken = randomBytes(32).toString('base64url');
     const ttl = this.behaviour.tokenTtlSeconds;
     this.#tokens.set(accessToken, { clientId, expiresAtMs: this.#nowMs() + ttl * 1000 });
+    this.#everIssued.push(accessToken);
     this.stats.tokensIssued += 1;
     return jsonResponse(200, { access_token: accessToken, expires_in: ttl, token_type: 'Bearer' });
   }

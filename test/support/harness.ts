@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type RawConfig, secretNameFor } from '../../functions/config.js';
-import { silentLog } from '../../functions/log.js';
-import type { RunReport } from '../../functions/report.js';
+import type { Log } from '../../functions/log.js';
+import type { RunReport, UserReport } from '../../functions/report.js';
 import type { RotationRequest, RotationTuning } from '../../functions/rotation.js';
-import { rotateWithConfig } from '../../functions/runtime.js';
+import { type RunOptions, rotateWithConfig } from '../../functions/runtime.js';
 import { AtlasSimulator, type AtlasSimulatorOptions } from '../simulator/atlas-simulator.js';
 import { createLeaseTable, type SeedCertificate, seedSecret } from './aws.js';
+import { CapturingLogger } from './capture-log.js';
 
 export const P1 = '5e2211c17a3e5a48f5497de3';
 export const P2 = '6a1f00aa00bb00cc00dd00ee';
@@ -32,6 +33,11 @@ export class Harness {
   readonly clientSecret = `mdb_sa_sk_${randomBytes(16).toString('hex')}`;
   readonly prefix = `t${randomBytes(5).toString('hex')}/`;
   readonly tableName = `locks-${randomBytes(5).toString('hex')}`;
+  /** Every log line of in-process runs (at DEBUG), for leak scans. */
+  readonly logLines: string[] = [];
+  /** Every report and CLI output of this world, for leak scans and the fault table. */
+  readonly reports: RunReport[] = [];
+  readonly outputs: string[] = [];
 
   private constructor(
     readonly sim: AtlasSimulator,
@@ -42,6 +48,8 @@ export class Harness {
     const sim = await AtlasSimulator.start(options);
     const h = new Harness(sim, await mkdtemp(join(tmpdir(), 'rotator-')));
     sim.addServiceAccount(h.clientId, h.clientSecret);
+    sim.addProject(P1);
+    sim.addProject(P2);
     await createLeaseTable(h.tableName);
     return h;
   }
@@ -88,27 +96,59 @@ export class Harness {
       deadline?: () => number;
       env?: Record<string, string>;
       tuning?: Partial<RotationTuning>;
+      log?: Log;
+      atlasClient?: RunOptions['atlasClient'];
     } = {},
   ): Promise<RunReport> {
     return rotateWithConfig({
       config: parseConfig(config),
       request: { dryRun: false, force: false, ...request },
-      log: silentLog,
+      log: extra.log ?? new CapturingLogger(this.logLines),
       env: extra.env ?? this.atlasEnv,
+      atlasClient: extra.atlasClient,
       now: extra.now,
       deadline: extra.deadline,
       tuning: extra.tuning,
+    }).then((report) => {
+      this.reports.push(report);
+      return report;
     });
   }
 
   /** Runs the real `rotate` CLI in a child process. */
-  cli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
-    return runCli('rotate', args, env);
+  async cli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
+    return this.captured(await runCli('rotate', args, env));
   }
 
   /** Runs the real `disable-customer-x509` CLI in a child process. */
-  disableCli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
-    return runCli('disable-customer-x509', args, env);
+  async disableCli(
+    args: string[],
+    env: Record<string, string> = this.atlasEnv,
+  ): Promise<CliResult> {
+    return this.captured(await runCli('disable-customer-x509', args, env));
+  }
+
+  private captured(result: CliResult): CliResult {
+    this.outputs.push(result.stdout, result.stderr);
+    return result;
+  }
+
+  /**
+   * What of the world's secrets appears in any log line, report or CLI output: private-key
+   * markers, the service account secret, any API private key given, any bearer token issued.
+   */
+  leaks(extraSecrets: readonly string[] = []): string[] {
+    const text = [
+      ...this.logLines,
+      ...this.reports.map((r) => JSON.stringify(r)),
+      ...this.outputs,
+    ].join('\n');
+    const found: string[] = [];
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) found.push('private key');
+    if (text.includes(this.clientSecret)) found.push('client secret');
+    for (const secret of extraSecrets) if (text.includes(secret)) found.push('secret');
+    if (this.sim.issuedTokens.some((t) => text.includes(t))) found.push('bearer token');
+    return found;
   }
 
   /** Mints a certificate in the simulator and stores it as the user's current secret. */
@@ -120,6 +160,19 @@ export class Harness {
     const minted = await this.sim.mintCertificate(projectId, username, opts);
     await seedSecret(this.secretName(projectId, username), { projectId, username }, minted);
     return minted;
+  }
+
+  /** A user whose stored certificate is due, with `daysLeft` (5: critical; 20: time to spare). */
+  async seedDue(
+    projectId: string,
+    username: string,
+    daysLeft: 5 | 10 | 20 = 5,
+  ): Promise<SeedCertificate> {
+    this.sim.addUser(projectId, username);
+    return this.seed(projectId, username, {
+      notBefore: daysFromNow(daysLeft - 90),
+      notAfter: daysFromNow(daysLeft),
+    });
   }
 }
 
@@ -150,6 +203,13 @@ export const runCli = (
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+
+/** The report row of `username`; throws when the run did not report it. */
+export const rowOf = (report: RunReport, username: string): UserReport => {
+  const found = report.users.find((u) => u.username === username);
+  if (!found) throw new Error(`no row for ${username}`);
+  return found;
+};
 
 /** Days from now, as a Date. */
 export const daysFromNow = (days: number): Date => new Date(Date.now() + days * 86_400_000);

@@ -6,42 +6,26 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { leaseKey } from '../../functions/lease.js';
-import type { RunReport, UserReport } from '../../functions/report.js';
 import { serializeStored, versionIdFor } from '../../functions/store.js';
 import { ddb, readSecret, seedSecret, sm } from '../support/aws.js';
-import { daysFromNow, Harness, P1, P2 } from '../support/harness.js';
+import { awsProxy } from '../support/aws-fault-proxy.js';
+import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
+import { recordFaultRows } from './fault-table.js';
 
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
-  h.sim.addProject(P1);
-  h.sim.addProject(P2);
+  awsProxy().clear();
 });
+recordFaultRows(() => h);
 afterEach(async () => h.close());
 
-const row = (report: RunReport, username: string): UserReport => {
-  const found = report.users.find((u) => u.username === username);
-  if (!found) throw new Error(`no row for ${username}`);
-  return found;
-};
 const only = (...users: string[]) => h.config({ projects: [{ projectId: P1, users }] });
 const posts = () => h.sim.count('POST', '/certs');
 
-/** A user whose stored certificate is inside its renewal window, 5 days (critical) left. */
-const expiringUser = async (username: string) => {
-  h.sim.addUser(P1, username);
-  return h.seed(P1, username, { notBefore: daysFromNow(-85), notAfter: daysFromNow(5) });
-};
-
-/** A user due for renewal with time to spare: 20 of 90 days left. */
-const dueUser = async (username: string) => {
-  h.sim.addUser(P1, username);
-  return h.seed(P1, username, { notBefore: daysFromNow(-70), notAfter: daysFromNow(20) });
-};
-
 describe('crash safety', () => {
   it('finishes a rotation a crashed run left as AWSPENDING, without minting', async () => {
-    const old = await expiringUser('app1');
+    const old = await h.seedDue(P1, 'app1');
     const pending = await h.sim.mintCertificate(P1, 'app1');
     const name = h.secretName(P1, 'app1');
     await sm().send(
@@ -52,10 +36,11 @@ describe('crash safety', () => {
         VersionStages: ['AWSPENDING'],
       }),
     );
+    awsProxy().resetCounts(); // the fault table counts the rotator's writes, not the setup's
     h.sim.resetRequests();
 
     const report = await h.run(only('app1'));
-    expect(row(report, 'app1')).toMatchObject({
+    expect(rowOf(report, 'app1')).toMatchObject({
       action: 'resumed',
       serialNumber: pending.serialNumber,
     });
@@ -78,23 +63,24 @@ describe('crash safety', () => {
         VersionStages: ['AWSPENDING'],
       }),
     );
+    awsProxy().resetCounts(); // the fault table counts the rotator's writes, not the setup's
     const report = await h.run(only('app1'));
-    expect(row(report, 'app1')).toMatchObject({
+    expect(rowOf(report, 'app1')).toMatchObject({
       action: 'skipped',
       serialNumber: healthy.serialNumber,
     });
-    expect(row(report, 'app1').reason).toMatch(/^dropped an unusable pending version; not due/);
+    expect(rowOf(report, 'app1').reason).toMatch(/^dropped an unusable pending version; not due/);
     expect(posts()).toBe(0);
     const secret = await readSecret(name);
     expect(Object.values(secret.stages).flat()).not.toContain('AWSPENDING');
   });
 
   it('after a create whose response was lost, lists again, reports the orphan and still ends with a stored certificate', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     h.sim.injectFault({ method: 'POST', path: '/certs', action: { type: 'resetAfterProcessing' } });
 
     const report = await h.run(only('app1'));
-    const r = row(report, 'app1');
+    const r = rowOf(report, 'app1');
     expect(r.action).toBe('rotated');
     expect(posts()).toBe(2);
     const minted = h.sim.certificates(P1, 'app1').map((c) => c.serialNumber);
@@ -105,7 +91,7 @@ describe('crash safety', () => {
   });
 
   it('stops minting at the orphan limit when the fault recurs', async () => {
-    await dueUser('app1');
+    await h.seedDue(P1, 'app1', 20);
     h.sim.injectFault({
       method: 'POST',
       path: '/certs',
@@ -113,12 +99,12 @@ describe('crash safety', () => {
       action: { type: 'resetAfterProcessing' },
     });
 
-    const first = row(await h.run(only('app1')), 'app1');
+    const first = rowOf(await h.run(only('app1')), 'app1');
     expect(first).toMatchObject({ action: 'failed', errorCode: 'CREATE_OUTCOME_UNKNOWN' });
     expect(first.orphans).toHaveLength(2);
     expect(posts()).toBe(2);
 
-    const second = row(await h.run(only('app1')), 'app1');
+    const second = rowOf(await h.run(only('app1')), 'app1');
     expect(second).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
     expect(second.remedy).toMatch(/cannot be deleted/);
     expect(second.orphans).toEqual(first.orphans);
@@ -126,17 +112,17 @@ describe('crash safety', () => {
   });
 
   it('refuses to mint for a user that already has two recent orphans', async () => {
-    await dueUser('app1');
+    await h.seedDue(P1, 'app1', 20);
     // Minted after the secret was created, held by no version: keys lost.
     const lost = [await h.sim.mintCertificate(P1, 'app1'), await h.sim.mintCertificate(P1, 'app1')];
-    const r = row(await h.run(only('app1')), 'app1');
+    const r = rowOf(await h.run(only('app1')), 'app1');
     expect(r).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
     expect(r.orphans.sort()).toEqual(lost.map((c) => c.serialNumber).sort());
     expect(posts()).toBe(0);
   });
 
   it('never parks a user about to expire: past the orphan limit it still mints once per run', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     await h.sim.mintCertificate(P1, 'app1');
     await h.sim.mintCertificate(P1, 'app1');
     h.sim.injectFault({
@@ -147,11 +133,11 @@ describe('crash safety', () => {
     });
 
     for (const run of [1, 2]) {
-      const r = row(await h.run(only('app1')), 'app1');
+      const r = rowOf(await h.run(only('app1')), 'app1');
       expect(r).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
       expect(posts()).toBe(run); // one attempt each run, none parked
     }
-    const third = row(await h.run(only('app1')), 'app1');
+    const third = rowOf(await h.run(only('app1')), 'app1');
     expect(third.action).toBe('rotated');
     expect(third.orphans).toHaveLength(4);
   });
@@ -169,13 +155,13 @@ describe('bad certificates are never made current', () => {
   ] as const)(
     'rejects a %s create response, keeps the previous certificate and reports the orphan',
     async (mangle) => {
-      const old = await expiringUser('app1');
+      const old = await h.seedDue(P1, 'app1');
       h.sim.injectFault({
         method: 'POST',
         path: '/certs',
         action: { type: 'mangleCreate', mangle },
       });
-      const r = row(await h.run(only('app1')), 'app1');
+      const r = rowOf(await h.run(only('app1')), 'app1');
       expect(r).toMatchObject({
         action: 'failed',
         errorCode: 'CERTIFICATE_REJECTED',
@@ -194,7 +180,7 @@ describe('bad certificates are never made current', () => {
 
 describe('checks before minting', () => {
   it('skips a user another run holds the lease for, and rotates once that lease has lapsed', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     const putLease = (expiresAt: number) =>
       ddb().send(
         new PutItemCommand({
@@ -207,22 +193,22 @@ describe('checks before minting', () => {
         }),
       );
     await putLease(Date.now() + 600_000);
-    const held = row(await h.run(only('app1')), 'app1');
+    const held = rowOf(await h.run(only('app1')), 'app1');
     expect(held.action).toBe('skipped');
     expect(held.reason).toMatch(/^another run holds the lease \(other-run, until /);
     expect(posts()).toBe(0);
 
     await putLease(Date.now() - 1);
-    expect(row(await h.run(only('app1')), 'app1').action).toBe('rotated');
+    expect(rowOf(await h.run(only('app1')), 'app1').action).toBe('rotated');
   });
 
   it('stops the run clearly when the lease table is missing, before minting', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     await ddb().send(new DeleteTableCommand({ TableName: h.tableName }));
     const report = await h.run(only('app1'));
     expect(report.error).toMatchObject({ code: 'LEASE_TABLE_MISSING' });
     expect(report.error?.remedy).toContain(`aws dynamodb create-table --table-name ${h.tableName}`);
-    expect(row(report, 'app1')).toMatchObject({
+    expect(rowOf(report, 'app1')).toMatchObject({
       action: 'failed',
       errorCode: 'LEASE_TABLE_MISSING',
     });
@@ -236,12 +222,12 @@ describe('checks before minting', () => {
       new CreateSecretCommand({ Name: name, SecretString: '{"password":"hand-edited"}' }),
     );
 
-    const r = row(await h.run(only('app1')), 'app1');
+    const r = rowOf(await h.run(only('app1')), 'app1');
     expect(r).toMatchObject({ action: 'failed', errorCode: 'SECRET_FOREIGN_VALUE' });
     expect(r.remedy).toContain(`--force --only ${P1}:app1`);
     expect(posts()).toBe(0);
 
-    const forced = row(
+    const forced = rowOf(
       await h.run(only('app1'), { force: true, only: [{ projectId: P1, username: 'app1' }] }),
       'app1',
     );
@@ -250,11 +236,11 @@ describe('checks before minting', () => {
   });
 
   it('fails a user whose secret is scheduled for deletion', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     await sm().send(
       new DeleteSecretCommand({ SecretId: h.secretName(P1, 'app1'), RecoveryWindowInDays: 7 }),
     );
-    const r = row(await h.run(only('app1')), 'app1');
+    const r = rowOf(await h.run(only('app1')), 'app1');
     expect(r).toMatchObject({ action: 'failed', errorCode: 'SECRET_SCHEDULED_FOR_DELETION' });
     expect(r.remedy).toContain('restore-secret');
     expect(posts()).toBe(0);
@@ -267,14 +253,14 @@ describe('checks before minting', () => {
       notAfter: daysFromNow(80),
     });
     await seedSecret(h.secretName(P1, 'app1'), { projectId: P1, username: 'app1' }, elsewhere);
-    const r = row(await h.run(only('app1')), 'app1');
+    const r = rowOf(await h.run(only('app1')), 'app1');
     expect(r).toMatchObject({ action: 'failed', errorCode: 'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS' });
     expect(posts()).toBe(0);
   });
 
   it('defers users when the run is out of time, most urgent first', async () => {
     h.sim.addUser(P1, 'none-yet');
-    await expiringUser('soon');
+    await h.seedDue(P1, 'soon');
     h.sim.addUser(P1, 'later');
     await h.seed(P1, 'later', { notBefore: daysFromNow(-80), notAfter: daysFromNow(10) });
     const config = h.config({
@@ -290,7 +276,7 @@ describe('checks before minting', () => {
       ['soon', 'deferred'],
       ['none-yet', 'rotated'],
     ]);
-    expect(row(report, 'soon').reason).toMatch(/^out of time for this run/);
+    expect(rowOf(report, 'soon').reason).toMatch(/^out of time for this run/);
   });
 
   it('leaves a new certificate pending while Atlas does not list it, and promotes it next run', async () => {
@@ -298,12 +284,11 @@ describe('checks before minting', () => {
     await h.close();
     let ahead = 0;
     h = await Harness.start({ now: () => new Date(Date.now() + ahead) });
-    h.sim.addProject(P1);
-    const old = await expiringUser('app1');
+    const old = await h.seedDue(P1, 'app1');
     ahead = 120_000;
     h.sim.behaviour.listLagMs = 60_000;
     const tuning = { confirmAttempts: 2, confirmDelayMs: 10 };
-    const first = row(await h.run(only('app1'), {}, { tuning }), 'app1');
+    const first = rowOf(await h.run(only('app1'), {}, { tuning }), 'app1');
     expect(first).toMatchObject({
       action: 'failed',
       errorCode: 'NEW_CERTIFICATE_NOT_LISTED',
@@ -315,7 +300,7 @@ describe('checks before minting', () => {
     ).toEqual(['AWSPENDING']);
 
     h.sim.behaviour.listLagMs = 0;
-    const second = row(await h.run(only('app1'), {}, { tuning }), 'app1');
+    const second = rowOf(await h.run(only('app1'), {}, { tuning }), 'app1');
     expect(second).toMatchObject({ action: 'resumed', serialNumber: pendingSerial });
     expect(posts()).toBe(1);
   });
@@ -326,12 +311,12 @@ describe('errors stop at their real scope', () => {
     h.sim.addUser(P1, 'scram', { x509Type: 'NONE', databaseName: 'admin' });
     h.sim.addUser(P1, 'ok');
     const report = await h.run(only('scram', 'ok'));
-    expect(row(report, 'scram')).toMatchObject({
+    expect(rowOf(report, 'scram')).toMatchObject({
       action: 'failed',
       errorCode: 'USER_NOT_MANAGED_X509',
     });
-    expect(row(report, 'scram').remedy).toMatch(/MANAGED/);
-    expect(row(report, 'ok').action).toBe('rotated');
+    expect(rowOf(report, 'scram').remedy).toMatch(/MANAGED/);
+    expect(rowOf(report, 'ok').action).toBe('rotated');
   });
 
   it('fails every user of a project the credential cannot reach, once, and carries on elsewhere', async () => {
@@ -350,7 +335,7 @@ describe('errors stop at their real scope', () => {
     expect(failed).toHaveLength(6);
     for (const u of failed)
       expect(u).toMatchObject({ action: 'failed', errorCode: 'NOT_IN_GROUP' });
-    expect(row(report, 'ok').action).toBe('rotated');
+    expect(rowOf(report, 'ok').action).toBe('rotated');
     // At most the requests already in flight when the first failure arrived.
     expect(h.sim.requests.filter((r) => r.path.includes(stranger)).length).toBeLessThanOrEqual(2);
   });
@@ -394,18 +379,18 @@ describe('errors stop at their real scope', () => {
       path: '/certs',
       action: { type: 'error', status: 429, errorCode: 'RATE_LIMITED_TOKEN_BUCKET', retryAfter: 1 },
     });
-    expect(row(await h.run(only('app1')), 'app1').action).toBe('rotated');
+    expect(rowOf(await h.run(only('app1')), 'app1').action).toBe('rotated');
     expect(h.sim.count('GET', '/certs')).toBeGreaterThanOrEqual(2);
   });
 });
 
 describe('paused users', () => {
   it('reports a disabled user without touching it', async () => {
-    await expiringUser('app1');
+    await h.seedDue(P1, 'app1');
     const config = h.config({
       projects: [{ projectId: P1, users: [{ username: 'app1', enabled: false }] }],
     });
-    expect(row(await h.run(config), 'app1')).toMatchObject({
+    expect(rowOf(await h.run(config), 'app1')).toMatchObject({
       action: 'skipped',
       reason: 'disabled in config (enabled: false)',
     });
