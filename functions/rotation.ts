@@ -210,11 +210,13 @@ class RotationRun {
 
     // Phase 1: assess every user (reads only).
     const collisions = secretNameCollisions(users);
+    const index = users.length > 0 ? await this.secretIndex() : undefined;
     const assessments = new Map<string, Assessment>();
     await Promise.all(
       users.map((user) =>
         this.limit(async () => {
-          const due = await this.assessForPlan(user, collisions.get(keyOf(user)));
+          const indexed = index ? (index.get(user.secretName) ?? null) : undefined;
+          const due = await this.assessForPlan(user, collisions.get(keyOf(user)), indexed);
           if (due) assessments.set(keyOf(user), due);
         }),
       ),
@@ -251,10 +253,26 @@ class RotationRun {
 
   // ---- phase 1 ----------------------------------------------------------------------------
 
+  /**
+   * Metadata of every secret under the prefix in a few calls, or undefined (secrets are then
+   * read one by one) when listing is not allowed.
+   */
+  private async secretIndex(): Promise<Map<string, SecretState> | undefined> {
+    try {
+      return await this.ctx.store.index(this.ctx.config.defaults.secretNamePrefix);
+    } catch (err) {
+      this.ctx.log.warn('cannot list secrets; reading them one by one', {
+        errorCode: err instanceof RotatorError ? err.code : asError(err).name,
+      });
+      return undefined;
+    }
+  }
+
   /** Records the row of a user that needs nothing more; returns the assessment of a due one. */
   private async assessForPlan(
     user: UserSettings,
     sharesSecretWith: string | undefined,
+    indexed: SecretState | null | undefined,
   ): Promise<Assessment | undefined> {
     const stopped = this.stoppedOutcome(user);
     if (stopped) return this.record(user, stopped);
@@ -275,7 +293,7 @@ class RotationRun {
         outcome(undefined, 'skipped', 'disabled in config (enabled: false)'),
       );
     try {
-      const a = await this.assess(user);
+      const a = await this.assess(user, indexed);
       if (!a.decision.due) return this.record(user, outcome(a, 'skipped', a.decision.reason));
       if (this.request.dryRun) {
         const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
@@ -288,11 +306,15 @@ class RotationRun {
     }
   }
 
-  /** Reads the secret and Atlas's list, and decides. Reads only. */
-  private async assess(user: UserSettings): Promise<Assessment> {
+  /**
+   * Reads Atlas's list and the secret, and decides. Reads only. With `indexed` (the secret's
+   * metadata from the index; null: not in it) a steady-state user costs no secret read.
+   */
+  private async assess(user: UserSettings, indexed?: SecretState | null): Promise<Assessment> {
     const { ctx } = this;
     const forced = this.forcedFor(user);
-    const state = await ctx.store.read(user.secretName, user);
+    const listed = await ctx.atlas.listCertificates(user.projectId, user.username);
+    const { state, held } = await this.readState(user, listed, indexed);
     if (state?.deletedDate) {
       throw new UserFailure(
         `secret ${user.secretName} is scheduled for deletion (${state.deletedDate.toISOString()})`,
@@ -309,8 +331,6 @@ class RotationRun {
         state,
       );
     }
-    const held = toDates(state);
-    const listed = await ctx.atlas.listCertificates(user.projectId, user.username);
     const now = ctx.now();
     if (!forced && heldButUnlisted({ held, listed, now, graceMs: this.tuning.listLagGraceMs })) {
       throw new UserFailure(
@@ -331,6 +351,31 @@ class RotationRun {
       ? { due: true, reason: 'an interrupted rotation left a pending version' }
       : this.decideFor(user, held, forced);
     return { state, held, listed, orphans, decision };
+  }
+
+  /**
+   * The secret's state and the certificate it holds. The index names the current version,
+   * whose id derives from the serial, and Atlas's list dates that serial: no value needs
+   * reading. Anything else (pending, unlisted, foreign, no index) reads the value.
+   */
+  private async readState(
+    user: UserSettings,
+    listed: readonly AtlasCertificate[],
+    indexed: SecretState | null | undefined,
+  ): Promise<{ state: SecretState | undefined; held: CertificateDates | undefined }> {
+    if (indexed === null) return { state: undefined, held: undefined };
+    if (indexed && (indexed.deletedDate || !indexed.currentVersionId)) {
+      return { state: indexed, held: undefined };
+    }
+    if (indexed && !indexed.pendingVersionId) {
+      const match = listed.find((c) => versionIdFor(c.serialNumber) === indexed.currentVersionId);
+      if (match) {
+        const { serialNumber, createdAt: notBefore, notAfter } = match;
+        return { state: indexed, held: { serialNumber, notBefore, notAfter } };
+      }
+    }
+    const state = await this.ctx.store.read(user.secretName, user);
+    return { state, held: toDates(state) };
   }
 
   private decideFor(

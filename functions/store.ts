@@ -3,6 +3,8 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  ListSecretsCommand,
+  type ListSecretsCommandOutput,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
@@ -84,6 +86,31 @@ export interface SecretState {
   pendingVersionId: string | undefined;
   current: CurrentValue | undefined;
 }
+
+/** Labels and dates of a secret, as DescribeSecret or ListSecrets give them; no value. */
+const stateOf = (
+  name: string,
+  meta: Pick<
+    DescribeSecretCommandOutput,
+    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages'
+  >,
+): SecretState => {
+  const versions = new Map(Object.entries(meta.VersionIdsToStages ?? {}));
+  const versionWith = (stage: string): string | undefined =>
+    [...versions].find(([, stages]) => stages.includes(stage))?.[0];
+  const currentVersionId = versionWith(CURRENT);
+  const pending = versionWith(PENDING);
+  return {
+    name,
+    arn: meta.ARN ?? name,
+    createdDate: meta.CreatedDate ?? new Date(0),
+    deletedDate: meta.DeletedDate,
+    versions,
+    currentVersionId,
+    pendingVersionId: pending !== currentVersionId ? pending : undefined,
+    current: undefined,
+  };
+};
 
 export class SecretStoreError extends RotatorError {
   constructor(message: string, code: string, remedy: string, cause?: unknown) {
@@ -202,24 +229,50 @@ export class SecretStore {
       if (err instanceof ResourceNotFoundException) return undefined;
       throw storeFailure('DescribeSecret', name, err);
     }
-    const versions = new Map(Object.entries(described.VersionIdsToStages ?? {}));
-    const versionWith = (stage: string): string | undefined =>
-      [...versions].find(([, stages]) => stages.includes(stage))?.[0];
-    const currentVersionId = versionWith(CURRENT);
-    const pending = versionWith(PENDING);
-    const state: SecretState = {
-      name,
-      arn: described.ARN ?? name,
-      createdDate: described.CreatedDate ?? new Date(0),
-      deletedDate: described.DeletedDate,
-      versions,
-      currentVersionId,
-      pendingVersionId: pending !== currentVersionId ? pending : undefined,
-      current: undefined,
-    };
-    if (state.deletedDate || !currentVersionId) return state;
+    const state = stateOf(name, described);
+    if (state.deletedDate || !state.currentVersionId) return state;
     const text = await this.readVersion(name, { VersionStage: CURRENT });
     return { ...state, current: parseCurrentValue(text, owner) };
+  }
+
+  /**
+   * Metadata of every secret under `prefix`, 100 per call: enough to plan a steady-state run
+   * without reading a single value (the version ids name the certificates they hold). Values
+   * are read only for users that turn out due or unusual.
+   */
+  async index(prefix: string): Promise<Map<string, SecretState>> {
+    const found = new Map<string, SecretState>();
+    let NextToken: string | undefined;
+    do {
+      let page: ListSecretsCommandOutput;
+      try {
+        page = await this.client.send(
+          new ListSecretsCommand({
+            MaxResults: 100,
+            NextToken,
+            IncludePlannedDeletion: true,
+            Filters: prefix ? [{ Key: 'name', Values: [prefix] }] : undefined,
+          }),
+        );
+      } catch (err) {
+        throw storeFailure('ListSecrets', `${prefix}*`, err);
+      }
+      for (const secret of page.SecretList ?? []) {
+        // The name filter is a case-insensitive prefix match: keep exact matches only.
+        if (!secret.Name?.startsWith(prefix)) continue;
+        found.set(
+          secret.Name,
+          stateOf(secret.Name, {
+            ARN: secret.ARN,
+            CreatedDate: secret.CreatedDate,
+            DeletedDate: secret.DeletedDate,
+            VersionIdsToStages: secret.SecretVersionsToStages,
+          }),
+        );
+      }
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return found;
   }
 
   /** The pending version's value, to finish an interrupted rotation. */

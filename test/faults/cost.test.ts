@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { awsProxy } from '../support/aws-fault-proxy.js';
+import { Harness, P1, P2 } from '../support/harness.js';
+import { recordFaultRows } from './fault-table.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+recordFaultRows(() => h);
+afterEach(async () => h.close());
+
+const secretsManagerCalls = (): Record<string, number> =>
+  Object.fromEntries(
+    [...awsProxy().succeeded].filter(
+      ([op]) => !['PutItem', 'DeleteItem', 'DescribeTable', 'PutEvents'].includes(op),
+    ),
+  );
+
+describe('cost of a run', () => {
+  it('steady state: one Atlas list per user and one ListSecrets page per 100 users, no secret value read', async () => {
+    const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+    for (const u of users) {
+      h.sim.addUser(P1, u);
+      await h.seed(P1, u);
+    }
+    h.sim.addUser(P2, 'etl');
+    await h.seed(P2, 'etl');
+    awsProxy().clear();
+    h.sim.resetRequests();
+
+    const config = h.config({
+      projects: [
+        { projectId: P1, users },
+        { projectId: P2, users: ['etl'] },
+      ],
+    });
+    const report = await h.run(config);
+    expect(report.summary).toMatchObject({ users: 31, skipped: 31 });
+    expect(secretsManagerCalls()).toEqual({ ListSecrets: 1 });
+    expect(h.sim.count('GET', '/certs')).toBe(31);
+    expect(h.sim.requests.filter((r) => r.path.includes('/api/atlas/'))).toHaveLength(31);
+  });
+
+  it('falls back to reading secrets one by one when listing is denied', async () => {
+    h.sim.addUser(P1, 'app1');
+    const seeded = await h.seed(P1, 'app1');
+    awsProxy().clear();
+    awsProxy().inject({
+      operation: 'ListSecrets',
+      errorType: 'AccessDeniedException',
+      times: Number.POSITIVE_INFINITY,
+    });
+    const report = await h.run(h.config({ projects: [{ projectId: P1, users: ['app1'] }] }));
+    expect(report.users[0]).toMatchObject({ action: 'skipped', serialNumber: seeded.serialNumber });
+    expect(secretsManagerCalls()).toEqual({ DescribeSecret: 1, GetSecretValue: 1 });
+  });
+});
