@@ -88,6 +88,8 @@ export interface RotationContext {
   deadline?: (() => number | undefined) | undefined;
   tuning?: Partial<RotationTuning> | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
+  /** Bounds the users in flight. @default p-limit at `rotation.concurrency` */
+  limit?: LimitFunction | undefined;
 }
 
 /** Raised for a request that contradicts itself (e.g. `force` without `only` or `all`). */
@@ -192,7 +194,7 @@ class RotationRun {
     private readonly request: RotationRequest,
   ) {
     this.tuning = { ...DEFAULT_TUNING, ...ctx.tuning };
-    this.limit = pLimit(ctx.config.rotation.concurrency);
+    this.limit = ctx.limit ?? pLimit(ctx.config.rotation.concurrency);
     this.sleep = ctx.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
   }
 

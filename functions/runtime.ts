@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AtlasCredentials } from './atlas/auth.js';
-import { AtlasClient, type AtlasClientOptions } from './atlas/client.js';
+import { AtlasClient, type AtlasClientOptions, type RateLimitInfo } from './atlas/client.js';
 import { dynamoDb, eventBridge, secretsManager } from './clients.js';
 import type { RotatorConfig } from './config.js';
 import { consumersFromEnv } from './consumers.js';
@@ -15,6 +15,7 @@ import {
 import { EventBridgePublisher } from './events.js';
 import { LeaseTable } from './lease.js';
 import type { Log } from './log.js';
+import { AdaptiveConcurrency } from './pacing.js';
 import type { RunReport } from './report.js';
 import { type RotationRequest, type RotationTuning, runRotation } from './rotation.js';
 import { runEvents } from './signals.js';
@@ -41,6 +42,7 @@ const atlasClient = async (
   options: CommonOptions,
   secretId: string | undefined,
   now: () => Date,
+  onResponse?: (info: RateLimitInfo) => void,
 ): Promise<{ atlas: AtlasClient; credentials: AtlasCredentials }> => {
   const credentials = await resolveAtlasCredentials({
     env: options.env ?? process.env,
@@ -54,6 +56,7 @@ const atlasClient = async (
     deadline: options.deadline,
     now: () => now().getTime(),
     log: options.log,
+    onResponse,
   });
   return { atlas, credentials };
 };
@@ -69,7 +72,13 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
-  const { atlas, credentials } = await atlasClient(options, config.atlas.credentialsSecretId, now);
+  const pacing = new AdaptiveConcurrency(config.rotation.concurrency);
+  const { atlas, credentials } = await atlasClient(
+    options,
+    config.atlas.credentialsSecretId,
+    now,
+    (info) => pacing.observe(info),
+  );
   const report = await runRotation(
     {
       config,
@@ -88,6 +97,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       now,
       deadline: options.deadline,
       tuning: options.tuning,
+      limit: pacing.limit,
     },
     options.request,
   );

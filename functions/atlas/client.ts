@@ -58,7 +58,21 @@ export interface AtlasClientOptions {
   /** Clock for token expiry and the deadline. @default Date.now */
   now?: () => number;
   log?: Log;
+  /** Sees every API response's status and rate-limit headers: for pacing. */
+  onResponse?: (info: RateLimitInfo) => void;
 }
+
+/** What one response says about the rate limit (headers may be absent). */
+export interface RateLimitInfo {
+  status: number;
+  limit: number | undefined;
+  remaining: number | undefined;
+}
+
+const headerNumber = (value: string | string[] | undefined): number | undefined => {
+  const n = Number(Array.isArray(value) ? value[0] : value);
+  return value === undefined || Number.isNaN(n) ? undefined : n;
+};
 
 /** One unexpired Atlas-managed certificate of a database user. */
 export interface AtlasCertificate {
@@ -181,6 +195,7 @@ export class AtlasClient {
   private readonly deadline: () => number | undefined;
   private readonly now: () => number;
   private readonly log: Log;
+  private readonly onResponse: ((info: RateLimitInfo) => void) | undefined;
   private readonly auth: AuthStrategy;
 
   constructor(options: AtlasClientOptions) {
@@ -195,6 +210,7 @@ export class AtlasClient {
     this.deadline = options.deadline ?? (() => undefined);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silentLog;
+    this.onResponse = options.onResponse;
     this.auth = this.authFor(options.credentials);
   }
 
@@ -416,6 +432,11 @@ export class AtlasClient {
         path: spec.path,
         status: res.status,
         attempt,
+      });
+      this.onResponse?.({
+        status: res.status,
+        limit: headerNumber(res.headers['ratelimit-limit']),
+        remaining: headerNumber(res.headers['ratelimit-remaining']),
       });
       if (res.status !== 401) return res;
       const apiError = this.apiError(spec, res);

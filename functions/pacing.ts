@@ -1,0 +1,35 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { RateLimitInfo } from './atlas/client.js';
+
+/** Where a run starts before Atlas's rate-limit headers have said anything. */
+const START = 8;
+
+/**
+ * Users in flight, paced by Atlas's own rate-limit headers instead of hammering into 429s:
+ * one more while more than half the bucket is left, one fewer below a fifth, half as many on a
+ * 429 (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
+ * headers are the only honest signal; without them the concurrency stays where it is.
+ */
+export class AdaptiveConcurrency {
+  readonly limit: LimitFunction;
+
+  constructor(private readonly max: number) {
+    this.limit = pLimit(Math.min(START, max));
+  }
+
+  get current(): number {
+    return this.limit.concurrency;
+  }
+
+  observe(info: RateLimitInfo): void {
+    if (info.status === 429) return this.set(Math.floor(this.current / 2));
+    if (info.limit === undefined || info.remaining === undefined || info.limit <= 0) return;
+    const left = info.remaining / info.limit;
+    if (left > 0.5) this.set(this.current + 1);
+    else if (left < 0.2) this.set(this.current - 1);
+  }
+
+  private set(value: number): void {
+    this.limit.concurrency = Math.max(1, Math.min(this.max, value));
+  }
+}
