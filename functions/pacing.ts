@@ -22,11 +22,13 @@ export class AdaptiveConcurrency {
   }
 
   observe(info: RateLimitInfo): void {
-    if (info.status === 429) return this.set(Math.floor(this.current / 2));
-    if (info.limit === undefined || info.remaining === undefined || info.limit <= 0) return;
-    const left = info.remaining / info.limit;
-    if (left > 0.5) this.set(this.current + 1);
-    else if (left < 0.2) this.set(this.current - 1);
+    if (info.status === 429) {
+      this.set(Math.floor(this.current / 2));
+    } else if (info.limit !== undefined && info.remaining !== undefined && info.limit > 0) {
+      const left = info.remaining / info.limit;
+      if (left > 0.5) this.set(this.current + 1);
+      else if (left < 0.2) this.set(this.current - 1);
+    }
   }
 
   private set(value: number): void {
