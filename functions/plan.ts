@@ -109,25 +109,12 @@ export const freshnessProblem = (
   return undefined;
 };
 
-const urgency = (held: CertificateDates | undefined): number =>
-  held ? held.notAfter.getTime() : Number.NEGATIVE_INFINITY;
-
 /** No certificate at all, or one expiring within `criticalDays`: never parked by a limit. */
 export const isCritical = (
   held: CertificateDates | undefined,
   now: Date,
   criticalDays: number,
 ): boolean => !held || held.notAfter.getTime() - now.getTime() < criticalDays * DAY_MS;
-
-/** Sort order: no certificate at all comes first, then the one that expires first. */
-export const byUrgency = (
-  a: CertificateDates | undefined,
-  b: CertificateDates | undefined,
-): number => {
-  const x = urgency(a);
-  const y = urgency(b);
-  return x === y ? 0 : x < y ? -1 : 1;
-};
 
 /** A certificate as Atlas lists it. */
 export interface ListedCertificate {

@@ -8,7 +8,6 @@ import { type LeaseTable, leaseKey } from './lease.js';
 import type { Log } from './log.js';
 import {
   ATLAS_BACKDATE_MS,
-  byUrgency,
   type CertificateDates,
   type Decision,
   decide,
@@ -172,6 +171,16 @@ const outcome = (
   orphans: a ? serialsOf(a.orphans) : [],
 });
 
+/**
+ * Order before anything is read: no secret first, then the soonest tagged expiry, then
+ * secrets without a tag (written by something else), and last when no index could be read.
+ */
+const urgencyHint = (indexed: SecretState | null | undefined): number => {
+  if (indexed === null) return Number.NEGATIVE_INFINITY;
+  if (indexed === undefined) return Number.MAX_VALUE;
+  return indexed.notAfterHint?.getTime() ?? Number.MAX_SAFE_INTEGER;
+};
+
 const unexpected = (err: unknown, scope: 'project' | 'user'): RotatorError => {
   const e = asError(err);
   return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
@@ -188,6 +197,7 @@ class RotationRun {
   private readonly rows = new Map<string, UserReport>();
   private readonly projectFailures = new Map<string, RotatorError>();
   private runFailure: RunFailure | undefined;
+  private leaseTableChecked: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: RotationContext,
@@ -210,28 +220,15 @@ class RotationRun {
       }
     });
 
-    // Phase 1: assess every user (reads only).
+    // One pass, most urgent first as far as the cheap index tells (no secret, then the
+    // soonest tagged expiry): when time runs short, what is left is what can best wait.
     const collisions = secretNameCollisions(users);
     const index = users.length > 0 ? await this.secretIndex() : undefined;
-    const assessments = new Map<string, Assessment>();
+    const indexed = (u: UserSettings) => (index ? (index.get(u.secretName) ?? null) : undefined);
+    const ordered = [...users].sort((x, y) => urgencyHint(indexed(x)) - urgencyHint(indexed(y)));
     await Promise.all(
-      users.map((user) =>
-        this.limit(async () => {
-          const indexed = index ? (index.get(user.secretName) ?? null) : undefined;
-          const due = await this.assessForPlan(user, collisions.get(keyOf(user)), indexed);
-          if (due) assessments.set(keyOf(user), due);
-        }),
-      ),
-    );
-
-    // Phase 2: act on due users, most urgent first.
-    const due = users
-      .filter((u) => assessments.has(keyOf(u)))
-      .sort((x, y) => byUrgency(assessments.get(keyOf(x))?.held, assessments.get(keyOf(y))?.held));
-    if (due.length > 0) await this.checkLeaseTable();
-    await Promise.all(
-      due.map((user) =>
-        this.limit(() => this.handleDue(user, assessments.get(keyOf(user)) as Assessment)),
+      ordered.map((user) =>
+        this.limit(() => this.handleUser(user, collisions.get(keyOf(user)), indexed(user))),
       ),
     );
 
@@ -270,12 +267,12 @@ class RotationRun {
     }
   }
 
-  /** Records the row of a user that needs nothing more; returns the assessment of a due one. */
-  private async assessForPlan(
+  /** Assesses one user and, when due, handles it: its row is recorded whatever happens. */
+  private async handleUser(
     user: UserSettings,
     sharesSecretWith: string | undefined,
     indexed: SecretState | null | undefined,
-  ): Promise<Assessment | undefined> {
+  ): Promise<void> {
     const stopped = this.stoppedOutcome(user);
     if (stopped) return this.record(user, stopped);
     if (sharesSecretWith) {
@@ -294,18 +291,29 @@ class RotationRun {
         user,
         outcome(undefined, 'skipped', 'disabled in config (enabled: false)'),
       );
+    if (!this.request.dryRun && this.timeLeft() < this.tuning.minTimeForMintMs) {
+      return this.record(user, {
+        secretArn: indexed?.arn,
+        action: 'deferred',
+        reason: 'out of time for this run; the next run continues',
+        serialNumber: undefined,
+        notAfter: indexed?.notAfterHint?.toISOString(),
+        orphans: [],
+      });
+    }
+    let a: Assessment;
     try {
-      const a = await this.assess(user, indexed);
-      if (!a.decision.due) return this.record(user, outcome(a, 'skipped', a.decision.reason));
-      if (this.request.dryRun) {
-        const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
-        return this.record(user, outcome(a, 'planned', `would ${verb}: ${a.decision.reason}`));
-      }
-      return a;
+      a = await this.assess(user, indexed);
     } catch (err) {
       const stoppedNow = this.escalate(user.projectId, err) ? this.stoppedOutcome(user) : undefined;
       return this.record(user, stoppedNow ?? this.failureOutcome(err, {}));
     }
+    if (!a.decision.due) return this.record(user, outcome(a, 'skipped', a.decision.reason));
+    if (this.request.dryRun) {
+      const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
+      return this.record(user, outcome(a, 'planned', `would ${verb}: ${a.decision.reason}`));
+    }
+    return this.handleDue(user, a);
   }
 
   /**
@@ -391,20 +399,22 @@ class RotationRun {
 
   // ---- phase 2 ----------------------------------------------------------------------------
 
-  /** A missing or unreachable lease table stops the run: minting without a lease is unsafe. */
-  private async checkLeaseTable(): Promise<void> {
-    if (this.runFailure) return;
-    try {
-      await this.ctx.leases.check();
-    } catch (err) {
+  /**
+   * A missing or unreachable lease table stops the run: minting without a lease is unsafe.
+   * Checked once, when the first user turns out due.
+   */
+  private checkLeaseTable(): Promise<void> {
+    this.leaseTableChecked ??= this.ctx.leases.check().catch((err: unknown) => {
       if (!(err instanceof RotatorError)) throw err;
-      this.runFailure = { code: err.code, message: err.message, remedy: err.remedy };
-    }
+      this.runFailure ??= { code: err.code, message: err.message, remedy: err.remedy };
+    });
+    return this.leaseTableChecked;
   }
 
   /** Leased work on one due user. Records its row whatever happens. */
   private async handleDue(user: UserSettings, first: Assessment): Promise<void> {
     const { ctx } = this;
+    await this.checkLeaseTable();
     const stopped = this.stoppedOutcome(user);
     if (stopped) return this.record(user, stopped);
     if (this.timeLeft() < this.tuning.minTimeForMintMs) {
@@ -519,6 +529,7 @@ class RotationRun {
       orphans,
     };
     if (!state.currentVersionId) {
+      await ctx.store.tagNotAfter(state, cert.notAfter);
       return {
         ...stored,
         action: 'rotated',
@@ -537,6 +548,7 @@ class RotationRun {
       };
     }
     await ctx.store.promote(state, versionId);
+    await ctx.store.tagNotAfter(state, cert.notAfter);
     return { ...stored, action: 'rotated', reason: `rotated (${a.decision.reason})` };
   }
 
@@ -588,6 +600,7 @@ class RotationRun {
       };
     }
     await ctx.store.promote(state, pendingId);
+    await ctx.store.tagNotAfter(state, cert.notAfter);
     return {
       ...outcome(
         { ...a, held: cert },

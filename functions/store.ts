@@ -9,6 +9,7 @@ import {
   PutSecretValueCommand,
   ResourceNotFoundException,
   type SecretsManagerClient,
+  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { v5 as uuidv5 } from 'uuid';
@@ -85,16 +86,25 @@ export interface SecretState {
   /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
   pendingVersionId: string | undefined;
   current: CurrentValue | undefined;
+  /**
+   * The held certificate's expiry as last tagged by the rotator: a hint for ordering users by
+   * urgency before anything else is read, never a basis for a decision.
+   */
+  notAfterHint: Date | undefined;
 }
 
 /** Labels and dates of a secret, as DescribeSecret or ListSecrets give them; no value. */
+export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
+
 const stateOf = (
   name: string,
   meta: Pick<
     DescribeSecretCommandOutput,
-    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages'
+    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages' | 'Tags'
   >,
 ): SecretState => {
+  const tagged = meta.Tags?.find((t) => t.Key === NOT_AFTER_TAG)?.Value;
+  const hint = tagged ? new Date(tagged) : undefined;
   const versions = new Map(Object.entries(meta.VersionIdsToStages ?? {}));
   const versionWith = (stage: string): string | undefined =>
     [...versions].find(([, stages]) => stages.includes(stage))?.[0];
@@ -109,6 +119,7 @@ const stateOf = (
     currentVersionId,
     pendingVersionId: pending !== currentVersionId ? pending : undefined,
     current: undefined,
+    notAfterHint: hint && !Number.isNaN(hint.getTime()) ? hint : undefined,
   };
 };
 
@@ -267,6 +278,7 @@ export class SecretStore {
             CreatedDate: secret.CreatedDate,
             DeletedDate: secret.DeletedDate,
             VersionIdsToStages: secret.SecretVersionsToStages,
+            Tags: secret.Tags,
           }),
         );
       }
@@ -384,6 +396,24 @@ export class SecretStore {
     // A pending label left on the current version reads as "done" anyway; removing it keeps
     // the next rotation's AWSPENDING unambiguous.
     await this.dropPending(state, versionId);
+  }
+
+  /**
+   * Records the current certificate's expiry as a tag, so the next run can order users by
+   * urgency from `ListSecrets` alone. Best effort: a hint, not a fact.
+   */
+  async tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TagResourceCommand({
+          SecretId: state.arn,
+          Tags: [{ Key: NOT_AFTER_TAG, Value: notAfter.toISOString() }],
+        }),
+      );
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Removes AWSPENDING from a version: after promotion, or from one that must not be promoted. */

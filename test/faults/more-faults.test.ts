@@ -307,6 +307,35 @@ describe('Secrets Manager faults (through the fault proxy)', () => {
   });
 });
 
+describe('time', () => {
+  it('a run short of time does the most urgent user and defers the rest; the next runs finish the job', async () => {
+    for (const [u, days] of [
+      ['in-20', 20],
+      ['in-5', 5],
+      ['in-10', 10],
+    ] as const)
+      await h.seedDue(P1, u, days);
+    h.sim.addUser(P1, 'none');
+    const config = h.config({
+      projects: [{ projectId: P1, users: ['in-20', 'in-5', 'in-10', 'none'] }],
+      rotation: { concurrency: 1 },
+    });
+    const order: string[] = [];
+    for (let run = 1; run <= 4; run++) {
+      const before = posts();
+      // Room for exactly one mint per run.
+      const report = await h.run(
+        config,
+        {},
+        { deadline: () => Date.now() + (posts() === before ? 600_000 : 10_000) },
+      );
+      order.push(...report.users.filter((u) => u.action === 'rotated').map((u) => u.username));
+      expect(report.summary.failed).toBe(0);
+    }
+    expect(order).toEqual(['none', 'in-5', 'in-10', 'in-20']);
+  });
+});
+
 describe('concurrency', () => {
   it('two runs started at once mint at most one certificate per user', async () => {
     const users = ['u1', 'u2', 'u3', 'u4'];

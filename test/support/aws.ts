@@ -7,6 +7,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import {
+  NOT_AFTER_TAG,
   type StoredCertificate,
   serializeStored,
   storedCertificateSchema,
@@ -52,6 +53,7 @@ export const seedSecret = async (
       Name: name,
       SecretString: serializeStored(owner, { ...cert, pem: cert.certificate + cert.privateKey }),
       ClientRequestToken: versionIdFor(cert.serialNumber),
+      Tags: [{ Key: NOT_AFTER_TAG, Value: cert.notAfter.toISOString() }],
     }),
   );
 };

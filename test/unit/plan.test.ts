@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  byUrgency,
   type CertificateDates,
   DAY_MS,
   decide,
@@ -8,6 +7,7 @@ import {
   freshnessProblem,
   HOUR_MS,
   heldButUnlisted,
+  isCritical,
   recentOrphans,
   renewalTime,
   spreadFraction,
@@ -185,9 +185,9 @@ describe('plan: orphans', () => {
     expect(heldButUnlisted({ ...base, listed: [], now: at('2026-11-02T00:00:00Z') })).toBe(false);
   });
 
-  it('orders the missing certificate first, then the soonest expiry', () => {
-    const users = [{ held: threeMonths }, { held: undefined }, { held }, { held: undefined }];
-    const sorted = users.sort((a, b) => byUrgency(a.held, b.held)).map((u) => u.held);
-    expect(sorted).toEqual([undefined, undefined, held, threeMonths]);
+  it('calls a missing certificate or one within the floor critical', () => {
+    expect(isCritical(undefined, now, 7)).toBe(true);
+    expect(isCritical(held, at('2026-10-26T00:00:00Z'), 7)).toBe(true);
+    expect(isCritical(held, at('2026-10-20T00:00:00Z'), 7)).toBe(false);
   });
 });

@@ -42,6 +42,7 @@ const state = (over: Partial<SecretState> = {}): SecretState => ({
   currentVersionId: 'v-old',
   pendingVersionId: undefined,
   current: undefined,
+  notAfterHint: undefined,
   ...over,
 });
 

@@ -1,0 +1,99 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile } from '../../functions/config.js';
+import { readConfigFile } from '../../infra/config.js';
+import { exampleConfig, PROJECT_A, synth } from './support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'atlas-x509-infra-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const badConfig = {
+  projects: [{ projectId: PROJECT_A, users: [{ username: 'app1', monthsUntilExpiration: 30 }] }],
+};
+
+const caught = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('did not throw');
+};
+
+describe('config validation at synth time', () => {
+  it('refuses a bad config with ConfigError naming the field', () => {
+    const err = caught(() => synth({ config: badConfig, configSource: 'rotation.config.json' }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      'projects[0].users[0].monthsUntilExpiration: must be at most 24 (the Atlas maximum)',
+    ]);
+    expect((err as ConfigError).message).toContain(
+      'Invalid rotation config in rotation.config.json',
+    );
+  });
+
+  it('reads a file with exactly the functions’ messages', async () => {
+    const path = join(dir, 'bad.json');
+    writeFileSync(path, JSON.stringify(badConfig));
+    const [ours, theirs] = await Promise.all(
+      [readConfigFile(path), loadConfigFile(path)].map((p) => p.catch((e: unknown) => e)),
+    );
+    expect(ours).toBeInstanceOf(ConfigError);
+    expect((ours as ConfigError).message).toBe((theirs as ConfigError).message);
+  });
+
+  it('returns the raw file, which is what ships', async () => {
+    const path = join(dir, 'good.json');
+    writeFileSync(path, JSON.stringify(exampleConfig()));
+    expect(await readConfigFile(path)).toEqual(exampleConfig());
+  });
+
+  it('refuses an empty secret name prefix: IAM is scoped to it', () => {
+    const config = { ...exampleConfig(), defaults: { secretNamePrefix: '' } };
+    const err = caught(() => synth({ config }));
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatch(
+      /^defaults\.secretNamePrefix: must not be empty/,
+    );
+  });
+
+  it('refuses consumers of unknown projects and malformed principals', () => {
+    const unknown = caught(() => synth({ consumers: { '0123456789abcdef01234567': [] } }));
+    expect((unknown as ConfigError).issues).toEqual([
+      'consumers.0123456789abcdef01234567: not a project of the rotation config',
+    ]);
+    const malformed = caught(() => synth({ consumers: { [PROJECT_A]: ['app1-reader'] } }));
+    expect(malformed).toBeInstanceOf(ConfigError);
+    expect((malformed as ConfigError).issues[0]).toMatch(
+      new RegExp(`^consumers\\.${PROJECT_A}\\[0\\]: must be an IAM principal ARN`),
+    );
+  });
+
+  it('refuses a timeout longer than the lease', () => {
+    expect(() =>
+      synth({
+        timeout: Duration.minutes(15),
+        config: { ...exampleConfig(), locks: { leaseSeconds: 600 } },
+      }),
+    ).toThrow(/timeout \(900 s\) exceeds locks.leaseSeconds \(600 s\)/);
+  });
+
+  it('fails `cdk synth` with the same message, and no stack trace', () => {
+    const path = join(dir, 'synth-bad.json');
+    writeFileSync(path, JSON.stringify(badConfig));
+    const result = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '-c', `config=${path}`, '-o', join(dir, 'cdk.out')],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+      `Invalid rotation config in ${path}:\n  - projects[0].users[0].monthsUntilExpiration: must be at most 24 (the Atlas maximum)`,
+    );
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+});
