@@ -73,6 +73,16 @@ describe('config validation at synth time', () => {
     );
   });
 
+  it('refuses a credential the rotate function could overwrite', () => {
+    const config = exampleConfig();
+    const err = caught(() =>
+      synth({ config: { ...config, atlas: { credentialsSecretId: 'atlas-x509/admin' } } }),
+    );
+    expect((err as ConfigError).issues).toEqual([
+      'atlas.credentialsSecretId: "atlas-x509/admin" lies under defaults.secretNamePrefix "atlas-x509/", where the rotate function may write; keep credentials elsewhere',
+    ]);
+  });
+
   it('refuses a timeout longer than the lease', () => {
     expect(() =>
       synth({

@@ -1,5 +1,6 @@
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -361,14 +362,19 @@ describe('AtlasX509Rotation, default deployment', () => {
       });
     });
 
-    it('has no wildcard action and nothing on "*" (no VPC)', () => {
+    it('lists secrets (unscopable) and has nothing else on "*", no wildcard action (no VPC)', () => {
+      expect(bySid(statements, 'IndexCertificateSecrets')).toMatchObject({
+        Action: 'secretsmanager:ListSecrets',
+        Resource: '*',
+      });
       for (const s of statements) {
         expect(actions(s).filter((a) => a.endsWith('*'))).toEqual([]);
-        expect(resources(s)).not.toContain('*');
+        if (s.Sid !== 'IndexCertificateSecrets') expect(resources(s)).not.toContain('*');
       }
       expect(statements.map((s) => s.Sid)).toEqual([
         'WriteOwnLogs',
         'ManageCertificateSecrets',
+        'IndexCertificateSecrets',
         'EncryptCertificateSecrets',
         'ReadAtlasCredentials',
         'DecryptAtlasCredentials',
@@ -377,7 +383,7 @@ describe('AtlasX509Rotation, default deployment', () => {
       ]);
     });
 
-    it('grants no secretsmanager action on "*" anywhere in the stack', () => {
+    it('grants no secretsmanager:* and, on "*", only ListSecrets, anywhere in the stack', () => {
       const all = [
         ...Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
           (p) => p.Properties.PolicyDocument.Statement as Statement[],
@@ -388,12 +394,12 @@ describe('AtlasX509Rotation, default deployment', () => {
           ).flatMap((p) => p.PolicyDocument.Statement),
         ),
       ];
-      for (const s of all) {
-        if (actions(s).some((a) => a.startsWith('secretsmanager:'))) {
-          expect(actions(s)).not.toContain('secretsmanager:*');
-          expect(resources(s)).not.toContain('*');
-        }
-      }
+      const onStar = all
+        .filter((s) => resources(s).includes('*'))
+        .flatMap(actions)
+        .filter((a) => a.startsWith('secretsmanager:'));
+      expect(onStar).toEqual(['secretsmanager:ListSecrets']);
+      for (const s of all) expect(actions(s)).not.toContain('secretsmanager:*');
     });
   });
 
@@ -714,10 +720,49 @@ describe('AtlasX509Rotation, static egress IP, consumers, imported credentials',
   });
 });
 
+describe('AtlasX509Rotation, consumers defined in the same app', () => {
+  it('accepts role ARNs that resolve only at deploy time', () => {
+    const app = newApp();
+    const reader = new Role(new Stack(app, 'Apps'), 'Reader', {
+      assumedBy: new AccountRootPrincipal(),
+    });
+    const { stack, template } = synth({ consumers: { [PROJECT_A]: [reader.roleArn] } }, app);
+    const env = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: ROTATE,
+      Environment: { Variables: env },
+    });
+    expect(render(stack, env.asObject().ROTATOR_CONSUMERS)).toContain('Fn::ImportValue');
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ConsumersDecryptCertificatesViaSecretsManager',
+            Principal: { AWS: { 'Fn::ImportValue': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('AtlasX509Rotation without the disable function', () => {
+  it('deploys the rotate function only', () => {
+    const { template } = synth({ includeDisableFunction: false });
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: ROTATE });
+    expect(template.findOutputs('DisableFunctionName')).toEqual({});
+  });
+});
+
 describe('AtlasX509Rotation, given secrets', () => {
   it('ships an imported secret by its complete ARN and may decrypt it with its key', () => {
     const app = newApp();
     const shared = new Stack(app, 'Shared');
+    Validations.of(shared).acknowledge({
+      id: 'CloudFormation-Validate::F0001',
+      reason: 'A stack that only imports, for this test: it has no resources.',
+    });
     const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:team/atlas-api-AbCdEf';
     const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const secret = Secret.fromSecretAttributes(shared, 'Imported', {

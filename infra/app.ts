@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { App, TimeZone, Validations } from 'aws-cdk-lib';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError } from '../functions/config.js';
+import { readConfigFile } from './config.js';
+import type { Consumers } from './construct.js';
+import { AtlasX509RotatorStack } from './stack.js';
+
+/**
+ * `npx cdk deploy -c config=rotation.config.json [-c consumers=consumers.json]
+ * [-c alarmEmail=…] [-c schedule='cron(…)' -c timeZone=Europe/Berlin] [-c staticEgressIp=true]
+ * [-c scheduleEnabled=false] [-c stackName=…]`
+ */
+
+const app = new App();
+const context = (name: string): string | undefined => {
+  const value: unknown = app.node.tryGetContext(name);
+  return value === undefined || value === null || value === '' ? undefined : String(value);
+};
+const flag = (name: string): boolean | undefined => {
+  const value = context(name);
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new Error(`-c ${name}: use true or false`);
+  return value === 'true';
+};
+
+// A config problem is the operator's to fix: print the message, not a stack trace.
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+const configPath = context('config');
+if (!configPath) fail('No rotation config: run `npx cdk deploy -c config=rotation.config.json`');
+const consumersPath = context('consumers');
+const schedule = context('schedule');
+const timeZone = context('timeZone');
+
+try {
+  new AtlasX509RotatorStack(app, context('stackName') ?? 'AtlasX509Rotator', {
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    config: await readConfigFile(resolve(configPath)),
+    configSource: configPath,
+    ...(consumersPath
+      ? { consumers: JSON.parse(await readFile(resolve(consumersPath), 'utf8')) as Consumers }
+      : {}),
+    ...(schedule || timeZone
+      ? {
+          schedule: ScheduleExpression.expression(
+            schedule ?? 'cron(0 3 * * ? *)',
+            timeZone ? TimeZone.of(timeZone) : TimeZone.ETC_UTC,
+          ),
+        }
+      : {}),
+    alarmEmail: context('alarmEmail'),
+    staticEgressIp: flag('staticEgressIp'),
+    scheduleEnabled: flag('scheduleEnabled'),
+  });
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+
+// AwsSolutions findings fail `cdk synth`; accepted ones are acknowledged in code, with reasons.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();
