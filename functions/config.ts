@@ -97,7 +97,7 @@ const rawConfig = z.strictObject({
   rotation: z
     .strictObject({
       /** Most users in flight; the run starts lower and paces itself by Atlas's headers. */
-      concurrency: z.number().int().min(1).max(128).default(32),
+      concurrency: z.number().int().min(1).max(128).default(64),
       /** Refuse to mint for a user that already has this many recent orphans. */
       orphanLimit: z.number().int().min(1).max(20).default(2),
       orphanWindowDays: z.number().int().min(1).max(90).default(7),
@@ -107,7 +107,7 @@ const rawConfig = z.strictObject({
        */
       criticalDays: z.number().int().min(1).max(60).default(7),
     })
-    .default({ concurrency: 32, orphanLimit: 2, orphanWindowDays: 7, criticalDays: 7 }),
+    .default({ concurrency: 64, orphanLimit: 2, orphanWindowDays: 7, criticalDays: 7 }),
   projects: z.array(project).min(1, 'must name at least one project'),
 });
 

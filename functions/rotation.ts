@@ -320,10 +320,15 @@ class RotationRun {
    * Reads Atlas's list and the secret, and decides. Reads only. With `indexed` (the secret's
    * metadata from the index; null: not in it) a steady-state user costs no secret read.
    */
-  private async assess(user: UserSettings, indexed?: SecretState | null): Promise<Assessment> {
+  private async assess(
+    user: UserSettings,
+    indexed?: SecretState | null,
+    listedJustNow?: AtlasCertificate[],
+  ): Promise<Assessment> {
     const { ctx } = this;
     const forced = this.forcedFor(user);
-    const listed = await ctx.atlas.listCertificates(user.projectId, user.username);
+    const listed =
+      listedJustNow ?? (await ctx.atlas.listCertificates(user.projectId, user.username));
     const { state, held } = await this.readState(user, listed, indexed);
     if (state?.deletedDate) {
       throw new UserFailure(
@@ -440,8 +445,10 @@ class RotationRun {
         );
       }
       try {
-        // Inside the lease, read again: another run may have finished this user meanwhile.
-        known = await this.assess(user);
+        // Inside the lease, read the secret again: another run may have finished this user
+        // meanwhile. Atlas's list from a moment ago stands (a certificate minted since then by
+        // a crashed run shows up as an orphan next time).
+        known = await this.assess(user, undefined, first.listed);
         if (!known.decision.due) {
           return this.record(
             user,

@@ -96,6 +96,8 @@ export interface SecretState {
 /** Labels and dates of a secret, as DescribeSecret or ListSecrets give them; no value. */
 export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
 
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 const stateOf = (
   name: string,
   meta: Pick<
@@ -339,9 +341,12 @@ export class SecretStore {
           }),
         );
       }
-      const state = await this.read(arn, options);
-      if (!state) throw new Error('secret vanished right after creation');
-      return { ...state, name };
+      // Nothing to read back: the secret is empty. Its creation time is backdated a little so
+      // that clock skew cannot hide a certificate minted right after it from the orphan count.
+      return {
+        ...stateOf(name, { ARN: arn, CreatedDate: new Date(Date.now() - CLOCK_SKEW_MS) }),
+        name,
+      };
     } catch (err) {
       if (err instanceof SecretStoreError) throw err;
       if (awsErrorName(err) === 'ResourceExistsException') {

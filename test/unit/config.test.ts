@@ -53,7 +53,7 @@ describe('config', () => {
     const config = parseConfig(example);
     expect(config.locks).toEqual({ tableName: 'atlas-x509-rotator-locks', leaseSeconds: 900 });
     expect(config.rotation).toEqual({
-      concurrency: 32,
+      concurrency: 64,
       orphanLimit: 2,
       orphanWindowDays: 7,
       criticalDays: 7,

@@ -9,17 +9,17 @@ describe('pacing: adaptive concurrency', () => {
     expect(new AdaptiveConcurrency(2).current).toBe(2);
   });
 
-  it('adds one while more than half the bucket is left, up to the maximum', () => {
+  it('adds one while more than a quarter of the bucket is left, up to the maximum', () => {
     const pacing = new AdaptiveConcurrency(10);
     for (let i = 0; i < 5; i++) pacing.observe(ok(80));
     expect(pacing.current).toBe(10);
   });
 
-  it('holds between a fifth and a half, and backs off below a fifth', () => {
+  it('holds between a tenth and a quarter, and backs off below a tenth', () => {
     const pacing = new AdaptiveConcurrency(32);
-    pacing.observe(ok(30));
+    pacing.observe(ok(20));
     expect(pacing.current).toBe(8);
-    pacing.observe(ok(10));
+    pacing.observe(ok(5));
     expect(pacing.current).toBe(7);
   });
 
