@@ -6,8 +6,8 @@ const START = 8;
 
 /**
  * Users in flight, paced by Atlas's own rate-limit headers instead of hammering into 429s:
- * one more while more than a quarter of the bucket is left, one fewer below a tenth, half as
- * many on a 429 (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
+ * one more while more than a quarter of the bucket is left, half as many below a tenth or on a
+ * 429 (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
  * headers are the only honest signal; without them the concurrency stays where it is.
  */
 export class AdaptiveConcurrency {
@@ -27,7 +27,7 @@ export class AdaptiveConcurrency {
     } else if (info.limit !== undefined && info.remaining !== undefined && info.limit > 0) {
       const left = info.remaining / info.limit;
       if (left > 0.25) this.set(this.current + 1);
-      else if (left < 0.1) this.set(this.current - 1);
+      else if (left < 0.1) this.set(Math.floor(this.current / 2));
     }
   }
 

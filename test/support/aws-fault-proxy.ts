@@ -31,8 +31,13 @@ export class AwsFaultProxy {
 
   private constructor(
     private readonly server: Server,
-    private readonly target: string,
+    private target: string,
   ) {}
+
+  /** Sends everything to another backend from now on (e.g. a fresh moto_server). */
+  retarget(target: string): void {
+    this.target = target;
+  }
 
   static async start(target: string): Promise<AwsFaultProxy> {
     let proxy: AwsFaultProxy | undefined;

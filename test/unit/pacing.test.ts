@@ -15,12 +15,12 @@ describe('pacing: adaptive concurrency', () => {
     expect(pacing.current).toBe(10);
   });
 
-  it('holds between a tenth and a quarter, and backs off below a tenth', () => {
+  it('holds between a tenth and a quarter, and halves below a tenth', () => {
     const pacing = new AdaptiveConcurrency(32);
     pacing.observe(ok(20));
     expect(pacing.current).toBe(8);
     pacing.observe(ok(5));
-    expect(pacing.current).toBe(7);
+    expect(pacing.current).toBe(4);
   });
 
   it('halves on a 429, never below one', () => {
