@@ -10,11 +10,26 @@ const START = 8;
  * 429 (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
  * headers are the only honest signal; without them the concurrency stays where it is.
  */
+/** A `Retry-After` this long means a stingy bucket: start no new user until it has passed. */
+const LONG_PAUSE_MS = 5_000;
+
 export class AdaptiveConcurrency {
   readonly limit: LimitFunction;
+  private pausedUntil = 0;
 
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.limit = pLimit(Math.min(START, max));
+  }
+
+  /**
+   * Whether Atlas asked for a long pause that has not passed: the budget then goes to users
+   * already in flight (their creates) rather than to listing new ones.
+   */
+  get paused(): boolean {
+    return this.now() < this.pausedUntil;
   }
 
   get current(): number {
@@ -24,6 +39,8 @@ export class AdaptiveConcurrency {
   observe(info: RateLimitInfo): void {
     if (info.status === 429) {
       this.set(Math.floor(this.current / 2));
+      const wait = info.retryAfterMs ?? 0;
+      if (wait >= LONG_PAUSE_MS) this.pausedUntil = Math.max(this.pausedUntil, this.now() + wait);
     } else if (info.limit !== undefined && info.remaining !== undefined && info.limit > 0) {
       const left = info.remaining / info.limit;
       if (left > 0.25) this.set(this.current + 1);

@@ -89,6 +89,8 @@ export interface RotationContext {
   sleep?: ((ms: number) => Promise<void>) | undefined;
   /** Bounds the users in flight. @default p-limit at `rotation.concurrency` */
   limit?: LimitFunction | undefined;
+  /** True while Atlas asked for a long pause: new users are deferred, not started. */
+  paused?: (() => boolean) | undefined;
 }
 
 /** Raised for a request that contradicts itself (e.g. `force` without `only` or `all`). */
@@ -291,11 +293,14 @@ class RotationRun {
         user,
         outcome(undefined, 'skipped', 'disabled in config (enabled: false)'),
       );
-    if (!this.request.dryRun && this.timeLeft() < this.tuning.minTimeForMintMs) {
+    const outOfTime = this.timeLeft() < this.tuning.minTimeForMintMs;
+    if (!this.request.dryRun && (outOfTime || this.ctx.paused?.())) {
       return this.record(user, {
         secretArn: indexed?.arn,
         action: 'deferred',
-        reason: 'out of time for this run; the next run continues',
+        reason: outOfTime
+          ? 'out of time for this run; the next run continues'
+          : 'Atlas is rate-limiting this run; the budget goes to users in flight, the next run continues',
         serialNumber: undefined,
         notAfter: indexed?.notAfterHint?.toISOString(),
         orphans: [],

@@ -72,7 +72,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
-  const pacing = new AdaptiveConcurrency(config.rotation.concurrency);
+  const pacing = new AdaptiveConcurrency(config.rotation.concurrency, () => now().getTime());
   const { atlas, credentials } = await atlasClient(
     options,
     config.atlas.credentialsSecretId,
@@ -98,6 +98,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       deadline: options.deadline,
       tuning: options.tuning,
       limit: pacing.limit,
+      paused: options.deadline ? () => pacing.paused : undefined,
     },
     options.request,
   );

@@ -4,7 +4,7 @@
  * that answers 429 + Retry-After like Atlas. Prints a table; asserts nothing.
  *
  *   npm run bench -- [--users 100,1000,5000] [--bucket generous,stingy] [--mode steady,full]
- *                    [--stingy-users 20] [--budget 30] [--stingy-runs 25] [--auth oauth|digest]
+ *                    [--stingy-users 20] [--budget 30] [--stingy-runs 5] [--auth oauth|digest]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +34,7 @@ const { values: flags } = parseArgs({
     bucket: { type: 'string', default: 'generous,stingy' },
     mode: { type: 'string', default: 'steady,full' },
     budget: { type: 'string', default: '30' },
-    'stingy-runs': { type: 'string', default: '25' },
+    'stingy-runs': { type: 'string', default: '5' },
     // At 5 requests a minute a run serves about a dozen users: 20 shows the catch-up in minutes.
     'stingy-users': { type: 'string', default: '20' },
     auth: { type: 'string', default: 'oauth' },

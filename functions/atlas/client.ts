@@ -67,6 +67,8 @@ export interface RateLimitInfo {
   status: number;
   limit: number | undefined;
   remaining: number | undefined;
+  /** From `Retry-After`, on a 429 or 503. */
+  retryAfterMs: number | undefined;
 }
 
 const headerNumber = (value: string | string[] | undefined): number | undefined => {
@@ -437,6 +439,7 @@ export class AtlasClient {
         status: res.status,
         limit: headerNumber(res.headers['ratelimit-limit']),
         remaining: headerNumber(res.headers['ratelimit-remaining']),
+        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.now()),
       });
       if (res.status !== 401) return res;
       const apiError = this.apiError(spec, res);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AdaptiveConcurrency } from '../../functions/pacing.js';
 
-const ok = (remaining: number, limit = 100) => ({ status: 200, limit, remaining });
+const ok = (remaining: number, limit = 100) => ({
+  status: 200,
+  limit,
+  remaining,
+  retryAfterMs: undefined,
+});
 
 describe('pacing: adaptive concurrency', () => {
   it('starts at 8 (or the maximum, if lower)', () => {
@@ -25,15 +30,32 @@ describe('pacing: adaptive concurrency', () => {
 
   it('halves on a 429, never below one', () => {
     const pacing = new AdaptiveConcurrency(32);
-    pacing.observe({ status: 429, limit: undefined, remaining: undefined });
+    pacing.observe({ status: 429, limit: undefined, remaining: undefined, retryAfterMs: 1000 });
     expect(pacing.current).toBe(4);
-    for (let i = 0; i < 5; i++) pacing.observe({ status: 429, limit: 10, remaining: 0 });
+    for (let i = 0; i < 5; i++)
+      pacing.observe({ status: 429, limit: 10, remaining: 0, retryAfterMs: 1000 });
     expect(pacing.current).toBe(1);
+  });
+
+  it('pauses new work while a long Retry-After runs, not for a short one', () => {
+    let now = 0;
+    const pacing = new AdaptiveConcurrency(32, () => now);
+    pacing.observe({ status: 429, limit: 10, remaining: 0, retryAfterMs: 1000 });
+    expect(pacing.paused).toBe(false);
+    pacing.observe({ status: 429, limit: 10, remaining: 0, retryAfterMs: 12_000 });
+    expect(pacing.paused).toBe(true);
+    now = 12_001;
+    expect(pacing.paused).toBe(false);
   });
 
   it('ignores responses without rate-limit headers', () => {
     const pacing = new AdaptiveConcurrency(32);
-    pacing.observe({ status: 200, limit: undefined, remaining: undefined });
+    pacing.observe({
+      status: 200,
+      limit: undefined,
+      remaining: undefined,
+      retryAfterMs: undefined,
+    });
     expect(pacing.current).toBe(8);
   });
 
