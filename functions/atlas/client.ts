@@ -15,6 +15,7 @@ import {
   AtlasAuthError,
   type AtlasCall,
   AtlasCreateOutcomeUnknownError,
+  AtlasDeadlineError,
   AtlasResponseError,
   AtlasUnavailableError,
 } from './errors.js';
@@ -120,6 +121,8 @@ const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
 const MAX_PAGES = 200;
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** A `Retry-After` this long means a stingy bucket (a refill every several seconds). */
+const GIVE_WAY_MS = 5_000;
 
 /**
  * One keep-alive pool per process, reused across warm Lambda invocations. Timeouts stay well
@@ -496,6 +499,19 @@ export class AtlasClient {
     // Throttled requests were not acted on: every kind of call may repeat them.
     if (res.status === 429) {
       this.stats.throttled += 1;
+      // A run with a deadline on a stingy bucket: reads give way, so the few tokens left go
+      // to creates of users already in flight (their lists were done) and the run progresses.
+      if (
+        spec.method === 'GET' &&
+        this.deadline() !== undefined &&
+        (retryAfterMs ?? 0) >= GIVE_WAY_MS
+      ) {
+        const why = `Atlas asked to wait ${retryAfterMs} ms; reads give way to certificate creation in this run`;
+        return {
+          kind: 'fail',
+          error: new AtlasDeadlineError(spec, retryAfterMs ?? 0, apiError, why),
+        };
+      }
       return { kind: 'retry', reason: apiError, retryAfterMs };
     }
     if (RETRYABLE_5XX.has(res.status)) {

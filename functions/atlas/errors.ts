@@ -230,9 +230,9 @@ export class AtlasResponseError extends RotatorError {
 export class AtlasDeadlineError extends RotatorError {
   readonly waitMs: number;
 
-  constructor(call: AtlasCall, waitMs: number, cause?: unknown) {
+  constructor(call: AtlasCall, waitMs: number, cause?: unknown, why?: string) {
     super(
-      `${describe(call)}: stopped, a retry in ${waitMs} ms would pass the deadline of this run`,
+      `${describe(call)}: stopped, ${why ?? `a retry in ${waitMs} ms would pass the deadline of this run`}`,
       {
         code: 'DEADLINE_EXCEEDED',
         remedy: 'the run ran out of time; the next scheduled run continues the work',

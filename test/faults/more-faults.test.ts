@@ -336,6 +336,25 @@ describe('time', () => {
   });
 });
 
+describe('stingy rate limit', () => {
+  it('with a deadline, a read asked to wait long gives way: the user is deferred at once, nothing minted', async () => {
+    await h.seedDue(P1, 'app1');
+    const slow = {
+      type: 'error',
+      status: 429,
+      errorCode: 'RATE_LIMITED_TOKEN_BUCKET',
+      retryAfter: 12,
+    } as const;
+    h.sim.injectFault({ method: 'GET', path: '/certs', action: slow });
+    const started = Date.now();
+    const r = rowOf(await h.run(only('app1'), {}, { deadline: () => started + 600_000 }), 'app1');
+    expect(r.action).toBe('deferred');
+    expect(r.reason).toMatch(/reads give way to certificate creation/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(posts()).toBe(0);
+  });
+});
+
 describe('concurrency', () => {
   it('two runs started at once mint at most one certificate per user', async () => {
     const users = ['u1', 'u2', 'u3', 'u4'];
