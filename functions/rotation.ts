@@ -174,12 +174,13 @@ const outcome = (
 });
 
 /**
- * Order before anything is read: no secret first, then the soonest tagged expiry, then
- * secrets without a tag (written by something else), and last when no index could be read.
+ * Order before anything is read: no certificate first (no secret, or one left empty by a
+ * failed first mint), then the soonest tagged expiry, then secrets without a tag (written by
+ * something else), and last when no index could be read.
  */
-const urgencyHint = (indexed: SecretState | null | undefined): number => {
-  if (indexed === null) return Number.NEGATIVE_INFINITY;
+export const urgencyHint = (indexed: SecretState | null | undefined): number => {
   if (indexed === undefined) return Number.MAX_VALUE;
+  if (indexed === null || indexed.currentVersionId === undefined) return Number.NEGATIVE_INFINITY;
   return indexed.notAfterHint?.getTime() ?? Number.MAX_SAFE_INTEGER;
 };
 

@@ -27,13 +27,25 @@ export type AtlasCredentials =
 /** How the client authenticates each API request. */
 export interface AuthStrategy {
   readonly kind: CredentialKind;
+  /** Authentication for one request, kept across the 401s it is answered with. */
+  begin(): RequestAuth;
+}
+
+/**
+ * What a 401 (not about project membership) allows: `fresh`, new authentication is ready and a
+ * second rejection means the credential is bad; `stale`, the server accepted the credential but
+ * not its Digest nonce, so answering again is safe; undefined, nothing new to try.
+ */
+export type Renewal = 'fresh' | 'stale' | undefined;
+
+/** One request's authentication. */
+export interface RequestAuth {
   /** The `Authorization` value for this request; undefined to go without (Digest, unchallenged). */
   authorize(method: string, uri: string): Promise<string | undefined>;
-  /**
-   * Called on a 401 that is not about project membership. Prepares fresh authentication and
-   * returns true, or returns false when there is nothing new to try.
-   */
-  renew(sent: string | undefined, response: RawResponse): boolean;
+  /** Called on a 401 that is not about project membership; prepares the next attempt. */
+  renew(response: RawResponse): Renewal;
+  /** Called once the server accepted the request's authentication. */
+  accepted(): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -112,25 +124,51 @@ export const digestResponse = (input: DigestInput): string => {
 
 const quote = (value: string): string => `"${value.replace(/[\\"]/g, '\\$&')}"`;
 
+/** A Digest nonce and the last nonce count sent with it. */
+interface NonceState {
+  challenge: DigestChallenge;
+  nc: number;
+}
+
 /**
- * Digest authentication for API keys. Keeps the last challenge and answers it again with
- * nc+1 on the next request, which saves the 401 round trip while the server accepts the nonce.
+ * Digest authentication for API keys. Requests share the last nonce that worked and answer it
+ * with nc+1, which saves the 401 round trip while the server accepts the nonce. A request told
+ * its nonce is stale (reused, expired, or overtaken by a higher nc) answers its own fresh
+ * challenge: no other worker holds that nonce, so concurrent workers cannot make it stale again.
+ * Once that nonce is accepted it becomes the shared one.
  */
 export class DigestAuth implements AuthStrategy {
   readonly kind = 'apiKey' as const;
-  private challenge: DigestChallenge | undefined;
-  private nc = 0;
+  private shared: NonceState | undefined;
 
   constructor(
     private readonly username: string,
     private readonly password: string,
   ) {}
 
-  async authorize(method: string, uri: string): Promise<string | undefined> {
-    const challenge = this.challenge;
-    if (!challenge) return undefined;
-    this.nc += 1;
-    const nc = this.nc.toString(16).padStart(8, '0');
+  begin(): RequestAuth {
+    let own: NonceState | undefined;
+    return {
+      authorize: async (method, uri) => {
+        const state = own ?? this.shared;
+        return state ? this.answer(state, method, uri) : undefined;
+      },
+      renew: (response) => {
+        const challenge = parseDigestChallenge(response.headers['www-authenticate']);
+        if (!challenge) return undefined;
+        own = { challenge, nc: 0 };
+        return challenge.stale ? 'stale' : 'fresh';
+      },
+      accepted: () => {
+        if (own) this.shared = own;
+      },
+    };
+  }
+
+  private answer(state: NonceState, method: string, uri: string): string {
+    const { challenge } = state;
+    state.nc += 1;
+    const nc = state.nc.toString(16).padStart(8, '0');
     const cnonce = randomBytes(16).toString('hex');
     const response = digestResponse({
       ...challenge,
@@ -152,14 +190,6 @@ export class DigestAuth implements AuthStrategy {
     if (challenge.qop) parts.push(`qop=${challenge.qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
     if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`);
     return `Digest ${parts.join(', ')}`;
-  }
-
-  renew(_sent: string | undefined, response: RawResponse): boolean {
-    const challenge = parseDigestChallenge(response.headers['www-authenticate']);
-    if (!challenge) return false;
-    this.challenge = challenge;
-    this.nc = 0;
-    return true;
   }
 }
 
@@ -338,12 +368,19 @@ export class BearerAuth implements AuthStrategy {
 
   constructor(private readonly tokens: OAuthTokenProvider) {}
 
-  async authorize(): Promise<string | undefined> {
-    return `Bearer ${await this.tokens.token()}`;
-  }
-
-  renew(sent: string | undefined): boolean {
-    this.tokens.invalidate(sent?.replace(/^Bearer /, ''));
-    return true;
+  begin(): RequestAuth {
+    let sent: string | undefined;
+    return {
+      authorize: async () => {
+        sent = await this.tokens.token();
+        return `Bearer ${sent}`;
+      },
+      renew: () => {
+        // Another worker may have refreshed the token already: drop only the one this sent.
+        this.tokens.invalidate(sent);
+        return 'fresh';
+      },
+      accepted: () => {},
+    };
   }
 }

@@ -152,6 +152,9 @@ interface CallSpec extends AtlasCall {
   mediaType?: string;
 }
 
+/** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
+const MAX_STALE_NONCES = 3;
+
 /** 401 error codes that are about project membership or roles, not about the credential. */
 const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
 const RETRYABLE_5XX = new Set([500, 502, 503, 504]);
@@ -416,12 +419,16 @@ export class AtlasClient {
 
   /**
    * Sends the request, answering one 401 with fresh authentication (a new token, or the new
-   * Digest challenge). A second 401 means the credential itself is rejected.
+   * Digest challenge); a second such 401 means the credential itself is rejected. A Digest
+   * `stale` 401 accepted the credential and only refused the nonce, so it is answered again,
+   * a bounded number of times.
    */
   private async sendAuthenticated(spec: CallSpec, attempt: number): Promise<RawResponse> {
     const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
-    for (let renewed = false; ; renewed = true) {
-      const authorization = await this.auth.authorize(spec.method, uri);
+    const auth = this.auth.begin();
+    const answered = { fresh: 0, stale: 0 };
+    for (;;) {
+      const authorization = await auth.authorize(spec.method, uri);
       const mediaType = spec.mediaType ?? MEDIA_TYPE;
       const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
       if (spec.body !== undefined) headers['content-type'] = mediaType;
@@ -444,11 +451,19 @@ export class AtlasClient {
         remaining: headerNumber(res.headers['ratelimit-remaining']),
         retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.now()),
       });
-      if (res.status !== 401) return res;
+      if (res.status !== 401) {
+        auth.accepted();
+        return res;
+      }
       const apiError = this.apiError(spec, res);
       // An authenticated 401 about membership or roles: the credential is fine, the project is not.
       if (authorization !== undefined && PROJECT_AUTH_CODES.has(apiError.errorCode)) throw apiError;
-      if (renewed || !this.auth.renew(authorization, res)) {
+      const renewal = auth.renew(res);
+      if (renewal) answered[renewal] += 1;
+      const again =
+        (renewal === 'stale' && answered.stale <= MAX_STALE_NONCES) ||
+        (renewal === 'fresh' && answered.fresh === 1);
+      if (!again) {
         const what = this.auth.kind === 'serviceAccount' ? 'service account' : 'API key';
         throw new AtlasAuthError(
           `Atlas ${spec.method} ${spec.path} rejected the ${what} credentials: 401 ${apiError.errorCode}`,

@@ -172,6 +172,27 @@ describe('AtlasClient with an API key (Digest)', () => {
     expect(client.stats.authChallenges).toBe(2);
   });
 
+  it('answers stale challenges with the nonce each one brings, at most three times', async () => {
+    const sent: (string | undefined)[] = [];
+    pool.intercept({ path: certsPath(), method: 'GET' }).reply(() => challengeReply('s0'));
+    for (const nonce of ['s1', 's2', 's3', 's4']) {
+      pool.intercept({ path: certsPath(), method: 'GET' }).reply((opts) => {
+        sent.push(headerOf(opts));
+        return challengeReply(nonce, true);
+      });
+    }
+    const client = clientWith(agent);
+
+    const error = await rejectionOf(client.listCertificates(GROUP, 'user389'));
+
+    // A stale answer proves the key right, yet a server that never accepts a nonce must not
+    // keep the run looping: the fourth stale ends it as a credential failure.
+    expect(error).toMatchObject({ code: 'ATLAS_CREDENTIALS_REJECTED' });
+    expect(sent.map((h) => paramsOf(h ?? '').nonce)).toEqual(['s0', 's1', 's2', 's3']);
+    expect(sent.map((h) => paramsOf(h ?? '').nc)).toEqual(Array(4).fill('00000001'));
+    expect(client.stats.requests).toBe(5);
+  });
+
   it('sends the body again when answering the challenge of a POST', async () => {
     const create = loadRecorded('create-cert.http');
     const bodies: unknown[] = [];

@@ -177,6 +177,38 @@ describe('rotation end to end (simulator + moto_server)', () => {
     expect(h.sim.stats.tokensIssued).toBe(0);
   });
 
+  it.each([
+    { nonces: 'one use each', reuse: false },
+    { nonces: 'reusable with a rising nc', reuse: true },
+  ])('keeps Digest working for 40 concurrent users when nonces are $nonces', async ({ reuse }) => {
+    // Concurrent workers share one nonce: with one-use nonces every reuse is answered stale,
+    // and with reusable ones an nc overtaken in flight is too. Neither may fail a user.
+    h.sim.behaviour.digestNonceReuse = reuse;
+    h.sim.addApiKey('pubkey1', 'privkey-secret-1');
+    const users = Array.from({ length: 40 }, (_, i) => `app${i}`);
+    for (const user of users) h.sim.addUser(P1, user);
+    const config = h.config({
+      projects: [{ projectId: P1, users }],
+      rotation: { concurrency: 40 },
+    });
+    const report = await h.run(
+      config,
+      {},
+      {
+        env: {
+          MONGODB_ATLAS_PUBLIC_API_KEY: 'pubkey1',
+          MONGODB_ATLAS_PRIVATE_API_KEY: 'privkey-secret-1',
+        },
+      },
+    );
+    expect(report.summary).toMatchObject({ users: 40, rotated: 40, failed: 0 });
+    const answered = h.sim.requests.filter((r) => r.auth === 'digest').length;
+    expect(answered).toBe(80); // one list and one create per user
+    // One-use nonces cost a challenge per request; reusable ones far fewer.
+    if (reuse) expect(h.sim.stats.digestChallenges).toBeLessThan(answered / 2);
+    else expect(h.sim.stats.digestChallenges).toBeGreaterThanOrEqual(answered - 1);
+  });
+
   it('reads the Atlas credential from the credentials secret when the environment has none', async () => {
     h.sim.addUser(P1, 'app1');
     const secretId = `${h.prefix}atlas-api`;
