@@ -453,8 +453,9 @@ class RotationRun {
       try {
         // Inside the lease, read the secret again: another run may have finished this user
         // meanwhile. Atlas's list from a moment ago stands (a certificate minted since then by
-        // a crashed run shows up as an orphan next time).
-        known = await this.assess(user, undefined, first.listed);
+        // a crashed run shows up as an orphan next time). A user without a secret needs no
+        // second read: creating the secret tells whether another run made it meanwhile.
+        known = first.state ? await this.assess(user, undefined, first.listed) : first;
         if (!known.decision.due) {
           return this.record(
             user,
@@ -505,6 +506,15 @@ class RotationRun {
       }
     }
     const state = a.state ?? (await ctx.store.create(user.secretName, user));
+    if (!a.state && (state.currentVersionId || state.pendingVersionId)) {
+      return {
+        ...heldFields(state, toDates(state)),
+        action: 'skipped',
+        reason:
+          'another run stored a certificate in the new secret meanwhile; the next run checks it',
+        orphans,
+      };
+    }
     const body = await this.mint(user, a, orphans);
 
     let cert: ValidatedCertificate;

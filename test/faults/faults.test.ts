@@ -202,6 +202,29 @@ describe('checks before minting', () => {
     expect(rowOf(await h.run(only('app1')), 'app1').action).toBe('rotated');
   });
 
+  it('does not mint for a new user whose secret another run filled after this run indexed it', async () => {
+    h.sim.addUser(P1, 'app1');
+    // The slow run indexes (no secret), then waits out a 429 on its list while a fast run
+    // rotates the user from start to finish.
+    h.sim.injectFault({
+      method: 'GET',
+      path: '/certs',
+      action: { type: 'error', status: 429, errorCode: 'RATE_LIMITED', retryAfter: 2 },
+    });
+    const slow = h.run(only('app1'));
+    while (h.sim.pendingFaults > 0) await new Promise((r) => setTimeout(r, 10));
+    const fast = rowOf(await h.run(only('app1')), 'app1');
+    expect(fast.action).toBe('rotated');
+
+    const late = rowOf(await slow, 'app1');
+    expect(late).toMatchObject({ action: 'skipped', serialNumber: fast.serialNumber });
+    expect(late.reason).toMatch(/^another run stored a certificate in the new secret meanwhile/);
+    expect(posts()).toBe(1);
+    expect((await readSecret(h.secretName(P1, 'app1'))).current.serialNumber).toBe(
+      fast.serialNumber,
+    );
+  });
+
   it('stops the run clearly when the lease table is missing, before minting', async () => {
     await h.seedDue(P1, 'app1');
     await ddb().send(new DeleteTableCommand({ TableName: h.tableName }));
