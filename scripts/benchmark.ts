@@ -12,12 +12,12 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { DeserializeMiddleware } from '@smithy/types';
 import { build } from 'esbuild';
 import pLimit from 'p-limit';
 import type { RawConfig } from '../functions/config.js';
 import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
-import { AwsFaultProxy } from '../test/support/aws-fault-proxy.js';
-import { awsEnvFor, startMoto } from '../test/support/moto.js';
+import { awsEnvFor, type MotoServer, startMoto } from '../test/support/moto.js';
 
 const LIST_MS = 55;
 const CREATE_MS = 870;
@@ -38,6 +38,8 @@ const { values: flags } = parseArgs({
     // At 5 requests a minute a run serves about a dozen users: 20 shows the catch-up in minutes.
     'stingy-users': { type: 'string', default: '20' },
     auth: { type: 'string', default: 'oauth' },
+    // rotation.concurrency (the most users in flight); the config's default when absent.
+    concurrency: { type: 'string' },
   },
 });
 const list = (s: string) =>
@@ -68,20 +70,33 @@ interface Row {
   digestPerUser: number;
 }
 
+/** One moto_server per service, as AWS serves each from its own endpoint. */
+const SERVICES = {
+  secretsManager: 'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  dynamoDb: 'AWS_ENDPOINT_URL_DYNAMODB',
+  eventBridge: 'AWS_ENDPOINT_URL_EVENTBRIDGE',
+} as const;
+type Service = keyof typeof SERVICES;
+
 const main = async (): Promise<void> => {
-  let moto = await startMoto();
-  const proxy = await AwsFaultProxy.start(moto.endpoint);
-  Object.assign(process.env, awsEnvFor(moto.endpoint), {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: proxy.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: proxy.endpoint,
+  const motos = Object.fromEntries(
+    await Promise.all(
+      (Object.keys(SERVICES) as Service[]).map(async (s) => [s, await startMoto()] as const),
+    ),
+  ) as Record<Service, MotoServer>;
+  Object.assign(process.env, awsEnvFor('unused'), {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  // Imported now: their SDK clients are built at module load and must see the proxy.
+  for (const service of Object.keys(SERVICES) as Service[]) {
+    process.env[SERVICES[service]] = motos[service].endpoint;
+  }
+  // Imported now: their SDK clients are built at module load and read the endpoints then.
+  const clients = await import('../functions/clients.js');
   const { rotateWithConfig } = await import('../functions/runtime.js');
   const { parseConfig } = await import('../functions/config.js');
   const { silentLog } = await import('../functions/log.js');
   const { createLeaseTable, seedSecret } = await import('../test/support/aws.js');
+  const calls = countCalls(clients);
 
   const rows: Row[] = [];
   try {
@@ -90,10 +105,12 @@ const main = async (): Promise<void> => {
       for (const users of sizes.map(Number)) {
         for (const mode of list(flags.mode) as Mode[]) {
           process.stderr.write(`bench: ${users} users, ${bucket} bucket, ${mode}…\n`);
-          // A fresh moto_server per scenario: its lookups slow down as secrets pile up.
-          await moto.stop();
-          moto = await startMoto();
-          proxy.retarget(moto.endpoint);
+          // Empty moto_servers per scenario: their lookups slow down as secrets pile up.
+          await Promise.all(
+            Object.values(motos).map((m) =>
+              fetch(`${m.endpoint}/moto-api/reset`, { method: 'POST' }),
+            ),
+          );
           try {
             rows.push(await scenario(users, bucket, mode));
           } catch (err) {
@@ -103,8 +120,7 @@ const main = async (): Promise<void> => {
       }
     }
   } finally {
-    await proxy.close();
-    await moto.stop();
+    await Promise.all(Object.values(motos).map((m) => m.stop()));
   }
   print(rows, await bundles());
 
@@ -156,6 +172,7 @@ const main = async (): Promise<void> => {
         defaults: { secretNamePrefix: prefix },
         locks: { tableName },
         projects: byProject,
+        ...(flags.concurrency ? { rotation: { concurrency: Number(flags.concurrency) } } : {}),
       };
       const config = parseConfig(raw);
       const env = digest
@@ -166,7 +183,7 @@ const main = async (): Promise<void> => {
 
       sim.setRateLimit(BUCKETS[bucket]);
       sim.resetRequests();
-      proxy.resetCounts();
+      calls.clear();
       let wallMs = 0;
       let runs = 0;
       let failed = 0;
@@ -195,13 +212,18 @@ const main = async (): Promise<void> => {
       const api = sim.requests.filter((r) => r.path.startsWith('/api/atlas/'));
       const answered = api.filter((r) => r.status !== 429).length;
       const { capacity, refillPerSecond } = BUCKETS[bucket];
-      const chainS = (mode === 'full' ? 3 * LIST_MS + CREATE_MS : LIST_MS) / 1000;
-      const boundS = Math.max(chainS, (answered - capacity * runs) / refillPerSecond);
+      // One user's chain: a list, then (new user) a create. The bucket's last token comes
+      // (answered − capacity) / refill after the start, and the request it admits still takes
+      // its latency: a create in a full rotation (every user's chain ends with one), else a list.
+      const lastS = (mode === 'full' ? CREATE_MS : LIST_MS) / 1000;
+      const chainS = (mode === 'full' ? LIST_MS + CREATE_MS : LIST_MS) / 1000;
+      const waitedS = (answered - capacity * runs) / refillPerSecond;
+      const boundS = Math.max(chainS, waitedS > 0 ? waitedS + lastS : 0);
       let sm = 0;
       let ddb = 0;
-      for (const [op, n] of proxy.succeeded) {
-        if (['PutItem', 'DeleteItem', 'DescribeTable', 'GetItem'].includes(op)) ddb += n;
-        else if (op !== 'PutEvents') sm += n;
+      for (const [key, n] of calls) {
+        if (key.startsWith('dynamoDb.')) ddb += n;
+        else if (key.startsWith('secretsManager.')) sm += n;
       }
       return {
         users,
@@ -224,6 +246,27 @@ const main = async (): Promise<void> => {
       await sim.close();
     }
   }
+};
+
+/**
+ * Counts every HTTP request each AWS client sends (retries and error answers included), by
+ * service and operation, with a middleware inside the SDK's retry loop.
+ */
+const countCalls = (clients: typeof import('../functions/clients.js')): Map<string, number> => {
+  const counts = new Map<string, number>();
+  const counter =
+    <I extends object, O extends object>(service: Service): DeserializeMiddleware<I, O> =>
+    (next, context) =>
+    (args) => {
+      const key = `${service}.${context.commandName}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return next(args);
+    };
+  const options = { step: 'deserialize', name: 'benchCallCounter' } as const;
+  clients.secretsManager.middlewareStack.add(counter('secretsManager'), options);
+  clients.dynamoDb.middlewareStack.add(counter('dynamoDb'), options);
+  clients.eventBridge.middlewareStack.add(counter('eventBridge'), options);
+  return counts;
 };
 
 interface BundleInfo {

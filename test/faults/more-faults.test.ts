@@ -254,6 +254,17 @@ describe('Secrets Manager faults (through the fault proxy)', () => {
     expect(awsProxy().injected.get('PutSecretValue')).toBe(2);
   });
 
+  it('a burst of six throttled writes in a row does not lose the minted key', async () => {
+    // Secrets Manager allows 50 writes a second per region: a large run can be throttled for a
+    // while, and the only copy of the key is in memory until the write lands.
+    await h.seedDue(P1, 'app1');
+    awsProxy().inject({ operation: 'PutSecretValue', errorType: 'ThrottlingException', times: 6 });
+    const r = rowOf(await h.run(only('app1')), 'app1');
+    expect(r).toMatchObject({ action: 'rotated', orphans: [] });
+    expect(awsProxy().injected.get('PutSecretValue')).toBe(6);
+    expect((await readSecret(h.secretName(P1, 'app1'))).current.serialNumber).toBe(r.serialNumber);
+  }, 60_000); // throttling retries back off from 500 ms, doubling, with full jitter
+
   it('KMS refusing the write: the user fails naming KMS, the orphan is reported, the previous stays current', async () => {
     const old = await h.seedDue(P1, 'app1');
     awsProxy().inject({
