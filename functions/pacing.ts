@@ -1,18 +1,23 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RateLimitInfo } from './atlas/client.js';
 
-/** Where a run starts before Atlas's rate-limit headers have said anything. */
-const START = 8;
-
 /**
- * Users in flight, paced by Atlas's own rate-limit headers instead of hammering into 429s:
- * one more while more than a quarter of the bucket is left, half as many below a tenth or on a
- * 429 (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
- * headers are the only honest signal; without them the concurrency stays where it is.
+ * Where a run starts before Atlas's rate-limit headers have said anything: low, because the
+ * bucket may hold only a handful of tokens; lists answer in ~55 ms, so growth is quick.
  */
+const START = 2;
+
 /** A `Retry-After` this long means a stingy bucket: start no new user until it has passed. */
 const LONG_PAUSE_MS = 5_000;
 
+/**
+ * Users in flight, paced by Atlas's own rate-limit headers instead of hammering into 429s.
+ * Every user in flight may still need a token (its create), so the tokens left beyond them
+ * (the headroom) decide: one more user while the headroom is over a quarter of the bucket,
+ * one fewer when it is negative, half as many below a tenth of the bucket or on a 429
+ * (additive increase, multiplicative decrease). Atlas publishes no refill rates, so the
+ * headers are the only honest signal; without them the concurrency stays where it is.
+ */
 export class AdaptiveConcurrency {
   readonly limit: LimitFunction;
   private pausedUntil = 0;
@@ -42,9 +47,10 @@ export class AdaptiveConcurrency {
       const wait = info.retryAfterMs ?? 0;
       if (wait >= LONG_PAUSE_MS) this.pausedUntil = Math.max(this.pausedUntil, this.now() + wait);
     } else if (info.limit !== undefined && info.remaining !== undefined && info.limit > 0) {
-      const left = info.remaining / info.limit;
-      if (left > 0.25) this.set(this.current + 1);
-      else if (left < 0.1) this.set(Math.floor(this.current / 2));
+      const headroom = (info.remaining - this.limit.activeCount) / info.limit;
+      if (info.remaining / info.limit < 0.1) this.set(Math.floor(this.current / 2));
+      else if (headroom > 0.25) this.set(this.current + 1);
+      else if (headroom < 0) this.set(this.current - 1);
     }
   }
 

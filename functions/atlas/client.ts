@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -123,6 +124,7 @@ const MAX_PAGES = 200;
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** A `Retry-After` this long means a stingy bucket (a refill every several seconds). */
 const GIVE_WAY_MS = 5_000;
+const GATE_WHY = 'Atlas is rate-limiting this run; reads give way to certificate creation';
 
 /**
  * One keep-alive pool per process, reused across warm Lambda invocations. Timeouts stay well
@@ -205,6 +207,8 @@ export class AtlasClient {
   private readonly log: Log;
   private readonly onResponse: ((info: RateLimitInfo) => void) | undefined;
   private readonly auth: AuthStrategy;
+  /** Until when Atlas's last 429 said no token is left (epoch ms). */
+  private throttledUntil = 0;
 
   constructor(options: AtlasClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -406,6 +410,8 @@ export class AtlasClient {
   }
 
   private async attempt(spec: CallSpec, attempt: number): Promise<AttemptResult<RawResponse>> {
+    const gate = await this.throttleGate(spec);
+    if (gate) return gate;
     let res: RawResponse;
     try {
       res = await this.sendAuthenticated(spec, attempt);
@@ -508,26 +514,49 @@ export class AtlasClient {
     }
   }
 
+  /**
+   * After a 429, Atlas has no token for anyone until its `Retry-After`: every request waits
+   * for it, not only the refused one, so a throttled run costs one 429 per refill instead of
+   * one per worker. A read that would wait long in a run with a deadline gives way instead.
+   */
+  private async throttleGate(spec: CallSpec): Promise<AttemptResult<RawResponse> | undefined> {
+    const waitMs = this.throttledUntil - this.now();
+    if (waitMs <= 0) return undefined;
+    const deadline = this.deadline();
+    if (deadline !== undefined && this.now() + waitMs > deadline) {
+      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
+    }
+    if (this.givesWay(spec, waitMs)) {
+      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
+    }
+    await sleep(waitMs);
+    return undefined;
+  }
+
+  /** A stingy bucket in a run with a deadline: reads give way to creates of users in flight. */
+  private givesWay(spec: CallSpec, waitMs: number): boolean {
+    return spec.method === 'GET' && this.deadline() !== undefined && waitMs >= GIVE_WAY_MS;
+  }
+
   private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
     const apiError = this.apiError(spec, res);
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now());
     // Throttled requests were not acted on: every kind of call may repeat them.
     if (res.status === 429) {
       this.stats.throttled += 1;
+      if (retryAfterMs !== undefined) {
+        this.throttledUntil = Math.max(this.throttledUntil, this.now() + retryAfterMs);
+      }
       // A run with a deadline on a stingy bucket: reads give way, so the few tokens left go
       // to creates of users already in flight (their lists were done) and the run progresses.
-      if (
-        spec.method === 'GET' &&
-        this.deadline() !== undefined &&
-        (retryAfterMs ?? 0) >= GIVE_WAY_MS
-      ) {
+      if (this.givesWay(spec, retryAfterMs ?? 0)) {
         const why = `Atlas asked to wait ${retryAfterMs} ms; reads give way to certificate creation in this run`;
         return {
           kind: 'fail',
           error: new AtlasDeadlineError(spec, retryAfterMs ?? 0, apiError, why),
         };
       }
-      return { kind: 'retry', reason: apiError, retryAfterMs };
+      return { kind: 'retry', reason: apiError, retryAfterMs, throttled: true };
     }
     if (RETRYABLE_5XX.has(res.status)) {
       if (spec.safety === 'safe') return { kind: 'retry', reason: apiError, retryAfterMs };

@@ -114,8 +114,11 @@ export type AttemptResult<T> =
   | { kind: 'done'; value: T }
   /** Give up with this error. */
   | { kind: 'fail'; error: Error }
-  /** Try again after `retryAfterMs` (from the server) or a backoff; `reason` is why. */
-  | { kind: 'retry'; reason: Error; retryAfterMs: number | undefined };
+  /**
+   * Try again after `retryAfterMs` (from the server) or a backoff; `reason` is why. `throttled`
+   * (a 429): the server refused without acting, so with a deadline only the deadline bounds it.
+   */
+  | { kind: 'retry'; reason: Error; retryAfterMs: number | undefined; throttled?: boolean };
 
 export interface RetryContext {
   call: AtlasCall;
@@ -150,9 +153,12 @@ export const runWithRetries = async <T>(
     const result = await attempt(attemptNumber);
     if (result.kind === 'done') return result.value;
     if (result.kind === 'fail') throw result.error;
-    if (attemptNumber > ctx.options.maxRetries) throw ctx.exhausted(result.reason, attemptNumber);
-    const waitMs = result.retryAfterMs ?? backoffMs(attemptNumber - 1, ctx.options);
     const until = ctx.deadline();
+    const boundedByDeadline = result.throttled === true && until !== undefined;
+    if (attemptNumber > ctx.options.maxRetries && !boundedByDeadline) {
+      throw ctx.exhausted(result.reason, attemptNumber);
+    }
+    const waitMs = result.retryAfterMs ?? backoffMs(attemptNumber - 1, ctx.options);
     if (until !== undefined && ctx.now() + waitMs > until) {
       throw new AtlasDeadlineError(ctx.call, waitMs, result.reason);
     }

@@ -11,6 +11,7 @@ import {
   capturingLog,
   certsPath,
   clientWith,
+  FAST_RETRY,
   GROUP,
   JSON_HEADERS,
   mockAtlas,
@@ -147,6 +148,48 @@ describe('AtlasClient retries of safe calls', () => {
     expect(error).toBeInstanceOf(AtlasDeadlineError);
     expect(error).toMatchObject({ code: 'DEADLINE_EXCEEDED', waitMs: 55_000 });
     expect(error.cause).toBeInstanceOf(AtlasApiError);
+  });
+
+  it("holds back every request until a 429's Retry-After, not only the refused one", async () => {
+    // Prepare
+    pool
+      .intercept({ path: certsPath('a'), method: 'GET' })
+      .reply(429, apiError(429, 'RATE_LIMITED_TOKEN_BUCKET'), throttled('1'));
+    pool.intercept({ path: certsPath('a'), method: 'GET' }).reply(200, EMPTY_PAGE);
+    pool.intercept({ path: certsPath('b'), method: 'GET' }).reply(200, EMPTY_PAGE);
+    const client = bearerClient(agent);
+
+    // Act
+    const first = client.listCertificates(GROUP, 'a');
+    while (client.stats.throttled === 0) await new Promise((r) => setTimeout(r, 5));
+    const started = Date.now();
+    await client.listCertificates(GROUP, 'b');
+    await first;
+
+    // Assess: b waited for the bucket instead of collecting a 429 of its own.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(client.stats).toMatchObject({ requests: 3, throttled: 1 });
+  });
+
+  it('with a deadline, keeps retrying 429s past maxRetries; without one, gives up', async () => {
+    const refuse = (times: number) =>
+      pool
+        .intercept({ path: certsPath(), method: 'GET' })
+        .reply(429, apiError(429, 'RATE_LIMITED_TOKEN_BUCKET'), throttled('0'))
+        .times(times);
+    // A 429 acted on nothing: only the run's deadline needs to bound it.
+    refuse(FAST_RETRY.maxRetries + 3);
+    pool.intercept({ path: certsPath(), method: 'GET' }).reply(200, EMPTY_PAGE);
+    const bounded = bearerClient(agent, { deadline: () => Date.now() + 60_000 });
+    await expect(bounded.listCertificates(GROUP, 'user389')).resolves.toEqual([]);
+    expect(bounded.stats.throttled).toBe(FAST_RETRY.maxRetries + 3);
+
+    // Without a deadline nothing else would stop it.
+    refuse(FAST_RETRY.maxRetries + 1);
+    const unbounded = bearerClient(agent);
+    const error = await rejectionOf(unbounded.listCertificates(GROUP, 'user389'));
+    expect(error).toBeInstanceOf(AtlasUnavailableError);
+    expect(unbounded.stats.requests).toBe(FAST_RETRY.maxRetries + 1);
   });
 
   it('sends nothing once the deadline has passed', async () => {
