@@ -9,8 +9,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
  */
 
 // A minted key exists only in memory until it is stored: give writes room to ride out
-// throttling (the SDK's standard retry backs off exponentially with jitter; 7 retries span
-// about 13 s at worst). Secrets Manager allows 50 writes a second per region and write API.
+// throttling by other writers in the account (the store paces its own under the quota). The
+// SDK's standard retry backs off from 500 ms for throttling, doubling, with jitter.
 export const secretsManager = new SecretsManagerClient({ maxAttempts: 8 });
 export const dynamoDb = new DynamoDBClient({ maxAttempts: 4 });
 export const eventBridge = new EventBridgeClient({ maxAttempts: 4 });

@@ -511,7 +511,7 @@ class RotationRun {
         ...heldFields(state, toDates(state)),
         action: 'skipped',
         reason:
-          'another run stored a certificate in the new secret meanwhile; the next run checks it',
+          'the secret turned out to hold a certificate (another run stored one meanwhile, or the listing lagged); the next run decides from it',
         orphans,
       };
     }

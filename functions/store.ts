@@ -12,6 +12,7 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import pThrottle from 'p-throttle';
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import type { ValidatedCertificate } from './certificate.js';
@@ -223,6 +224,25 @@ export const readerPolicy = (readers: readonly string[]): string =>
     ],
   });
 
+/**
+ * Secrets Manager allows 50 requests a second per region for each write family, and the quota
+ * cannot be raised. A large run would exceed it (a renewal makes three value writes) and then
+ * lean on SDK retries while minted keys exist only in memory. Writes are paced here instead,
+ * per process, with a sliding window; other writers in the account are what retries are for.
+ */
+const WRITES_PER_SECOND = 50;
+const writeFamily = () =>
+  pThrottle({ limit: WRITES_PER_SECOND, interval: 1000, strict: true })(
+    <T>(write: () => Promise<T>): Promise<T> => write(),
+  );
+const paced = {
+  create: writeFamily(),
+  /** PutSecretValue and UpdateSecretVersionStage share one quota. */
+  value: writeFamily(),
+  tag: writeFamily(),
+  policy: writeFamily(),
+};
+
 /** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
 export class SecretStore {
   constructor(
@@ -318,27 +338,31 @@ export class SecretStore {
    */
   async create(name: string, options: CreateSecretOptions): Promise<SecretState> {
     try {
-      const created = await this.client.send(
-        new CreateSecretCommand({
-          Name: name,
-          Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
-          KmsKeyId: options.kmsKeyId,
-          Tags: [
-            { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
-            { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
-            { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
-          ],
-        }),
+      const created = await paced.create(() =>
+        this.client.send(
+          new CreateSecretCommand({
+            Name: name,
+            Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
+            KmsKeyId: options.kmsKeyId,
+            Tags: [
+              { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
+              { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
+              { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
+            ],
+          }),
+        ),
       );
       const arn = created.ARN ?? name;
       const readers = this.options.readersFor?.(options.projectId) ?? [];
       if (readers.length > 0) {
-        await this.client.send(
-          new PutResourcePolicyCommand({
-            SecretId: arn,
-            ResourcePolicy: readerPolicy(readers),
-            BlockPublicPolicy: true,
-          }),
+        await paced.policy(() =>
+          this.client.send(
+            new PutResourcePolicyCommand({
+              SecretId: arn,
+              ResourcePolicy: readerPolicy(readers),
+              BlockPublicPolicy: true,
+            }),
+          ),
         );
       }
       // Nothing to read back: the secret is empty. Its creation time is backdated a little so
@@ -367,13 +391,15 @@ export class SecretStore {
   async put(state: SecretState, value: string, serialNumber: string): Promise<string> {
     const versionId = versionIdFor(serialNumber);
     try {
-      await this.client.send(
-        new PutSecretValueCommand({
-          SecretId: state.arn,
-          ClientRequestToken: versionId,
-          SecretString: value,
-          VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
-        }),
+      await paced.value(() =>
+        this.client.send(
+          new PutSecretValueCommand({
+            SecretId: state.arn,
+            ClientRequestToken: versionId,
+            SecretString: value,
+            VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
+          }),
+        ),
       );
       return versionId;
     } catch (err) {
@@ -387,13 +413,15 @@ export class SecretStore {
    */
   async promote(state: SecretState, versionId: string): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: state.arn,
-          VersionStage: CURRENT,
-          MoveToVersionId: versionId,
-          RemoveFromVersionId: state.currentVersionId,
-        }),
+      await paced.value(() =>
+        this.client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: state.arn,
+            VersionStage: CURRENT,
+            MoveToVersionId: versionId,
+            RemoveFromVersionId: state.currentVersionId,
+          }),
+        ),
       );
     } catch (err) {
       throw storeFailure('UpdateSecretVersionStage', state.name, err);
@@ -409,11 +437,13 @@ export class SecretStore {
    */
   async tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean> {
     try {
-      await this.client.send(
-        new TagResourceCommand({
-          SecretId: state.arn,
-          Tags: [{ Key: NOT_AFTER_TAG, Value: notAfter.toISOString() }],
-        }),
+      await paced.tag(() =>
+        this.client.send(
+          new TagResourceCommand({
+            SecretId: state.arn,
+            Tags: [{ Key: NOT_AFTER_TAG, Value: notAfter.toISOString() }],
+          }),
+        ),
       );
       return true;
     } catch {
@@ -424,12 +454,14 @@ export class SecretStore {
   /** Removes AWSPENDING from a version: after promotion, or from one that must not be promoted. */
   async dropPending(state: SecretState, versionId: string): Promise<void> {
     try {
-      await this.client.send(
-        new UpdateSecretVersionStageCommand({
-          SecretId: state.arn,
-          VersionStage: PENDING,
-          RemoveFromVersionId: versionId,
-        }),
+      await paced.value(() =>
+        this.client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: state.arn,
+            VersionStage: PENDING,
+            RemoveFromVersionId: versionId,
+          }),
+        ),
       );
     } catch (err) {
       throw storeFailure('UpdateSecretVersionStage', state.name, err);

@@ -4,7 +4,8 @@
  * that answers 429 + Retry-After like Atlas. Prints a table; asserts nothing.
  *
  *   npm run bench -- [--users 100,1000,5000] [--bucket generous,stingy] [--mode steady,full]
- *                    [--stingy-users 20] [--budget 30] [--stingy-runs 5] [--auth oauth|digest]
+ *                    [--stingy-users 20] [--budget 30] [--stingy-runs 10] [--auth oauth|digest]
+ *                    [--digest-nonce-reuse] [--concurrency N]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,12 +35,14 @@ const { values: flags } = parseArgs({
     bucket: { type: 'string', default: 'generous,stingy' },
     mode: { type: 'string', default: 'steady,full' },
     budget: { type: 'string', default: '30' },
-    'stingy-runs': { type: 'string', default: '5' },
+    'stingy-runs': { type: 'string', default: '10' },
     // At 5 requests a minute a run serves about a dozen users: 20 shows the catch-up in minutes.
     'stingy-users': { type: 'string', default: '20' },
     auth: { type: 'string', default: 'oauth' },
     // rotation.concurrency (the most users in flight); the config's default when absent.
     concurrency: { type: 'string' },
+    // With --auth digest: the simulator accepts a nonce again with a rising nc (Atlas: unconfirmed).
+    'digest-nonce-reuse': { type: 'boolean', default: false },
   },
 });
 const list = (s: string) =>
@@ -161,11 +164,18 @@ const main = async (): Promise<void> => {
             p.users.map((username) =>
               limit(async () => {
                 const cert = await sim.mintCertificate(p.projectId, username, { months: 3 });
-                await seedSecret(
-                  `${prefix}${p.projectId}/${username}`,
-                  { projectId: p.projectId, username },
-                  cert,
-                );
+                const seed = () =>
+                  seedSecret(
+                    `${prefix}${p.projectId}/${username}`,
+                    { projectId: p.projectId, username },
+                    cert,
+                  );
+                // moto_server now and then answers a burst of creates with an HTML 500 page.
+                await seed()
+                  .catch(seed)
+                  .catch((err: unknown) => {
+                    if ((err as Error).name !== 'ResourceExistsException') throw err;
+                  });
               }),
             ),
           ),
@@ -185,6 +195,7 @@ const main = async (): Promise<void> => {
       const budgetMs = Number(flags.budget) * 1000;
       const maxRuns = bucket === 'stingy' ? Number(flags['stingy-runs']) : 1;
 
+      sim.behaviour.digestNonceReuse = flags['digest-nonce-reuse'];
       sim.setRateLimit(BUCKETS[bucket]);
       sim.resetRequests();
       calls.clear();
@@ -235,7 +246,8 @@ const main = async (): Promise<void> => {
         left = mode === 'full' ? users - done.size : 0;
       }
       const api = sim.requests.filter((r) => r.path.startsWith('/api/atlas/'));
-      const answered = api.filter((r) => r.status !== 429).length;
+      // Refused (429) and Digest challenges (401, answered before the bucket) cost no token.
+      const answered = api.filter((r) => r.status !== 429 && r.status !== 401).length;
       const { capacity, refillPerSecond } = BUCKETS[bucket];
       // One user's chain: a list, then (new user) a create. The bucket's last token comes
       // (answered − capacity) / refill after the start, and the request it admits still takes
@@ -369,6 +381,8 @@ const print = (rows: Row[], bundleInfo: BundleInfo[]): void => {
   ];
   for (const r of rows) {
     const ratio = r.wallS / r.boundS;
+    // Several runs, each with a full bucket: the bound that matters is the fewest runs.
+    const multiRun = r.bucket === 'stingy' && r.mode === 'full';
     const target =
       r.mode === 'steady'
         ? r.atlasPerUser <= 1.0001 && r.smPerUser <= 0.1
@@ -382,12 +396,12 @@ const print = (rows: Row[], bundleInfo: BundleInfo[]): void => {
             ? `met (0 failed; finished in ${r.runs} runs, fewest possible ${r.minRuns})`
             : `MISSED (${r.failed} failed${r.finished ? '' : `, unfinished after ${r.runs} runs`})`;
     lines.push(
-      `| ${r.users} | ${r.bucket} | ${r.mode} | ${r.runs} | ${r.wallS.toFixed(1)} | ${r.boundS.toFixed(1)} | ${ratio.toFixed(2)} | ${r.atlasPerUser.toFixed(2)} | ${r.tokens} | ${r.smPerUser.toFixed(3)} | ${r.ddbPerUser.toFixed(2)} | ${r.throttled} | ${r.failed} | ${r.deferred} | ${r.rssMb.toFixed(0)} | ${target} |`,
+      `| ${r.users} | ${r.bucket} | ${r.mode} | ${r.runs} | ${r.wallS.toFixed(1)} | ${multiRun ? '—' : r.boundS.toFixed(1)} | ${multiRun ? '—' : ratio.toFixed(2)} | ${r.atlasPerUser.toFixed(2)} | ${r.tokens} | ${r.smPerUser.toFixed(3)} | ${r.ddbPerUser.toFixed(2)} | ${r.throttled} | ${r.failed} | ${r.deferred} | ${r.rssMb.toFixed(0)} | ${target} |`,
     );
   }
   const auth =
     flags.auth === 'digest'
-      ? `Digest (challenges per user: ${rows.map((r) => r.digestPerUser.toFixed(2)).join(', ')})`
+      ? `Digest, nonces ${flags['digest-nonce-reuse'] ? 'reusable with a rising nc' : 'one use each'} (challenges per user: ${rows.map((r) => r.digestPerUser.toFixed(2)).join(', ')})`
       : 'service account (OAuth)';
   process.stdout.write(
     `\nAtlas simulator: list ${LIST_MS} ms, create ${CREATE_MS} ms; certificates signed with keys from a pre-generated pool of 8 (RSA 2048) so the simulator is not the bottleneck; auth: ${auth}.\n` +
