@@ -1,14 +1,11 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { RateLimitInfo } from './atlas/client.js';
+import { type RateLimitInfo, STINGY_RETRY_AFTER_MS } from './atlas/client.js';
 
 /**
  * Where a run starts before Atlas's rate-limit headers have said anything: low, because the
  * bucket may hold only a handful of tokens; lists answer in ~55 ms, so growth is quick.
  */
 const START = 2;
-
-/** A `Retry-After` this long means a stingy bucket: start no new user until it has passed. */
-const LONG_PAUSE_MS = 5_000;
 
 /**
  * Users in flight, paced by Atlas's own rate-limit headers instead of hammering into 429s.
@@ -45,7 +42,8 @@ export class AdaptiveConcurrency {
     if (info.status === 429) {
       this.set(Math.floor(this.current / 2));
       const wait = info.retryAfterMs ?? 0;
-      if (wait >= LONG_PAUSE_MS) this.pausedUntil = Math.max(this.pausedUntil, this.now() + wait);
+      if (wait >= STINGY_RETRY_AFTER_MS)
+        this.pausedUntil = Math.max(this.pausedUntil, this.now() + wait);
     } else if (info.limit !== undefined && info.remaining !== undefined && info.limit > 0) {
       const headroom = (info.remaining - this.limit.activeCount) / info.limit;
       if (info.remaining / info.limit < 0.1) this.set(Math.floor(this.current / 2));

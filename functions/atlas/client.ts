@@ -122,8 +122,11 @@ const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
 const MAX_PAGES = 200;
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** A `Retry-After` this long means a stingy bucket (a refill every several seconds). */
-const GIVE_WAY_MS = 5_000;
+/**
+ * A `Retry-After` this long means a stingy bucket (a refill every several seconds): reads give
+ * way here, and the pacing starts no new user until it has passed.
+ */
+export const STINGY_RETRY_AFTER_MS = 5_000;
 const GATE_WHY = 'Atlas is rate-limiting this run; reads give way to certificate creation';
 
 /**
@@ -535,7 +538,9 @@ export class AtlasClient {
 
   /** A stingy bucket in a run with a deadline: reads give way to creates of users in flight. */
   private givesWay(spec: CallSpec, waitMs: number): boolean {
-    return spec.method === 'GET' && this.deadline() !== undefined && waitMs >= GIVE_WAY_MS;
+    return (
+      spec.method === 'GET' && this.deadline() !== undefined && waitMs >= STINGY_RETRY_AFTER_MS
+    );
   }
 
   private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
