@@ -1,4 +1,4 @@
-import { loadConfigFile, type RotatorConfig } from './config.js';
+import { loadConfigFile, type RotatorConfig } from './domain/config.js';
 
 // The validated config ships inside the function asset, beside the bundled handler.
 const CONFIG_PATH =

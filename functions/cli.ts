@@ -1,11 +1,11 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { loadConfigFile } from './config.js';
-import { formatDisableReport, parseDisableRequest } from './customer-x509.js';
-import { RotatorError } from './errors.js';
-import { SERVICE_NAME, StderrLogger } from './log.js';
-import { exitCodeFor, formatReport } from './report.js';
-import { parseRotateEvent } from './request.js';
-import type { UserRef } from './rotation.js';
+import { SERVICE_NAME, StderrLogger } from './adapters/log.js';
+import { loadConfigFile } from './domain/config.js';
+import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
+import { RotatorError } from './domain/errors.js';
+import { exitCodeFor, formatReport } from './domain/report.js';
+import { parseRotateEvent } from './domain/request.js';
+import type { UserRef } from './domain/rotation/index.js';
 import { disableWithConfig, rotateWithConfig } from './runtime.js';
 
 /**

@@ -1,25 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import type { AtlasCredentials } from './atlas/auth.js';
-import { AtlasClient, type AtlasClientOptions, type RateLimitInfo } from './atlas/client.js';
-import { dynamoDb, eventBridge, secretsManager } from './clients.js';
-import type { RotatorConfig } from './config.js';
-import { consumersFromEnv } from './consumers.js';
-import { checkCredentialExpiry } from './credential-expiry.js';
-import { resolveAtlasCredentials } from './credentials.js';
+import type { AtlasCredentials } from './adapters/atlas/auth.js';
+import {
+  AtlasClient,
+  type AtlasClientOptions,
+  type RateLimitInfo,
+} from './adapters/atlas/client.js';
+import { checkCredentialExpiry } from './adapters/atlas/credential-expiry.js';
+import { AdaptiveConcurrency } from './adapters/atlas/pacing.js';
+import { dynamoDb, eventBridge, secretsManager } from './adapters/aws/clients.js';
+import { resolveAtlasCredentials } from './adapters/aws/credentials.js';
+import { EventBridgePublisher } from './adapters/aws/events.js';
+import { LeaseTable } from './adapters/aws/lease-table.js';
+import { SecretStore } from './adapters/aws/secret-store.js';
+import { runEvents } from './adapters/signals.js';
+import type { RotatorConfig } from './domain/config.js';
+import { consumersFromEnv } from './domain/consumers.js';
 import {
   checkDisableAllowed,
   type DisableReport,
   type DisableRequest,
   disableCustomerX509,
-} from './customer-x509.js';
-import { EventBridgePublisher } from './events.js';
-import { LeaseTable } from './lease.js';
-import type { Log } from './log.js';
-import { AdaptiveConcurrency } from './pacing.js';
-import type { RunReport } from './report.js';
-import { type RotationRequest, type RotationTuning, runRotation } from './rotation.js';
-import { runEvents } from './signals.js';
-import { SecretStore } from './store.js';
+} from './domain/customer-x509.js';
+import type { Log } from './domain/log.js';
+import type { RunReport } from './domain/report.js';
+import {
+  type RotationRequest,
+  type RotationTuning,
+  runRotation,
+  systemClock,
+} from './domain/rotation/index.js';
 
 /**
  * Wires the real collaborators (Atlas over undici, Secrets Manager, DynamoDB, EventBridge)
@@ -94,7 +103,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       }),
       log,
       runId,
-      now,
+      clock: { now, sleep: systemClock.sleep },
       deadline: options.deadline,
       tuning: options.tuning,
       limit: pacing.limit,

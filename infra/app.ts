@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { App, TimeZone, Validations } from 'aws-cdk-lib';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError } from '../functions/config.js';
+import { ConfigError } from '../functions/domain/config.js';
 import { readConfigFile } from './config.js';
 import type { Consumers } from './construct.js';
 import { AtlasX509RotatorStack } from './stack.js';

@@ -6,10 +6,10 @@ import {
   parseConfig,
   type RawConfig,
   type RotatorConfig,
-} from '../functions/config.js';
+} from '../functions/domain/config.js';
 
 /**
- * The rotation config at synth time. It is the functions' own schema (`functions/config.ts`),
+ * The rotation config at synth time. It is the functions' own schema (`functions/domain/config.ts`),
  * so a config that synthesizes is a config the deployed function accepts, and a bad one fails
  * `cdk synth` with the message the CLI would print.
  */

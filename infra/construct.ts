@@ -15,16 +15,16 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SERVICE_NAME } from '../functions/adapters/log.js';
+import { METRICS_NAMESPACE, type RunMetrics } from '../functions/adapters/signals.js';
 import {
   ConfigError,
   parseConfig,
   type RawConfig,
   type RotatorConfig,
-} from '../functions/config.js';
-import { consumersFromEnv } from '../functions/consumers.js';
-import { type DetailType, EVENT_SOURCE } from '../functions/events.js';
-import { SERVICE_NAME } from '../functions/log.js';
-import { METRICS_NAMESPACE, type RunMetrics } from '../functions/signals.js';
+} from '../functions/domain/config.js';
+import { consumersFromEnv } from '../functions/domain/consumers.js';
+import { type DetailType, EVENT_SOURCE } from '../functions/domain/events.js';
 import { deployedConfig, requireSecretNamePrefix } from './config.js';
 import { acknowledge, wildcardResourceFinding } from './nag.js';
 import { RotatorFunction } from './rotator-function.js';
@@ -624,7 +624,7 @@ export class AtlasX509Rotation extends Construct {
       enabled: props.scheduleEnabled ?? true,
       target: new schedulerTargets.LambdaInvoke(rotate.function, {
         role: schedulerRole,
-        // The handler's schema accepts exactly this (functions/request.ts).
+        // The handler's schema accepts exactly this (functions/domain/request.ts).
         input: scheduler.ScheduleTargetInput.fromObject({
           scheduledTime: scheduler.ContextAttribute.scheduledTime,
         }),

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RawConfig } from '../functions/config.js';
+import type { RawConfig } from '../functions/domain/config.js';
 import { acknowledge } from './nag.js';
 
 /** The repository root: entries, package-lock.json and tsconfig.json are resolved from it. */

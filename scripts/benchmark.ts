@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import type { DeserializeMiddleware } from '@smithy/types';
 import { build } from 'esbuild';
 import pLimit from 'p-limit';
-import type { RawConfig } from '../functions/config.js';
+import type { RawConfig } from '../functions/domain/config.js';
 import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
 import { awsEnvFor, type MotoServer, startMoto } from '../test/support/moto.js';
 
@@ -98,10 +98,10 @@ const main = async (): Promise<void> => {
     process.env[SERVICES[service]] = motos[service].endpoint;
   }
   // Imported now: their SDK clients are built at module load and read the endpoints then.
-  const clients = await import('../functions/clients.js');
+  const clients = await import('../functions/adapters/aws/clients.js');
   const { rotateWithConfig } = await import('../functions/runtime.js');
-  const { parseConfig } = await import('../functions/config.js');
-  const { silentLog } = await import('../functions/log.js');
+  const { parseConfig } = await import('../functions/domain/config.js');
+  const { silentLog } = await import('../functions/domain/log.js');
   const { createLeaseTable, seedSecret } = await import('../test/support/aws.js');
   const calls = countCalls(clients);
 
@@ -291,7 +291,9 @@ const main = async (): Promise<void> => {
  * Counts every HTTP request each AWS client sends (retries and error answers included), by
  * service and operation, with a middleware inside the SDK's retry loop.
  */
-const countCalls = (clients: typeof import('../functions/clients.js')): Map<string, number> => {
+const countCalls = (
+  clients: typeof import('../functions/adapters/aws/clients.js'),
+): Map<string, number> => {
   const counts = new Map<string, number>();
   const counter =
     <I extends object, O extends object>(service: Service): DeserializeMiddleware<I, O> =>

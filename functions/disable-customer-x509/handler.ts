@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
+import { createLambdaLogger } from '../adapters/log.js';
 import { bundledConfig } from '../bundled-config.js';
-import { type DisableReport, parseDisableRequest } from '../customer-x509.js';
-import { createLambdaLogger } from '../log.js';
+import { type DisableReport, parseDisableRequest } from '../domain/customer-x509.js';
 import { disableWithConfig } from '../runtime.js';
 
 const logger = createLambdaLogger();

@@ -1,11 +1,11 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { createLambdaLogger, SERVICE_NAME } from '../adapters/log.js';
+import { addRunMetrics, METRICS_NAMESPACE } from '../adapters/signals.js';
 import { bundledConfig } from '../bundled-config.js';
-import { createLambdaLogger, SERVICE_NAME } from '../log.js';
-import type { RunReport } from '../report.js';
-import { parseRotateEvent } from '../request.js';
+import type { RunReport } from '../domain/report.js';
+import { parseRotateEvent } from '../domain/request.js';
 import { rotateWithConfig } from '../runtime.js';
-import { addRunMetrics, METRICS_NAMESPACE } from '../signals.js';
 
 const logger = createLambdaLogger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });

@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
-import { AtlasClient, type AtlasClientOptions } from '../../functions/atlas/client.js';
-import type { Log } from '../../functions/log.js';
+import { AtlasClient, type AtlasClientOptions } from '../../functions/adapters/atlas/client.js';
+import type { Log } from '../../functions/domain/log.js';
 
 export const ORIGIN = 'https://cloud.mongodb.com';
 /** The project id in the recorded fixtures. */

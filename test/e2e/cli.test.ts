@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunReport } from '../../functions/report.js';
+import type { RunReport } from '../../functions/domain/report.js';
 import { daysFromNow, Harness, P1 } from '../support/harness.js';
 
 let h: Harness;

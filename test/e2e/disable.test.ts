@@ -1,16 +1,16 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AtlasClient } from '../../functions/atlas/client.js';
-import { parseConfig } from '../../functions/config.js';
+import { AtlasClient } from '../../functions/adapters/atlas/client.js';
+import { parseConfig } from '../../functions/domain/config.js';
 import {
   type DisableReport,
   disableCustomerX509,
   parseDisableRequest,
   RefusedError,
-} from '../../functions/customer-x509.js';
-import type { RotatorEvent } from '../../functions/events.js';
-import { silentLog } from '../../functions/log.js';
+} from '../../functions/domain/customer-x509.js';
+import type { RotatorEvent } from '../../functions/domain/events.js';
+import { silentLog } from '../../functions/domain/log.js';
 import { disableWithConfig } from '../../functions/runtime.js';
 import { createProjectCa, generateRsaKeyPair } from '../simulator/pki.js';
 import { sm } from '../support/aws.js';

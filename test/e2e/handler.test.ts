@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunReport } from '../../functions/report.js';
+import type { RunReport } from '../../functions/domain/report.js';
 import { Harness, P1 } from '../support/harness.js';
 
 let h: Harness;

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { CreateSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { versionIdFor } from '../../functions/store.js';
+import { versionIdFor } from '../../functions/domain/stored-value.js';
 import { readSecret, secretExists, sm } from '../support/aws.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
 

@@ -4,7 +4,7 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { X509MongoClient } from '../../examples/consumer/x509-mongo-client.js';
-import { serializeStored, versionIdFor } from '../../functions/store.js';
+import { serializeStored, versionIdFor } from '../../functions/domain/stored-value.js';
 import { seedSecret } from '../support/aws.js';
 import { Harness, P1 } from '../support/harness.js';
 

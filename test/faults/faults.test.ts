@@ -5,8 +5,8 @@ import {
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { leaseKey } from '../../functions/lease.js';
-import { serializeStored, versionIdFor } from '../../functions/store.js';
+import { leaseKey } from '../../functions/domain/rotation/index.js';
+import { serializeStored, versionIdFor } from '../../functions/domain/stored-value.js';
 import { ddb, readSecret, seedSecret, sm } from '../support/aws.js';
 import { awsProxy } from '../support/aws-fault-proxy.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';

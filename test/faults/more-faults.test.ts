@@ -1,8 +1,8 @@
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunReport } from '../../functions/report.js';
-import { versionIdFor } from '../../functions/store.js';
+import type { RunReport } from '../../functions/domain/report.js';
+import { versionIdFor } from '../../functions/domain/stored-value.js';
 import { readSecret, sm } from '../support/aws.js';
 import { awsProxy } from '../support/aws-fault-proxy.js';
 import { Harness, P1, P2, rowOf } from '../support/harness.js';

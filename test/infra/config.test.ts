@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile } from '../../functions/config.js';
+import { ConfigError, loadConfigFile } from '../../functions/domain/config.js';
 import { readConfigFile } from '../../infra/config.js';
 import { exampleConfig, PROJECT_A, synth } from './support.js';
 

@@ -5,8 +5,8 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/config.js';
-import { parseRotateEvent } from '../../functions/request.js';
+import { parseConfig } from '../../functions/domain/config.js';
+import { parseRotateEvent } from '../../functions/domain/request.js';
 import type { AtlasX509RotatorStack } from '../../infra/stack.js';
 import {
   exampleConfig,

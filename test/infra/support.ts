@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { RawConfig } from '../../functions/config.js';
+import type { RawConfig } from '../../functions/domain/config.js';
 import { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from '../../infra/stack.js';
 
 /** The example config the repository deploys with (`infra/example.config.json`). */

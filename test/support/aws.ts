@@ -6,13 +6,13 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { NOT_AFTER_TAG } from '../../functions/adapters/aws/secret-store.js';
 import {
-  NOT_AFTER_TAG,
   type StoredCertificate,
   serializeStored,
   storedCertificateSchema,
   versionIdFor,
-} from '../../functions/store.js';
+} from '../../functions/domain/stored-value.js';
 
 /**
  * Test-side helpers for moto_server, through the real SDK. Clients read the SDK's standard

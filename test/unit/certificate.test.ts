@@ -6,7 +6,7 @@ import {
   singleCommonName,
   splitPem,
   validateBundle,
-} from '../../functions/certificate.js';
+} from '../../functions/domain/certificate.js';
 import {
   addCalendarMonths,
   createProjectCa,

@@ -2,7 +2,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig, secretNameFor } from '../../functions/config.js';
+import {
+  ConfigError,
+  loadConfigFile,
+  parseConfig,
+  secretNameFor,
+} from '../../functions/domain/config.js';
 
 const P1 = '5e2211c17a3e5a48f5497de3';
 const P2 = '6a1f00aa00bb00cc00dd00ee';

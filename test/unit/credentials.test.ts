@@ -1,6 +1,9 @@
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { CredentialsError, resolveAtlasCredentials } from '../../functions/credentials.js';
+import {
+  CredentialsError,
+  resolveAtlasCredentials,
+} from '../../functions/adapters/aws/credentials.js';
 import { sm } from '../support/aws.js';
 
 const secretWith = async (value: string): Promise<string> => {

@@ -1,10 +1,11 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EventBridgePublisher, type RotatorEvent } from '../../functions/events.js';
-import { silentLog } from '../../functions/log.js';
-import { type RunReport, summarize, type UserReport } from '../../functions/report.js';
-import { runEvents, runMetrics } from '../../functions/signals.js';
+import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
+import { runEvents, runMetrics } from '../../functions/adapters/signals.js';
+import type { RotatorEvent } from '../../functions/domain/events.js';
+import { silentLog } from '../../functions/domain/log.js';
+import { type RunReport, summarize, type UserReport } from '../../functions/domain/report.js';
 
 const now = new Date('2026-11-28T00:00:00Z');
 const row = (over: Partial<UserReport>): UserReport => ({

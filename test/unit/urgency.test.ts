@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { urgencyHint } from '../../functions/rotation.js';
-import type { SecretState } from '../../functions/store.js';
+import { urgencyHint } from '../../functions/domain/rotation/index.js';
+import type { SecretState } from '../../functions/domain/stored-value.js';
 
 const secret = (over: Partial<SecretState>): SecretState => ({
   name: 'p/u',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatZodIssues } from './config.js';
 import { RotatorError } from './errors.js';
-import { type RotationRequest, validateRequest } from './rotation.js';
+import { type RotationRequest, validateRequest } from './rotation/request.js';
 
 /**
  * The rotate function's payload. The schedule sends `{}` (optionally with its scheduled

@@ -1,9 +1,6 @@
 import type { LogItem } from '@aws-lambda-powertools/logger';
 import { Logger } from '@aws-lambda-powertools/logger';
 
-/** The logging surface the domain modules use; Powertools' Logger satisfies it. */
-export type Log = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-
 export const SERVICE_NAME = 'atlas-x509-rotator';
 
 /** Structured JSON logs for the Lambda runtime (stdout, as CloudWatch expects). */
@@ -24,6 +21,3 @@ export class StderrLogger extends Logger {
     return new StderrLogger(options);
   }
 }
-
-/** A logger that drops everything: for tests and library use. */
-export const silentLog: Log = new Logger({ serviceName: SERVICE_NAME, logLevel: 'SILENT' });

@@ -5,13 +5,8 @@ import {
   type UserSettings,
 } from './config.js';
 import type { Log } from './log.js';
-import type { AtlasApi, UserRef } from './rotation.js';
-
-/** A map key for a user. */
-export const keyOf = (u: UserRef): string => `${u.projectId}\u0000${u.username}`;
-
-export const sameUser = (a: UserRef, b: UserRef): boolean =>
-  a.projectId === b.projectId && a.username === b.username;
+import type { AtlasPort } from './rotation/ports.js';
+import { keyOf, type UserRef } from './rotation/request.js';
 
 /**
  * The users a run covers, in config order: listed users, plus discovered MANAGED users of
@@ -19,7 +14,7 @@ export const sameUser = (a: UserRef, b: UserRef): boolean =>
  * discovery fails is reported through `onProjectError` and keeps its listed users.
  */
 export const resolveUsers = async (
-  ctx: { config: RotatorConfig; atlas: Pick<AtlasApi, 'listDatabaseUsers'>; log: Log },
+  ctx: { config: RotatorConfig; atlas: Pick<AtlasPort, 'listDatabaseUsers'>; log: Log },
   only: readonly UserRef[] | undefined,
   onProjectError: (projectId: string, err: unknown) => void,
 ): Promise<UserSettings[]> => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Log } from '../log.js';
+import type { Log } from '../../domain/log.js';
 import {
   AtlasAuthError,
   type AtlasCall,

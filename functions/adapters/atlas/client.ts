@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import packageJson from '../../package.json' with { type: 'json' };
-import { asError, RotatorError } from '../errors.js';
-import { type Log, silentLog } from '../log.js';
+import packageJson from '../../../package.json' with { type: 'json' };
+import { asError, RotatorError } from '../../domain/errors.js';
+import { type Log, silentLog } from '../../domain/log.js';
+import type { AtlasCertificate, AtlasDatabaseUser } from '../../domain/rotation/ports.js';
 import {
   type AtlasCredentials,
   type AuthStrategy,
@@ -79,24 +80,7 @@ const headerNumber = (value: string | string[] | undefined): number | undefined 
 };
 
 /** One unexpired Atlas-managed certificate of a database user. */
-export interface AtlasCertificate {
-  /** Serial number in decimal, every digit kept (it exceeds 2^53). */
-  serialNumber: string;
-  /** Atlas reports the certificate's notBefore: the real creation time minus one hour. */
-  createdAt: Date;
-  notAfter: Date;
-  /** `CN=<username>` */
-  subject: string;
-  groupId: string;
-}
-
-/** The fields of an Atlas database user that decide whether it can get managed certificates. */
-export interface AtlasDatabaseUser {
-  username: string;
-  databaseName: string;
-  x509Type: 'NONE' | 'CUSTOMER' | 'MANAGED';
-  groupId: string;
-}
+export type { AtlasCertificate, AtlasDatabaseUser };
 
 /** Counters for the run report. */
 export interface AtlasClientStats {

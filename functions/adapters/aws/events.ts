@@ -1,29 +1,9 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { asError } from './errors.js';
-import type { Log } from './log.js';
+import { asError } from '../../domain/errors.js';
+import { EVENT_SOURCE, type EventPublisher, type RotatorEvent } from '../../domain/events.js';
+import type { Log } from '../../domain/log.js';
 
-/**
- * Events for consumers and operators on EventBridge. Details carry names, ids, serials and
- * dates, never key material.
- */
-
-export const EVENT_SOURCE = 'atlas-x509-rotator';
-
-export type DetailType =
-  | 'Atlas X509 Certificate Rotated'
-  | 'Atlas X509 Rotation Failed'
-  | 'Atlas X509 Certificate Approaching Expiry'
-  | 'Atlas Customer X509 Disabled';
-
-export interface RotatorEvent {
-  detailType: DetailType;
-  detail: Record<string, unknown>;
-}
-
-export interface EventPublisher {
-  /** Publishes events; resolves to how many EventBridge accepted. Never throws. */
-  publish(events: readonly RotatorEvent[]): Promise<number>;
-}
+/** The `EventPublisher` port on EventBridge. */
 
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;

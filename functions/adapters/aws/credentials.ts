@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { AtlasCredentials } from './atlas/auth.js';
-import { RotatorError } from './errors.js';
+import { RotatorError } from '../../domain/errors.js';
+import type { AtlasCredentials } from '../atlas/auth.js';
 
 /**
  * Where the Atlas credential comes from: the environment variables the Atlas CLI uses, else

@@ -1,9 +1,9 @@
-import type { AtlasCredentials } from './atlas/auth.js';
-import type { AtlasClient } from './atlas/client.js';
-import { asError, RotatorError } from './errors.js';
-import type { Log } from './log.js';
-import { DAY_MS } from './plan.js';
-import type { CredentialStatus } from './report.js';
+import { asError, RotatorError } from '../../domain/errors.js';
+import type { Log } from '../../domain/log.js';
+import { DAY_MS } from '../../domain/renewal.js';
+import type { CredentialStatus } from '../../domain/report.js';
+import type { AtlasCredentials } from './auth.js';
+import type { AtlasClient } from './client.js';
 
 /**
  * A service account's secret expires (8 hours to a year after creation): read when, so that an

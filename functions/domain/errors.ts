@@ -34,3 +34,12 @@ export class RotatorError extends Error {
 /** Narrows `unknown` from a `catch` to an `Error`, wrapping anything else. */
 export const asError = (value: unknown): Error =>
   value instanceof Error ? value : new Error(String(value));
+
+/**
+ * A create that may have minted: its response never arrived, or said nothing about a refusal.
+ * The engine lists again before trying once more. Adapters throw subclasses that name the call.
+ */
+export class CreateOutcomeUnknownError extends RotatorError {}
+
+/** Waiting any longer would pass the run's deadline: the user is deferred, not failed. */
+export class DeadlineError extends RotatorError {}

@@ -13,88 +13,25 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import pThrottle from 'p-throttle';
-import { v5 as uuidv5 } from 'uuid';
-import { z } from 'zod';
-import type { ValidatedCertificate } from './certificate.js';
-import { formatZodIssues } from './config.js';
-import { RotatorError } from './errors.js';
+import { RotatorError } from '../../domain/errors.js';
+import type { CreateSecretOptions, SecretStorePort } from '../../domain/rotation/ports.js';
+import {
+  CURRENT,
+  PENDING,
+  parseCurrentValue,
+  type SecretState,
+  versionIdFor,
+} from '../../domain/stored-value.js';
 
 /**
- * The certificate secrets in Secrets Manager: one secret per user, versions labelled the way
- * Secrets Manager rotation does (AWSCURRENT, AWSPENDING, AWSPREVIOUS), version ids derived from
- * the certificate serial so that a version's id alone says which certificate it holds.
+ * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`.
+ * What a value and a version mean is the domain's (`domain/stored-value.ts`).
  */
-
-export const CURRENT = 'AWSCURRENT';
-export const PENDING = 'AWSPENDING';
 
 export const MANAGED_BY_TAG = 'atlas-x509-rotator:managed-by';
 export const MANAGED_BY_VALUE = 'atlas-x509-rotator';
 
-// Fixed namespace: changing it would make every stored certificate look foreign to the plan.
-const VERSION_NAMESPACE = '0b8f8d6e-4f53-4c1e-9f0e-5d8b1f6e7a10';
-
-/** The secret version id (ClientRequestToken) for a certificate serial: a UUIDv5 of it. */
-export const versionIdFor = (serialNumber: string): string =>
-  uuidv5(`atlas-x509:${serialNumber}`, VERSION_NAMESPACE);
-
-const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
-
-/** The JSON a certificate secret holds (`SecretString`). */
-export const storedCertificateSchema = z.object({
-  username: z.string().min(1),
-  projectId: z.string().regex(/^[a-f0-9]{24}$/),
-  certificate: z.string().includes('-----BEGIN CERTIFICATE-----'),
-  privateKey: z.string().includes('PRIVATE KEY-----'),
-  pem: z.string(),
-  serialNumber: z.string().regex(/^[1-9][0-9]*$/),
-  notBefore: isoDate,
-  notAfter: isoDate,
-});
-
-export type StoredCertificate = z.output<typeof storedCertificateSchema>;
-
-/** Serialises with a fixed key order, so a retried write sends byte-identical text. */
-export const serializeStored = (
-  user: { projectId: string; username: string },
-  cert: ValidatedCertificate,
-): string =>
-  JSON.stringify({
-    username: user.username,
-    projectId: user.projectId,
-    certificate: cert.certificate,
-    privateKey: cert.privateKey,
-    pem: cert.pem,
-    serialNumber: cert.serialNumber,
-    notBefore: cert.notBefore.toISOString(),
-    notAfter: cert.notAfter.toISOString(),
-  });
-
-/** What the current version holds: our certificate, or something we must not overwrite. */
-export type CurrentValue =
-  | { kind: 'ours'; value: StoredCertificate }
-  | { kind: 'foreign'; problem: string };
-
-export interface SecretState {
-  name: string;
-  arn: string;
-  createdDate: Date;
-  /** Set when the secret is scheduled for deletion. */
-  deletedDate: Date | undefined;
-  /** Version id → staging labels, for versions that carry labels. */
-  versions: ReadonlyMap<string, readonly string[]>;
-  currentVersionId: string | undefined;
-  /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
-  pendingVersionId: string | undefined;
-  current: CurrentValue | undefined;
-  /**
-   * The held certificate's expiry as last tagged by the rotator: a hint for ordering users by
-   * urgency before anything else is read, never a basis for a decision.
-   */
-  notAfterHint: Date | undefined;
-}
-
-/** Labels and dates of a secret, as DescribeSecret or ListSecrets give them; no value. */
+/** The held certificate's expiry, tagged so the next run can order users from ListSecrets. */
 export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
 
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -170,40 +107,6 @@ const storeFailure = (action: string, secret: string, err: unknown): SecretStore
   );
 };
 
-export const parseCurrentValue = (
-  text: string | undefined,
-  owner: { projectId: string; username: string },
-): CurrentValue => {
-  if (text === undefined)
-    return { kind: 'foreign', problem: 'the current version has no SecretString' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { kind: 'foreign', problem: 'the current value is not JSON' };
-  }
-  const parsed = storedCertificateSchema.safeParse(json);
-  if (!parsed.success) {
-    return {
-      kind: 'foreign',
-      problem: `the current value is not a certificate written by this rotator (${formatZodIssues(parsed.error).join('; ')})`,
-    };
-  }
-  if (parsed.data.projectId !== owner.projectId || parsed.data.username !== owner.username) {
-    return {
-      kind: 'foreign',
-      problem: `the secret holds the certificate of ${parsed.data.projectId}:${parsed.data.username}`,
-    };
-  }
-  return { kind: 'ours', value: parsed.data };
-};
-
-export interface CreateSecretOptions {
-  kmsKeyId: string | undefined;
-  projectId: string;
-  username: string;
-}
-
 export interface SecretStoreOptions {
   /** Principals (role ARNs, possibly in other accounts) allowed to read a project's secrets. */
   readersFor?: (projectId: string) => readonly string[];
@@ -244,7 +147,7 @@ const paced = {
 };
 
 /** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
-export class SecretStore {
+export class SecretStore implements SecretStorePort {
   constructor(
     private readonly client: SecretsManagerClient,
     private readonly options: SecretStoreOptions = {},

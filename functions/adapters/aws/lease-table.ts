@@ -6,7 +6,8 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { RotatorError } from './errors.js';
+import { RotatorError } from '../../domain/errors.js';
+import type { LeasePort, LeaseResult } from '../../domain/rotation/ports.js';
 
 /**
  * Per-user leases in DynamoDB. A run takes a user's lease with a conditional write before it
@@ -14,8 +15,6 @@ import { RotatorError } from './errors.js';
  * manual invoke, the CLI) never mint twice. A lease carries an expiry: only a crashed run's lease
  * has to lapse, and the table's TTL removes it later.
  */
-
-export type LeaseResult = { acquired: true } | { acquired: false; owner: string; expiresAt: Date };
 
 export class LeaseError extends RotatorError {
   constructor(
@@ -40,10 +39,7 @@ export interface LeaseTableOptions {
   now: () => Date;
 }
 
-export const leaseKey = (projectId: string, username: string): string =>
-  `lease/${projectId}/${username}`;
-
-export class LeaseTable {
+export class LeaseTable implements LeasePort {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly options: LeaseTableOptions,

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   type CertificateDates,
   DAY_MS,
-  decide,
   findOrphans,
   freshnessProblem,
   HOUR_MS,
@@ -12,7 +11,8 @@ import {
   renewalTime,
   spreadFraction,
   windowOpensAt,
-} from '../../functions/plan.js';
+} from '../../functions/domain/renewal.js';
+import { decide } from '../../functions/domain/rotation/policies.js';
 
 const at = (iso: string) => new Date(iso);
 const cert = (notBefore: string, notAfter: string, serialNumber = '1'): CertificateDates => ({

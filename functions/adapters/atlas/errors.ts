@@ -1,4 +1,9 @@
-import { type FailureScope, RotatorError } from '../errors.js';
+import {
+  CreateOutcomeUnknownError,
+  DeadlineError,
+  type FailureScope,
+  RotatorError,
+} from '../../domain/errors.js';
 
 /** Which kind of Atlas credential the run uses; decides which settings a remedy names. */
 export type CredentialKind = 'serviceAccount' | 'apiKey';
@@ -181,7 +186,7 @@ export class AtlasAuthError extends RotatorError {
  * The create request may have reached Atlas and minted a certificate whose key we never saw
  * (timeout, connection reset after sending, 5xx that does not promise it was refused).
  */
-export class AtlasCreateOutcomeUnknownError extends RotatorError {
+export class AtlasCreateOutcomeUnknownError extends CreateOutcomeUnknownError {
   constructor(call: AtlasCall, reason: string, cause?: unknown) {
     super(`${describe(call)}: the outcome is unknown (${reason})`, {
       code: 'CREATE_OUTCOME_UNKNOWN',
@@ -227,7 +232,7 @@ export class AtlasResponseError extends RotatorError {
 }
 
 /** Waiting for the next retry would pass the caller's deadline. */
-export class AtlasDeadlineError extends RotatorError {
+export class AtlasDeadlineError extends DeadlineError {
   readonly waitMs: number;
 
   constructor(call: AtlasCall, waitMs: number, cause?: unknown, why?: string) {

@@ -1,7 +1,7 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { shortestLifetimeDays } from './config.js';
 import { RotatorError } from './errors.js';
-import { type CertificateDates, DAY_MS, freshnessProblem, type RenewalPolicy } from './plan.js';
+import { type CertificateDates, DAY_MS, freshnessProblem, type RenewalPolicy } from './renewal.js';
 
 /**
  * PEM handling and validation of what Atlas mints. Everything is checked in memory, with

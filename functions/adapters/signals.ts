@@ -1,7 +1,7 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { RotatorEvent } from './events.js';
-import { DAY_MS } from './plan.js';
-import type { RunReport, UserReport } from './report.js';
+import type { RotatorEvent } from '../domain/events.js';
+import { DAY_MS } from '../domain/renewal.js';
+import type { RunReport, UserReport } from '../domain/report.js';
 
 /**
  * What a finished run tells the outside world: aggregate metrics for alarms and the dashboard

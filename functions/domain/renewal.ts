@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Pure decisions: when is a certificate due, which Atlas certificates are orphans. No I/O, an
- * explicit `now`, so every rule is tested without a network.
+ * Certificate arithmetic: the renewal window and its spread, freshness, orphans, list lag. No
+ * I/O, an explicit `now`. The decisions built on it are the named checks in
+ * `rotation/policies.ts`.
  */
 
 export const HOUR_MS = 3_600_000;
@@ -48,46 +49,6 @@ export const renewalTime = (cert: CertificateDates, policy: RenewalPolicy, key: 
   const window = renewalWindowMs(cert, policy);
   const spread = Math.min(window / 4, MAX_SPREAD_MS);
   return new Date(cert.notAfter.getTime() - window + Math.floor(spread * spreadFraction(key)));
-};
-
-export type Decision =
-  | { due: true; reason: string }
-  | { due: false; reason: string; renewAt: Date };
-
-const days = (ms: number): string => {
-  const d = ms / DAY_MS;
-  return d >= 10 || d <= -10 ? `${Math.round(d)}` : d.toFixed(1);
-};
-
-const isoDay = (date: Date): string => date.toISOString().slice(0, 10);
-
-/** Is the certificate applications read (AWSCURRENT) due for replacement? */
-export const decide = (input: {
-  held: CertificateDates | undefined;
-  policy: RenewalPolicy;
-  key: string;
-  now: Date;
-  force?: boolean;
-}): Decision => {
-  const { held, policy, key, now } = input;
-  if (input.force) return { due: true, reason: 'forced by the operator' };
-  if (!held) return { due: true, reason: 'no certificate stored yet' };
-  const left = held.notAfter.getTime() - now.getTime();
-  if (left <= 0) {
-    return { due: true, reason: `stored certificate expired on ${held.notAfter.toISOString()}` };
-  }
-  const renewAt = renewalTime(held, policy, key);
-  if (now >= renewAt) {
-    return {
-      due: true,
-      reason: `${days(left)} days left; renewal window opened ${isoDay(windowOpensAt(held, policy))}`,
-    };
-  }
-  return {
-    due: false,
-    reason: `not due: ${days(left)} days left, renews from ${isoDay(renewAt)}`,
-    renewAt,
-  };
 };
 
 /**

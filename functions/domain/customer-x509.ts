@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import type { AtlasClient, UserSecurity } from './atlas/client.js';
 import { serialToDecimal } from './certificate.js';
 import { formatZodIssues, type RotatorConfig } from './config.js';
 import { RotatorError } from './errors.js';
@@ -112,9 +111,21 @@ export const describeCas = (cas: string | undefined): CustomerCa[] =>
 const caConfigured = (security: UserSecurity): boolean =>
   Boolean(security.customerX509?.cas?.includes('BEGIN CERTIFICATE'));
 
+/** What the disable operation reads of a project's `UserSecurity`. */
+export interface UserSecurity {
+  customerX509?: { cas?: string | undefined } | undefined;
+}
+
+/** The two Atlas calls the disable operation makes. */
+export interface DisableAtlasPort {
+  getUserSecurity(projectId: string): Promise<UserSecurity>;
+  /** The destructive call: `DELETE …/userSecurity/customerX509`. */
+  disableCustomerX509(projectId: string): Promise<UserSecurity>;
+}
+
 export interface DisableContext {
   config: RotatorConfig;
-  atlas: Pick<AtlasClient, 'getUserSecurity' | 'disableCustomerX509'>;
+  atlas: DisableAtlasPort;
   events: EventPublisher;
   log: Log;
   requestId: string;

@@ -1,0 +1,84 @@
+import type { UserSettings } from '../config.js';
+import { type CertificateDates, findOrphans, type ListedCertificate } from '../renewal.js';
+import { type SecretState, versionIdFor } from '../stored-value.js';
+import { forcedFor, type Run } from './context.js';
+import { toDates, UserFailure } from './ledger.js';
+import { type Decision, evaluateUser, isRefusal } from './policies.js';
+import type { AtlasCertificate } from './ports.js';
+
+/**
+ * Assess: gather what a decision needs (Atlas's list, the secret), once, and run the policy
+ * chain over it. Reads only.
+ */
+
+/** Everything known about a user before acting: the basis of every decision. */
+export interface Assessment {
+  state: SecretState | undefined;
+  held: CertificateDates | undefined;
+  listed: AtlasCertificate[];
+  orphans: ListedCertificate[];
+  decision: Decision;
+}
+
+/**
+ * Reads Atlas's list (unless `listedJustNow` is given) and the secret, and decides. With
+ * `indexed` (the secret's metadata from the index; null: not in it) a steady-state user costs
+ * no secret read. A refusal is thrown as a `UserFailure` carrying the state read.
+ */
+export const assess = async (
+  run: Run,
+  user: UserSettings,
+  indexed?: SecretState | null,
+  listedJustNow?: AtlasCertificate[],
+): Promise<Assessment> => {
+  const { ctx } = run;
+  const listed = listedJustNow ?? (await ctx.atlas.listCertificates(user.projectId, user.username));
+  const { state, held } = await readState(run, user, listed, indexed);
+  const now = ctx.clock.now();
+  const verdict = evaluateUser({
+    user,
+    state,
+    held,
+    listed,
+    forced: forcedFor(run, user),
+    now,
+    listLagGraceMs: run.tuning.listLagGraceMs,
+  });
+  if (isRefusal(verdict)) {
+    throw new UserFailure(verdict.message, verdict.code, verdict.remedy, state);
+  }
+  const orphans = findOrphans({
+    listed,
+    isHeld: (serial) => state?.versions.has(versionIdFor(serial)) ?? false,
+    held,
+    managedSince: state?.createdDate ?? now,
+    now,
+  });
+  return { state, held, listed, orphans, decision: verdict };
+};
+
+/**
+ * The secret's state and the certificate it holds. The index names the current version,
+ * whose id derives from the serial, and Atlas's list dates that serial: no value needs
+ * reading. Anything else (pending, unlisted, foreign, no index) reads the value.
+ */
+const readState = async (
+  run: Run,
+  user: UserSettings,
+  listed: readonly AtlasCertificate[],
+  indexed: SecretState | null | undefined,
+): Promise<{ state: SecretState | undefined; held: CertificateDates | undefined }> => {
+  if (indexed === null) return { state: undefined, held: undefined };
+  if (indexed && (indexed.deletedDate || !indexed.currentVersionId)) {
+    return { state: indexed, held: undefined };
+  }
+  if (indexed && !indexed.pendingVersionId) {
+    const match = listed.find((c) => versionIdFor(c.serialNumber) === indexed.currentVersionId);
+    if (match) {
+      const { serialNumber, createdAt: notBefore, notAfter } = match;
+      return { state: indexed, held: { serialNumber, notBefore, notAfter } };
+    }
+  }
+  const state = await run.ctx.store.read(user.secretName, user);
+  return { state, held: toDates(state) };
+};

@@ -1,0 +1,76 @@
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { RotatorConfig } from '../config.js';
+import type { Log } from '../log.js';
+import { Ledger } from './ledger.js';
+import type { AtlasPort, Clock, LeasePort, SecretStorePort } from './ports.js';
+import { isForced, type RotationRequest, type UserRef } from './request.js';
+
+/** What a run is given, and the one small object every phase of it shares. */
+
+export interface RotationTuning {
+  /** Do not start a mint with less time than this before the deadline. @default 90000 */
+  minTimeForMintMs: number;
+  /** A held certificate younger than this may be missing from Atlas's list (lag). @default 1h */
+  listLagGraceMs: number;
+  /** Lists after a mint until Atlas shows the new serial. @default 3 */
+  confirmAttempts: number;
+  /** @default 2000 */
+  confirmDelayMs: number;
+}
+
+export const DEFAULT_TUNING: RotationTuning = {
+  minTimeForMintMs: 90_000,
+  listLagGraceMs: 3_600_000,
+  confirmAttempts: 3,
+  confirmDelayMs: 2_000,
+};
+
+export interface RotationContext {
+  config: RotatorConfig;
+  atlas: AtlasPort;
+  store: SecretStorePort;
+  leases: LeasePort;
+  log: Log;
+  clock: Clock;
+  runId: string;
+  /** Epoch ms by which the run must be done (the Lambda timeout, less a margin). */
+  deadline?: (() => number | undefined) | undefined;
+  tuning?: Partial<RotationTuning> | undefined;
+  /** Bounds the users in flight. @default p-limit at `rotation.concurrency` */
+  limit?: LimitFunction | undefined;
+  /** True while Atlas asked for a long pause: new users are deferred, not started. */
+  paused?: (() => boolean) | undefined;
+}
+
+/** The state of one run, shared by its phases. */
+export interface Run {
+  readonly ctx: RotationContext;
+  readonly request: RotationRequest;
+  readonly tuning: RotationTuning;
+  readonly ledger: Ledger;
+  readonly limit: LimitFunction;
+  /** The lease table's check, made once when the first user turns out due. */
+  leaseTableChecked: Promise<void> | undefined;
+}
+
+export const startRun = (ctx: RotationContext, request: RotationRequest): Run => ({
+  ctx,
+  request,
+  tuning: { ...DEFAULT_TUNING, ...ctx.tuning },
+  ledger: new Ledger(ctx.log),
+  limit: ctx.limit ?? pLimit(ctx.config.rotation.concurrency),
+  leaseTableChecked: undefined,
+});
+
+/** Milliseconds left before the run's deadline; infinite without one. */
+export const timeLeft = (run: Run): number => {
+  const deadline = run.ctx.deadline?.();
+  return deadline === undefined
+    ? Number.POSITIVE_INFINITY
+    : deadline - run.ctx.clock.now().getTime();
+};
+
+/** Too little time left to start a mint (and store its key) safely. */
+export const outOfTime = (run: Run): boolean => timeLeft(run) < run.tuning.minTimeForMintMs;
+
+export const forcedFor = (run: Run, user: UserRef): boolean => isForced(run.request, user);

@@ -1,0 +1,155 @@
+import { type ValidatedCertificate, validateBundle } from '../certificate.js';
+import type { UserSettings } from '../config.js';
+import { CreateOutcomeUnknownError } from '../errors.js';
+import { recentOrphans } from '../renewal.js';
+import { serializeStored } from '../stored-value.js';
+import type { Assessment } from './assess.js';
+import { forcedFor, type Run } from './context.js';
+import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
+import { decideFor, OrphanLimit } from './policies.js';
+import type { AtlasCertificate } from './ports.js';
+import { promoteNew } from './promote.js';
+import { resume } from './resume.js';
+
+/**
+ * Issue: resume an interrupted rotation, or mint a certificate, validate it in memory and store
+ * it before any other call (the key exists nowhere else). `lost` collects the serials whose
+ * keys are lost, so the caller reports them even when this throws.
+ */
+export const issue = async (
+  run: Run,
+  user: UserSettings,
+  a: Assessment,
+  lost: string[],
+): Promise<Outcome> => {
+  const { ctx } = run;
+  lost.push(...serialsOf(a.orphans));
+  if (a.state?.pendingVersionId) {
+    const resumed = await resume(run, user, a);
+    if (resumed) return resumed;
+    const decision = decideFor(user, a.held, forcedFor(run, user), ctx.clock.now());
+    if (!decision.due) {
+      return {
+        ...outcome(a, 'skipped', `dropped an unusable pending version; ${decision.reason}`),
+        orphans: lost,
+      };
+    }
+  }
+  const state = a.state ?? (await ctx.store.create(user.secretName, user));
+  if (!a.state && (state.currentVersionId || state.pendingVersionId)) {
+    return {
+      ...heldFields(state, toDates(state)),
+      action: 'skipped',
+      reason:
+        'the secret turned out to hold a certificate (another run stored one meanwhile, or the listing lagged); the next run decides from it',
+      orphans: lost,
+    };
+  }
+  const body = await mint(run, user, a, lost);
+
+  let cert: ValidatedCertificate;
+  try {
+    cert = validateBundle(body, {
+      username: user.username,
+      policy: user,
+      now: ctx.clock.now(),
+      requestedMonths: user.monthsUntilExpiration,
+    });
+  } catch (err) {
+    // Atlas minted something we will not use: it stays valid until it expires.
+    const minted = await appearedSince(run, user, new Set(serialsOf(a.listed))).catch(() => []);
+    lost.push(...serialsOf(minted).filter((s) => !lost.includes(s)));
+    throw err;
+  }
+
+  // Store before any other call: the key exists nowhere else.
+  let versionId: string;
+  try {
+    versionId = await ctx.store.put(state, serializeStored(user, cert), cert.serialNumber);
+  } catch (err) {
+    lost.push(cert.serialNumber);
+    ctx.log.error('a minted certificate could not be stored; its key is lost', {
+      projectId: user.projectId,
+      username: user.username,
+      serialNumber: cert.serialNumber,
+    });
+    throw err;
+  }
+  return promoteNew(
+    run,
+    user,
+    { state, held: a.held, reason: a.decision.reason },
+    cert,
+    versionId,
+    lost,
+  );
+};
+
+/**
+ * Mints through Atlas. The create is not idempotent: after a failure that may have minted,
+ * list again, count what appeared as orphans, and try again only as the mint gate allows.
+ */
+const mint = async (
+  run: Run,
+  user: UserSettings,
+  a: Assessment,
+  lost: string[],
+): Promise<string> => {
+  const { ctx } = run;
+  const { orphanLimit, orphanWindowDays, criticalDays } = ctx.config.rotation;
+  const known = new Set(serialsOf(a.listed));
+  const now = ctx.clock.now();
+  const recent = recentOrphans(a.orphans, now, orphanWindowDays);
+  for (let attempt = 1; ; attempt++) {
+    const gate = OrphanLimit.evaluate({
+      recentOrphans: recent.length,
+      orphanLimit,
+      orphanWindowDays,
+      held: a.held,
+      now,
+      criticalDays,
+      attempt,
+    });
+    if (!gate.mint) {
+      const { message, code, remedy } = gate.refusal;
+      throw new UserFailure(message, code, remedy);
+    }
+    if (gate.pastOrphanLimit) {
+      ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
+        projectId: user.projectId,
+        username: user.username,
+        orphans: serialsOf(recent),
+      });
+    }
+    try {
+      return await ctx.atlas.createCertificate(
+        user.projectId,
+        user.username,
+        user.monthsUntilExpiration,
+      );
+    } catch (err) {
+      if (!(err instanceof CreateOutcomeUnknownError)) throw err;
+      const appeared = await appearedSince(run, user, known);
+      for (const serial of serialsOf(appeared)) known.add(serial);
+      lost.push(...serialsOf(appeared));
+      recent.push(...appeared);
+      ctx.log.warn('create outcome unknown; listed again', {
+        projectId: user.projectId,
+        username: user.username,
+        attempt,
+        newOrphans: serialsOf(appeared),
+      });
+      if (attempt >= 2) throw err;
+    }
+  }
+};
+
+/** Certificates Atlas lists now that are not in `known`: minted since, keys not with us. */
+const appearedSince = async (
+  run: Run,
+  user: UserSettings,
+  known: ReadonlySet<string>,
+): Promise<AtlasCertificate[]> => {
+  const listed = await run.ctx.atlas.listCertificates(user.projectId, user.username);
+  return listed.filter((c) => !known.has(c.serialNumber));
+};

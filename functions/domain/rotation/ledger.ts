@@ -1,0 +1,209 @@
+import { asError, DeadlineError, RotatorError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { CertificateDates, ListedCertificate } from '../renewal.js';
+import type { RunFailure, UserReport } from '../report.js';
+import type { SecretState } from '../stored-value.js';
+import { keyOf, sameUser, type UserRef } from './request.js';
+
+/**
+ * The run's ledger: one row per user, the failures that stop a project or the whole run, and the
+ * rules for which is which (an error's scope). Every phase reports through it; nothing else keeps
+ * rows.
+ */
+
+export type Outcome = Omit<UserReport, 'projectId' | 'username' | 'secretName'>;
+
+type RowUser = UserRef & { secretName: string };
+
+/**
+ * A user failure the engine decides on (no Atlas or AWS error behind it). It carries the secret
+ * state read so far, so the report still shows which certificate the secret holds.
+ */
+export class UserFailure extends RotatorError {
+  constructor(
+    message: string,
+    code: string,
+    remedy: string,
+    readonly state?: SecretState,
+  ) {
+    super(message, { code, remedy, scope: 'user' });
+    this.name = 'UserFailure';
+  }
+}
+
+export const toDates = (state: SecretState | undefined): CertificateDates | undefined =>
+  state?.current?.kind === 'ours' ? state.current.value : undefined;
+
+export const heldFields = (state: SecretState | undefined, held: CertificateDates | undefined) => ({
+  secretArn: state?.arn,
+  serialNumber: held?.serialNumber,
+  notAfter: held?.notAfter.toISOString(),
+});
+
+export const serialsOf = (certs: readonly ListedCertificate[]): string[] =>
+  certs.map((c) => c.serialNumber);
+
+/** What an outcome keeps of an assessment: the held certificate and the orphans. */
+export interface Known {
+  state: SecretState | undefined;
+  held: CertificateDates | undefined;
+  orphans: readonly ListedCertificate[];
+}
+
+/** A report outcome that keeps what the assessment knew. */
+export const outcome = (
+  known: Known | undefined,
+  action: Outcome['action'],
+  reason: string,
+): Outcome => ({
+  ...heldFields(known?.state, known?.held),
+  action,
+  reason,
+  orphans: known ? serialsOf(known.orphans) : [],
+});
+
+export const unexpected = (err: unknown, scope: 'project' | 'user'): RotatorError => {
+  const e = asError(err);
+  return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
+    code: 'INTERNAL_ERROR',
+    remedy: 'Retry the run; if it repeats, open an issue with this report.',
+    scope,
+  });
+};
+
+export class Ledger {
+  private readonly rows = new Map<string, UserReport>();
+  private readonly projectFailures = new Map<string, RotatorError>();
+  private failure: RunFailure | undefined;
+
+  constructor(private readonly log: Log) {}
+
+  /** Set when the run stopped early. */
+  get runFailure(): RunFailure | undefined {
+    return this.failure;
+  }
+
+  /** Stores the user's row and logs it. Returns undefined so callers can `return record(…)`. */
+  record(user: RowUser, result: Outcome): undefined {
+    const row: UserReport = {
+      projectId: user.projectId,
+      username: user.username,
+      secretName: user.secretName,
+      ...result,
+    };
+    this.rows.set(keyOf(user), row);
+    this.log[row.action === 'failed' ? 'error' : 'info']('user done', {
+      projectId: row.projectId,
+      username: row.username,
+      action: row.action,
+      reason: row.reason,
+      serialNumber: row.serialNumber,
+      errorCode: row.errorCode,
+      orphans: row.orphans,
+    });
+    return undefined;
+  }
+
+  failRun(err: RotatorError): void {
+    this.failure ??= { code: err.code, message: err.message, remedy: err.remedy };
+  }
+
+  /** A project whose discovery failed: its listed users still run unless the error stops it. */
+  discoveryFailed(projectId: string, err: unknown): void {
+    if (this.escalate(projectId, err)) return;
+    this.projectFailures.set(
+      projectId,
+      err instanceof RotatorError ? err : unexpected(err, 'project'),
+    );
+  }
+
+  /** Routes an error to its scope: true when it stops the run or the project. */
+  escalate(projectId: string, err: unknown): boolean {
+    if (!(err instanceof RotatorError) || err.scope === 'user') return false;
+    if (err.scope === 'run') {
+      this.failRun(err);
+    } else if (!this.projectFailures.has(projectId)) {
+      this.projectFailures.set(projectId, err);
+      this.log.error('project failed', { projectId, errorCode: err.code });
+    }
+    return true;
+  }
+
+  /** The outcome of a user a run- or project-wide failure stopped, if one did. */
+  stopped(user: UserRef): Outcome | undefined {
+    const projectError = this.projectFailures.get(user.projectId);
+    if (projectError) return this.failed(projectError, {});
+    const run = this.failure;
+    if (!run) return undefined;
+    return {
+      ...outcome(undefined, 'failed', `run stopped: ${run.message}`),
+      errorCode: run.code,
+      remedy: run.remedy,
+    };
+  }
+
+  /** Escalates `err`; the user's outcome is then the stop, or this error as its own failure. */
+  failUser(
+    user: UserRef,
+    err: unknown,
+    known: {
+      state?: SecretState | undefined;
+      held?: CertificateDates | undefined;
+      orphans?: string[];
+    } = {},
+  ): Outcome {
+    const stopped = this.escalate(user.projectId, err) ? this.stopped(user) : undefined;
+    return stopped ? { ...stopped, orphans: known.orphans ?? [] } : this.failed(err, known);
+  }
+
+  private failed(
+    err: unknown,
+    known: {
+      state?: SecretState | undefined;
+      held?: CertificateDates | undefined;
+      orphans?: string[];
+    },
+  ): Outcome {
+    const state = known.state ?? (err instanceof UserFailure ? err.state : undefined);
+    const base = {
+      ...heldFields(state, known.held ?? toDates(state)),
+      orphans: known.orphans ?? [],
+    };
+    if (err instanceof DeadlineError) return { ...base, action: 'deferred', reason: err.message };
+    const e = err instanceof RotatorError ? err : unexpected(err, 'user');
+    return { ...base, action: 'failed', reason: e.message, errorCode: e.code, remedy: e.remedy };
+  }
+
+  /**
+   * Rows in config order (discovered users after listed ones), whatever order they finished
+   * in, plus rows for what has no user row: a failed discovery, an `only` the config lacks.
+   */
+  rowsFor(users: readonly UserRef[], only: readonly UserRef[] | undefined): UserReport[] {
+    const ordered = users.flatMap((u) => this.rows.get(keyOf(u)) ?? []);
+    const standalone = (ref: UserRef, reason: string, code: string, remedy: string) => ({
+      ...ref,
+      secretName: '-',
+      ...outcome(undefined, 'failed', reason),
+      errorCode: code,
+      remedy,
+    });
+    for (const [projectId, err] of this.projectFailures) {
+      if (!ordered.some((r) => r.projectId === projectId)) {
+        ordered.push(standalone({ projectId, username: '*' }, err.message, err.code, err.remedy));
+      }
+    }
+    for (const ref of only ?? []) {
+      if (!users.some((u) => sameUser(u, ref)) && !this.projectFailures.has(ref.projectId)) {
+        ordered.push(
+          standalone(
+            ref,
+            'not a configured user, nor a discovered MANAGED user of a configured project',
+            'USER_NOT_CONFIGURED',
+            'Add the user to the config (or enable discovery for its project), or check the name.',
+          ),
+        );
+      }
+    }
+    return ordered;
+  }
+}

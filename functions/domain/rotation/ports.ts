@@ -1,0 +1,92 @@
+import type { Log } from '../log.js';
+import type { SecretState } from '../stored-value.js';
+
+/**
+ * What the rotation engine needs from the world, and nothing more. The real adapters (Atlas over
+ * undici, Secrets Manager, DynamoDB) implement these; the in-memory fakes in `test/support/fakes`
+ * implement them too, so every branch of the engine runs in a unit test.
+ */
+
+/** A certificate as Atlas lists it. */
+export interface AtlasCertificate {
+  /** Serial number in decimal, every digit kept (it exceeds 2^53). */
+  serialNumber: string;
+  /** Atlas reports the certificate's notBefore: the real creation time minus one hour. */
+  createdAt: Date;
+  notAfter: Date;
+  /** `CN=<username>` */
+  subject: string;
+  groupId: string;
+}
+
+/** The fields of an Atlas database user that decide whether it can get managed certificates. */
+export interface AtlasDatabaseUser {
+  username: string;
+  databaseName: string;
+  x509Type: 'NONE' | 'CUSTOMER' | 'MANAGED';
+  groupId: string;
+}
+
+/**
+ * Atlas's certificate endpoints. `createCertificate` is not idempotent: it throws a
+ * `CreateOutcomeUnknownError` when it may have minted, and a `DeadlineError` when waiting for a
+ * retry would pass the run's deadline (both in `domain/errors.ts`).
+ */
+export interface AtlasPort {
+  listCertificates(projectId: string, username: string): Promise<AtlasCertificate[]>;
+  /** The PEM bundle (certificate and private key) of a new certificate: returned once. */
+  createCertificate(projectId: string, username: string, months: number): Promise<string>;
+  listDatabaseUsers(projectId: string): Promise<AtlasDatabaseUser[]>;
+}
+
+export interface CreateSecretOptions {
+  kmsKeyId: string | undefined;
+  projectId: string;
+  username: string;
+}
+
+/** The certificate secrets: one per user, versions labelled AWSCURRENT / AWSPENDING. */
+export interface SecretStorePort {
+  /** The secret's metadata and current value, or undefined when it does not exist. */
+  read(
+    name: string,
+    owner: { projectId: string; username: string },
+  ): Promise<SecretState | undefined>;
+  /** Metadata (no values) of every secret under `prefix`. */
+  index(prefix: string): Promise<Map<string, SecretState>>;
+  /** The pending version's value. */
+  readPending(state: SecretState): Promise<string | undefined>;
+  /** Creates an empty secret; one another run created meanwhile is returned as it is. */
+  create(name: string, options: CreateSecretOptions): Promise<SecretState>;
+  /** Stores a value: AWSCURRENT into an empty secret, else AWSPENDING. Returns the version id. */
+  put(state: SecretState, value: string, serialNumber: string): Promise<string>;
+  /** Moves AWSCURRENT to `versionId` (and drops its AWSPENDING). */
+  promote(state: SecretState, versionId: string): Promise<void>;
+  /** Records the current certificate's expiry for ordering; best effort. */
+  tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean>;
+  /** Removes AWSPENDING from `versionId`. */
+  dropPending(state: SecretState, versionId: string): Promise<void>;
+}
+
+export type LeaseResult = { acquired: true } | { acquired: false; owner: string; expiresAt: Date };
+
+/** Per-user leases, so overlapping runs never mint for the same user at once. */
+export interface LeasePort {
+  /** Throws a run-scoped error when the lease table is missing or unreachable. */
+  check(): Promise<void>;
+  acquire(key: string): Promise<LeaseResult>;
+  release(key: string): Promise<void>;
+}
+
+/** Time, so tests can run a whole run's waiting in microseconds. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
+export type { Log };

@@ -1,0 +1,69 @@
+import type { ValidatedCertificate } from '../certificate.js';
+import type { UserSettings } from '../config.js';
+import type { CertificateDates } from '../renewal.js';
+import type { SecretState } from '../stored-value.js';
+import type { Run } from './context.js';
+import { heldFields, type Outcome } from './ledger.js';
+
+/**
+ * Promote: a stored certificate becomes AWSCURRENT only once Atlas lists it (a certificate
+ * Atlas does not know would fail every login), then its expiry is tagged for the next run's
+ * ordering. The first certificate of an empty secret is current the moment it is stored.
+ */
+
+/** Moves AWSCURRENT to `versionId` and records the expiry. */
+export const makeCurrent = async (
+  run: Run,
+  state: SecretState,
+  versionId: string,
+  notAfter: Date,
+): Promise<void> => {
+  await run.ctx.store.promote(state, versionId);
+  await run.ctx.store.tagNotAfter(state, notAfter);
+};
+
+/** The outcome of a certificate just stored as `versionId`. */
+export const promoteNew = async (
+  run: Run,
+  user: UserSettings,
+  before: { state: SecretState; held: CertificateDates | undefined; reason: string },
+  cert: ValidatedCertificate,
+  versionId: string,
+  orphans: string[],
+): Promise<Outcome> => {
+  const { state, held, reason } = before;
+  const stored = {
+    secretArn: state.arn,
+    serialNumber: cert.serialNumber,
+    notAfter: cert.notAfter.toISOString(),
+    orphans,
+  };
+  if (!state.currentVersionId) {
+    await run.ctx.store.tagNotAfter(state, cert.notAfter);
+    return { ...stored, action: 'rotated', reason: `stored the first certificate (${reason})` };
+  }
+  if (!(await confirmListed(run, user, cert.serialNumber))) {
+    return {
+      ...heldFields(state, held),
+      action: 'failed',
+      reason: `Atlas does not list the new certificate ${cert.serialNumber} yet; stored as AWSPENDING, not made current`,
+      errorCode: 'NEW_CERTIFICATE_NOT_LISTED',
+      remedy:
+        'The next run promotes it once Atlas lists it; if it never does, check the Atlas user.',
+      orphans,
+    };
+  }
+  await makeCurrent(run, state, versionId, cert.notAfter);
+  return { ...stored, action: 'rotated', reason: `rotated (${reason})` };
+};
+
+/** Waits until Atlas lists `serial`, for a few short tries (its list may lag a create). */
+const confirmListed = async (run: Run, user: UserSettings, serial: string): Promise<boolean> => {
+  const { confirmAttempts, confirmDelayMs } = run.tuning;
+  for (let attempt = 1; attempt <= confirmAttempts; attempt++) {
+    const listed = await run.ctx.atlas.listCertificates(user.projectId, user.username);
+    if (listed.some((c) => c.serialNumber === serial)) return true;
+    if (attempt < confirmAttempts) await run.ctx.clock.sleep(confirmDelayMs);
+  }
+  return false;
+};

@@ -1,0 +1,95 @@
+import { type ValidatedCertificate, validateBundle } from '../certificate.js';
+import type { UserSettings } from '../config.js';
+import { asError } from '../errors.js';
+import { ATLAS_BACKDATE_MS } from '../renewal.js';
+import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
+import type { Assessment } from './assess.js';
+import type { Run } from './context.js';
+import { type Outcome, outcome } from './ledger.js';
+import { makeCurrent } from './promote.js';
+
+/**
+ * Resume: finish a rotation a previous run stored as AWSPENDING but did not promote. The pending
+ * value is judged first (pure); an unusable one has its label dropped and the caller decides
+ * afresh from the current certificate.
+ */
+
+export type PendingJudgement =
+  | { kind: 'promote'; cert: ValidatedCertificate }
+  | { kind: 'wait'; cert: ValidatedCertificate }
+  | { kind: 'abandon'; problem: string };
+
+/** What to do with a pending value, given Atlas's list. Pure: no calls. */
+export const judgePending = (input: {
+  text: string | undefined;
+  user: UserSettings;
+  pendingVersionId: string;
+  listedSerials: readonly string[];
+  now: Date;
+  listLagGraceMs: number;
+}): PendingJudgement => {
+  const { user, now } = input;
+  const pending = parseCurrentValue(input.text, user);
+  if (pending.kind === 'foreign') return { kind: 'abandon', problem: pending.problem };
+  let cert: ValidatedCertificate;
+  try {
+    cert = validateBundle(pending.value.pem, { username: user.username, policy: user, now });
+  } catch (err) {
+    return { kind: 'abandon', problem: asError(err).message };
+  }
+  if (versionIdFor(cert.serialNumber) !== input.pendingVersionId) {
+    return { kind: 'abandon', problem: 'its version id does not match its serial' };
+  }
+  if (input.listedSerials.includes(cert.serialNumber)) return { kind: 'promote', cert };
+  const age = now.getTime() - cert.notBefore.getTime() - ATLAS_BACKDATE_MS;
+  if (age > input.listLagGraceMs)
+    return { kind: 'abandon', problem: 'Atlas does not list its serial' };
+  return { kind: 'wait', cert };
+};
+
+/** Promotes, waits, or drops the pending version. Undefined: dropped, decide afresh. */
+export const resume = async (
+  run: Run,
+  user: UserSettings,
+  a: Assessment,
+): Promise<Outcome | undefined> => {
+  const { ctx } = run;
+  const state = a.state as SecretState;
+  const pendingId = state.pendingVersionId as string;
+  const judged = judgePending({
+    text: await ctx.store.readPending(state),
+    user,
+    pendingVersionId: pendingId,
+    listedSerials: a.listed.map((c) => c.serialNumber),
+    now: ctx.clock.now(),
+    listLagGraceMs: run.tuning.listLagGraceMs,
+  });
+  if (judged.kind === 'abandon') {
+    ctx.log.warn('abandoning an unusable pending version', {
+      projectId: user.projectId,
+      username: user.username,
+      versionId: pendingId,
+      problem: judged.problem,
+    });
+    await ctx.store.dropPending(state, pendingId);
+    return undefined;
+  }
+  const { cert } = judged;
+  if (judged.kind === 'wait') {
+    return {
+      ...outcome(
+        a,
+        'failed',
+        `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
+      ),
+      errorCode: 'PENDING_NOT_LISTED',
+      remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
+    };
+  }
+  await makeCurrent(run, state, pendingId, cert.notAfter);
+  return outcome(
+    { ...a, held: cert },
+    'resumed',
+    `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`,
+  );
+};

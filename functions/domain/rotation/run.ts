@@ -1,0 +1,138 @@
+import type { UserSettings } from '../config.js';
+import { asError, RotatorError } from '../errors.js';
+import { type RunReport, summarize } from '../report.js';
+import type { SecretState } from '../stored-value.js';
+import { resolveUsers, secretNameCollisions } from '../users.js';
+import { handleDue } from './acquire.js';
+import { assess } from './assess.js';
+import { outOfTime, type RotationContext, type Run, startRun } from './context.js';
+import { outcome } from './ledger.js';
+import { keyOf, type RotationRequest, validateRequest } from './request.js';
+
+/**
+ * One rotation run: what the Lambda handler and the CLI both call. It knows nothing of Lambda or
+ * terminals; its collaborators come in as ports (`ports.ts`).
+ *
+ * Every user goes through the same phases, most urgent first: triage (rows that need no read),
+ * assess (read and decide), acquire (lease), issue (resume or mint, validate, store), promote.
+ * The ledger keeps the rows.
+ */
+
+/** Runs one rotation over the configured users and returns the report. */
+export const runRotation = async (
+  ctx: RotationContext,
+  request: RotationRequest,
+): Promise<RunReport> => {
+  validateRequest(request);
+  const run = startRun(ctx, request);
+  const startedAt = ctx.clock.now();
+  const users = await resolveUsers(ctx, request.only, (projectId, err) =>
+    run.ledger.discoveryFailed(projectId, err),
+  );
+
+  // One pass, most urgent first as far as the cheap index tells (no secret, then the
+  // soonest tagged expiry): when time runs short, what is left is what can best wait.
+  const collisions = secretNameCollisions(users);
+  const index = users.length > 0 ? await secretIndex(run) : undefined;
+  const indexed = (u: UserSettings) => (index ? (index.get(u.secretName) ?? null) : undefined);
+  const ordered = [...users].sort((x, y) => urgencyHint(indexed(x)) - urgencyHint(indexed(y)));
+  await Promise.all(
+    ordered.map((user) =>
+      run.limit(() => handleUser(run, user, collisions.get(keyOf(user)), indexed(user))),
+    ),
+  );
+
+  const rows = run.ledger.rowsFor(users, request.only);
+  const report: RunReport = {
+    runId: ctx.runId,
+    dryRun: request.dryRun,
+    startedAt: startedAt.toISOString(),
+    finishedAt: ctx.clock.now().toISOString(),
+    summary: summarize(rows),
+    users: rows,
+  };
+  const failure = run.ledger.runFailure;
+  if (failure) report.error = failure;
+  ctx.log.info('run done', { runId: ctx.runId, dryRun: request.dryRun, summary: report.summary });
+  return report;
+};
+
+/**
+ * Order before anything is read: no certificate first (no secret, or one left empty by a
+ * failed first mint), then the soonest tagged expiry, then secrets without a tag (written by
+ * something else), and last when no index could be read.
+ */
+export const urgencyHint = (indexed: SecretState | null | undefined): number => {
+  if (indexed === undefined) return Number.MAX_VALUE;
+  if (indexed === null || indexed.currentVersionId === undefined) return Number.NEGATIVE_INFINITY;
+  return indexed.notAfterHint?.getTime() ?? Number.MAX_SAFE_INTEGER;
+};
+
+/**
+ * Metadata of every secret under the prefix in a few calls, or undefined (secrets are then
+ * read one by one) when listing is not allowed.
+ */
+const secretIndex = async (run: Run): Promise<Map<string, SecretState> | undefined> => {
+  try {
+    return await run.ctx.store.index(run.ctx.config.defaults.secretNamePrefix);
+  } catch (err) {
+    run.ctx.log.warn('cannot list secrets; reading them one by one', {
+      errorCode: err instanceof RotatorError ? err.code : asError(err).name,
+    });
+    return undefined;
+  }
+};
+
+/** Triage, then assess; a due user goes on to its lease. Its row is recorded whatever happens. */
+const handleUser = async (
+  run: Run,
+  user: UserSettings,
+  sharesSecretWith: string | undefined,
+  indexed: SecretState | null | undefined,
+): Promise<void> => {
+  const { ctx, ledger, request } = run;
+  const stopped = ledger.stopped(user);
+  if (stopped) return ledger.record(user, stopped);
+  if (sharesSecretWith) {
+    return ledger.record(user, {
+      ...outcome(
+        undefined,
+        'failed',
+        `secret name ${user.secretName} is also the name for ${sharesSecretWith}`,
+      ),
+      errorCode: 'SECRET_NAME_COLLISION',
+      remedy: 'Give one of the users an explicit secretName, or exclude one from discovery.',
+    });
+  }
+  if (!user.enabled) {
+    return ledger.record(
+      user,
+      outcome(undefined, 'skipped', 'disabled in config (enabled: false)'),
+    );
+  }
+  const late = outOfTime(run);
+  if (!request.dryRun && (late || ctx.paused?.())) {
+    return ledger.record(user, {
+      secretArn: indexed?.arn,
+      action: 'deferred',
+      reason: late
+        ? 'out of time for this run; the next run continues'
+        : 'Atlas is rate-limiting this run; the budget goes to users in flight, the next run continues',
+      serialNumber: undefined,
+      notAfter: indexed?.notAfterHint?.toISOString(),
+      orphans: [],
+    });
+  }
+  let a: Awaited<ReturnType<typeof assess>>;
+  try {
+    a = await assess(run, user, indexed);
+  } catch (err) {
+    return ledger.record(user, ledger.failUser(user, err));
+  }
+  if (!a.decision.due) return ledger.record(user, outcome(a, 'skipped', a.decision.reason));
+  if (request.dryRun) {
+    const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
+    return ledger.record(user, outcome(a, 'planned', `would ${verb}: ${a.decision.reason}`));
+  }
+  return handleDue(run, user, a);
+};

@@ -1,0 +1,105 @@
+import { v5 as uuidv5 } from 'uuid';
+import { z } from 'zod';
+import type { ValidatedCertificate } from './certificate.js';
+import { formatZodIssues } from './config.js';
+
+/**
+ * The value a certificate secret holds and what a secret's versions say, apart from how Secrets
+ * Manager is called (`adapters/aws/secret-store.ts`). Versions are labelled the way Secrets
+ * Manager rotation does (AWSCURRENT, AWSPENDING, AWSPREVIOUS); version ids derive from the
+ * certificate serial, so a version's id alone says which certificate it holds.
+ */
+
+export const CURRENT = 'AWSCURRENT';
+export const PENDING = 'AWSPENDING';
+
+// Fixed namespace: changing it would make every stored certificate look foreign to the plan.
+const VERSION_NAMESPACE = '0b8f8d6e-4f53-4c1e-9f0e-5d8b1f6e7a10';
+
+/** The secret version id (ClientRequestToken) for a certificate serial: a UUIDv5 of it. */
+export const versionIdFor = (serialNumber: string): string =>
+  uuidv5(`atlas-x509:${serialNumber}`, VERSION_NAMESPACE);
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+/** The JSON a certificate secret holds (`SecretString`). */
+export const storedCertificateSchema = z.object({
+  username: z.string().min(1),
+  projectId: z.string().regex(/^[a-f0-9]{24}$/),
+  certificate: z.string().includes('-----BEGIN CERTIFICATE-----'),
+  privateKey: z.string().includes('PRIVATE KEY-----'),
+  pem: z.string(),
+  serialNumber: z.string().regex(/^[1-9][0-9]*$/),
+  notBefore: isoDate,
+  notAfter: isoDate,
+});
+
+export type StoredCertificate = z.output<typeof storedCertificateSchema>;
+
+/** Serialises with a fixed key order, so a retried write sends byte-identical text. */
+export const serializeStored = (
+  user: { projectId: string; username: string },
+  cert: ValidatedCertificate,
+): string =>
+  JSON.stringify({
+    username: user.username,
+    projectId: user.projectId,
+    certificate: cert.certificate,
+    privateKey: cert.privateKey,
+    pem: cert.pem,
+    serialNumber: cert.serialNumber,
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
+  });
+
+/** What the current version holds: our certificate, or something we must not overwrite. */
+export type CurrentValue =
+  | { kind: 'ours'; value: StoredCertificate }
+  | { kind: 'foreign'; problem: string };
+
+export interface SecretState {
+  name: string;
+  arn: string;
+  createdDate: Date;
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate: Date | undefined;
+  /** Version id → staging labels, for versions that carry labels. */
+  versions: ReadonlyMap<string, readonly string[]>;
+  currentVersionId: string | undefined;
+  /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
+  pendingVersionId: string | undefined;
+  current: CurrentValue | undefined;
+  /**
+   * The held certificate's expiry as last tagged by the rotator: a hint for ordering users by
+   * urgency before anything else is read, never a basis for a decision.
+   */
+  notAfterHint: Date | undefined;
+}
+
+export const parseCurrentValue = (
+  text: string | undefined,
+  owner: { projectId: string; username: string },
+): CurrentValue => {
+  if (text === undefined)
+    return { kind: 'foreign', problem: 'the current version has no SecretString' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { kind: 'foreign', problem: 'the current value is not JSON' };
+  }
+  const parsed = storedCertificateSchema.safeParse(json);
+  if (!parsed.success) {
+    return {
+      kind: 'foreign',
+      problem: `the current value is not a certificate written by this rotator (${formatZodIssues(parsed.error).join('; ')})`,
+    };
+  }
+  if (parsed.data.projectId !== owner.projectId || parsed.data.username !== owner.username) {
+    return {
+      kind: 'foreign',
+      problem: `the secret holds the certificate of ${parsed.data.projectId}:${parsed.data.username}`,
+    };
+  }
+  return { kind: 'ours', value: parsed.data };
+};
