@@ -2,9 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import packageJson from '../../../package.json' with { type: 'json' };
+import type { DisableAtlasPort } from '../../domain/customer-x509.js';
 import { asError, RotatorError } from '../../domain/errors.js';
 import { type Log, silentLog } from '../../domain/log.js';
-import type { AtlasCertificate, AtlasDatabaseUser } from '../../domain/rotation/ports.js';
+import type {
+  AtlasCertificate,
+  AtlasDatabaseUser,
+  AtlasPort,
+} from '../../domain/rotation/ports.js';
 import {
   type AtlasCredentials,
   type AuthStrategy,
@@ -175,7 +180,7 @@ const describeBody = (res: RawResponse): string => {
  * 2023-01-01. Safe calls retry transient failures; certificate creation retries only when no
  * certificate can have been minted and otherwise throws `AtlasCreateOutcomeUnknownError`.
  */
-export class AtlasClient {
+export class AtlasClient implements AtlasPort, DisableAtlasPort {
   /** Counters for the run report; they only grow. */
   readonly stats: AtlasClientStats = {
     requests: 0,
