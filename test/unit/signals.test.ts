@@ -135,11 +135,9 @@ describe('signals: EventBridge publisher', () => {
     eb.on(PutEventsCommand)
       .resolvesOnce({ FailedEntryCount: 0 })
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'ThrottlingException' }] });
-    const accepted = await new EventBridgePublisher(
-      new EventBridgeClient({}),
-      silentLog,
-      'ops-bus',
-    ).publish(events(13));
+    const accepted = await new EventBridgePublisher(new EventBridgeClient({}), silentLog, {
+      busName: 'ops-bus',
+    }).publish(events(13));
     expect(accepted).toBe(12);
     const calls = eb.commandCalls(PutEventsCommand).map((c) => c.args[0].input.Entries ?? []);
     expect(calls.map((entries) => entries.length)).toEqual([10, 3]);

@@ -11,6 +11,26 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 // A minted key exists only in memory until it is stored: give writes room to ride out
 // throttling by other writers in the account (the store paces its own under the quota). The
 // SDK's standard retry backs off from 500 ms for throttling, doubling, with jitter.
-export const secretsManager = new SecretsManagerClient({ maxAttempts: 8 });
-export const dynamoDb = new DynamoDBClient({ maxAttempts: 4 });
-export const eventBridge = new EventBridgeClient({ maxAttempts: 4 });
+//
+// Every call is bounded: the SDK's default socket timeout is minutes, so a dependency that
+// accepts a connection and never answers would hold a run until Lambda kills it. Each attempt
+// gets a connect and a response timeout; the SDK retries a timed-out attempt like a network
+// error. Values are the worst a healthy service in the same region takes, with room.
+const bounded = (connectionTimeout: number, requestTimeout: number) => ({
+  connectionTimeout,
+  requestTimeout,
+});
+
+export const secretsManager = new SecretsManagerClient({
+  maxAttempts: 8,
+  requestHandler: bounded(3_000, 10_000),
+});
+export const dynamoDb = new DynamoDBClient({
+  maxAttempts: 4,
+  requestHandler: bounded(3_000, 5_000),
+});
+// Events are best effort, and the publisher caps a whole publish (PUBLISH_BUDGET_MS).
+export const eventBridge = new EventBridgeClient({
+  maxAttempts: 2,
+  requestHandler: bounded(1_000, 2_000),
+});

@@ -3,21 +3,41 @@ import { asError } from '../../domain/errors.js';
 import { EVENT_SOURCE, type EventPublisher, type RotatorEvent } from '../../domain/events.js';
 import type { Log } from '../../domain/log.js';
 
-/** The `EventPublisher` port on EventBridge. */
+/**
+ * The `EventPublisher` port on EventBridge. Events are notifications: best effort, and bounded
+ * in time as a whole, so a hung or unreachable bus never delays or loses the report they follow.
+ */
 
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;
 
+/** All of one publish, every batch and SDK retry included. */
+export const PUBLISH_BUDGET_MS = 5_000;
+
+export interface PublisherOptions {
+  /** @default ROTATOR_EVENT_BUS, else the account's default bus */
+  busName?: string;
+  /** @default PUBLISH_BUDGET_MS */
+  budgetMs?: number;
+}
+
 /** Publishes to a bus (`ROTATOR_EVENT_BUS`, default the account's default bus). */
 export class EventBridgePublisher implements EventPublisher {
+  private readonly busName: string;
+  private readonly budgetMs: number;
+
   constructor(
     private readonly client: EventBridgeClient,
     private readonly log: Log,
-    private readonly busName = process.env.ROTATOR_EVENT_BUS ?? 'default',
-  ) {}
+    options: PublisherOptions = {},
+  ) {
+    this.busName = options.busName ?? process.env.ROTATOR_EVENT_BUS ?? 'default';
+    this.budgetMs = options.budgetMs ?? PUBLISH_BUDGET_MS;
+  }
 
   async publish(events: readonly RotatorEvent[]): Promise<number> {
     let accepted = 0;
+    const budget = AbortSignal.timeout(this.budgetMs);
     for (let i = 0; i < events.length; i += BATCH) {
       const batch = events.slice(i, i + BATCH);
       try {
@@ -30,6 +50,7 @@ export class EventBridgePublisher implements EventPublisher {
               EventBusName: this.busName,
             })),
           }),
+          { abortSignal: budget },
         );
         const failed = out.FailedEntryCount ?? 0;
         accepted += batch.length - failed;
@@ -40,11 +61,18 @@ export class EventBridgePublisher implements EventPublisher {
           });
         }
       } catch (err) {
-        // An event is a notification: its loss must not undo or fail the work it reports.
-        this.log.warn('could not publish events', {
-          count: batch.length,
-          error: asError(err).name,
+        // An event is a notification: its loss must not undo or fail the work it reports. The
+        // SDK has retried already, so the bus is not answering: the rest would wait the same.
+        const e = asError(err);
+        this.log.warn("could not publish events; the rest of this run's events are dropped", {
+          bus: this.busName,
+          dropped: events.length - i,
+          error: budget.aborted ? 'TimeoutError' : e.name,
+          reason: budget.aborted
+            ? `no answer within the ${this.budgetMs} ms budget for events`
+            : e.message,
         });
+        break;
       }
     }
     return accepted;
