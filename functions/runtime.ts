@@ -7,7 +7,12 @@ import {
 } from './adapters/atlas/client.js';
 import { checkCredentialExpiry } from './adapters/atlas/credential-expiry.js';
 import { AdaptiveConcurrency } from './adapters/atlas/pacing.js';
-import { dynamoDb, eventBridge, secretsManager } from './adapters/aws/clients.js';
+import {
+  dynamoDb,
+  eventBridge,
+  secretsManager,
+  secretsManagerKeyWrites,
+} from './adapters/aws/clients.js';
 import { resolveAtlasCredentials } from './adapters/aws/credentials.js';
 import { EventBridgePublisher } from './adapters/aws/events.js';
 import { LeaseTable } from './adapters/aws/lease-table.js';
@@ -94,6 +99,8 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       atlas,
       store: new SecretStore(secretsManager, {
         readersFor: consumersFromEnv(options.env ?? process.env),
+        keyWrites: secretsManagerKeyWrites,
+        keyWriteRetry: { deadline: options.deadline },
       }),
       leases: new LeaseTable(dynamoDb, {
         tableName: config.locks.tableName,

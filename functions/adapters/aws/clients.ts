@@ -25,6 +25,14 @@ export const secretsManager = new SecretsManagerClient({
   maxAttempts: 8,
   requestHandler: bounded(3_000, 10_000),
 });
+/**
+ * PutSecretValue and the label moves only: SDK retries off, so they never find the shared
+ * retry-token bucket empty; `retryKeyWrite` retries them within the run's deadline.
+ */
+export const secretsManagerKeyWrites = new SecretsManagerClient({
+  maxAttempts: 1,
+  requestHandler: bounded(3_000, 10_000),
+});
 export const dynamoDb = new DynamoDBClient({
   maxAttempts: 4,
   requestHandler: bounded(3_000, 5_000),

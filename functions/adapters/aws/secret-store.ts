@@ -22,6 +22,7 @@ import {
   type SecretState,
   versionIdFor,
 } from '../../domain/stored-value.js';
+import { type KeyWriteRetryOptions, retryKeyWrite } from './key-write-retry.js';
 
 /**
  * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`.
@@ -110,6 +111,12 @@ const storeFailure = (action: string, secret: string, err: unknown): SecretStore
 export interface SecretStoreOptions {
   /** Principals (role ARNs, possibly in other accounts) allowed to read a project's secrets. */
   readersFor?: (projectId: string) => readonly string[];
+  /**
+   * The client for key-holding writes (PutSecretValue, label moves), with SDK retries off:
+   * they are retried by `retryKeyWrite`, on no shared retry quota. @default the main client
+   */
+  keyWrites?: SecretsManagerClient;
+  keyWriteRetry?: KeyWriteRetryOptions;
 }
 
 /** The resource policy that lets consumers read a certificate secret, and nothing else. */
@@ -130,10 +137,11 @@ export const readerPolicy = (readers: readonly string[]): string =>
 /**
  * Secrets Manager allows 50 requests a second per region for each write family, and the quota
  * cannot be raised. A large run would exceed it (a renewal makes three value writes) and then
- * lean on SDK retries while minted keys exist only in memory. Writes are paced here instead,
- * per process, with a sliding window; other writers in the account are what retries are for.
+ * lean on retries while minted keys exist only in memory. Writes are paced here instead, per
+ * process, with a sliding window, at 40 a second: the other 10 are headroom for the account's
+ * other writers, and what is left over is what retries are for.
  */
-const WRITES_PER_SECOND = 50;
+export const WRITES_PER_SECOND = 40;
 const writeFamily = () =>
   pThrottle({ limit: WRITES_PER_SECOND, interval: 1000, strict: true })(
     <T>(write: () => Promise<T>): Promise<T> => write(),
@@ -294,15 +302,13 @@ export class SecretStore implements SecretStorePort {
   async put(state: SecretState, value: string, serialNumber: string): Promise<string> {
     const versionId = versionIdFor(serialNumber);
     try {
-      await paced.value(() =>
-        this.client.send(
-          new PutSecretValueCommand({
-            SecretId: state.arn,
-            ClientRequestToken: versionId,
-            SecretString: value,
-            VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
-          }),
-        ),
+      await this.keyWrite(
+        new PutSecretValueCommand({
+          SecretId: state.arn,
+          ClientRequestToken: versionId,
+          SecretString: value,
+          VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
+        }),
       );
       return versionId;
     } catch (err) {
@@ -315,20 +321,16 @@ export class SecretStore implements SecretStorePort {
    * that was current.
    */
   async promote(state: SecretState, versionId: string): Promise<void> {
-    try {
-      await paced.value(() =>
-        this.client.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: state.arn,
-            VersionStage: CURRENT,
-            MoveToVersionId: versionId,
-            RemoveFromVersionId: state.currentVersionId,
-          }),
-        ),
-      );
-    } catch (err) {
-      throw storeFailure('UpdateSecretVersionStage', state.name, err);
-    }
+    await this.moveLabel(
+      state,
+      new UpdateSecretVersionStageCommand({
+        SecretId: state.arn,
+        VersionStage: CURRENT,
+        MoveToVersionId: versionId,
+        RemoveFromVersionId: state.currentVersionId,
+      }),
+      (stages) => stages.get(versionId)?.includes(CURRENT) === true,
+    );
     // A pending label left on the current version reads as "done" anyway; removing it keeps
     // the next rotation's AWSPENDING unambiguous.
     await this.dropPending(state, versionId);
@@ -356,17 +358,44 @@ export class SecretStore implements SecretStorePort {
 
   /** Removes AWSPENDING from a version: after promotion, or from one that must not be promoted. */
   async dropPending(state: SecretState, versionId: string): Promise<void> {
+    await this.moveLabel(
+      state,
+      new UpdateSecretVersionStageCommand({
+        SecretId: state.arn,
+        VersionStage: PENDING,
+        RemoveFromVersionId: versionId,
+      }),
+      (stages) => stages.get(versionId)?.includes(PENDING) !== true,
+    );
+  }
+
+  private keyWrite(
+    command: PutSecretValueCommand | UpdateSecretVersionStageCommand,
+  ): Promise<unknown> {
+    const client = this.options.keyWrites ?? this.client;
+    const send = () =>
+      command instanceof PutSecretValueCommand ? client.send(command) : client.send(command);
+    return retryKeyWrite(() => paced.value(send), this.options.keyWriteRetry);
+  }
+
+  /**
+   * A label move, retried like a key write. A retry of a move that had already committed is
+   * refused (its RemoveFromVersionId no longer matches); when the labels are already where
+   * `done` wants them, that is success.
+   */
+  private async moveLabel(
+    state: SecretState,
+    command: UpdateSecretVersionStageCommand,
+    done: (stages: ReadonlyMap<string, readonly string[]>) => boolean,
+  ): Promise<void> {
     try {
-      await paced.value(() =>
-        this.client.send(
-          new UpdateSecretVersionStageCommand({
-            SecretId: state.arn,
-            VersionStage: PENDING,
-            RemoveFromVersionId: versionId,
-          }),
-        ),
-      );
+      await this.keyWrite(command);
     } catch (err) {
+      const now = await this.client
+        .send(new DescribeSecretCommand({ SecretId: state.arn }))
+        .then((d) => new Map(Object.entries(d.VersionIdsToStages ?? {})))
+        .catch(() => undefined);
+      if (now && done(now)) return;
       throw storeFailure('UpdateSecretVersionStage', state.name, err);
     }
   }

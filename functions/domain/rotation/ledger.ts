@@ -108,7 +108,10 @@ export class Ledger {
     this.failure ??= { code: err.code, message: err.message, remedy: err.remedy };
   }
 
-  /** A project whose discovery failed: its listed users still run unless the error stops it. */
+  /**
+   * A project whose discovery failed: recorded as the project's failure whatever its scope, so
+   * its listed users fail with it (the run cannot tell which users it was meant to cover).
+   */
   discoveryFailed(projectId: string, err: unknown): void {
     if (this.escalate(projectId, err)) return;
     this.projectFailures.set(
