@@ -56,12 +56,20 @@ const project = z.strictObject({
   exclude: z.array(username).default([]),
 });
 
+/** Hosts whose traffic never leaves the machine: the only ones plain http may reach. */
+const isLoopback = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+
 const rawConfig = z.strictObject({
   atlas: z
     .strictObject({
       baseUrl: z
         .url({ protocol: /^https?$/ })
         .default('https://cloud.mongodb.com')
+        .refine(
+          (url) => url.startsWith('https:') || isLoopback(new URL(url).hostname),
+          'must use https (plain http is allowed only for loopback simulators: localhost, 127.0.0.0/8, [::1]); the client secret would travel in clear text',
+        )
         .transform((url) => url.replace(/\/+$/, '')),
       credentialsSecretId: z.string().min(1).optional(),
       /** Project Owner credential for the disable operation; falls back to the one above. */

@@ -10,6 +10,7 @@ import {
   JSON_HEADERS,
   loadRecorded,
   mockAtlas,
+  ORIGIN,
   rejectionOf,
 } from './helpers.js';
 
@@ -143,6 +144,24 @@ describe('AtlasClient with an API key (Digest)', () => {
     expect(second.cnonce).not.toBe(first.cnonce);
     expect(second.response).toBe(expectedResponse(second, 'GET', API_KEY.privateApiKey));
     expect(client.stats).toMatchObject({ requests: 3, authChallenges: 1, tokenRequests: 0 });
+  });
+
+  it('signs the full request path when the base URL has a path (a proxy in front of Atlas)', async () => {
+    const prefixed = `/atlas-proxy${certsPath()}`;
+    const list = loadRecorded('list-certs.http');
+    const sent: (string | undefined)[] = [];
+    pool.intercept({ path: prefixed, method: 'GET' }).reply(() => challengeReply('n-prefix'));
+    pool.intercept({ path: prefixed, method: 'GET' }).reply((opts) => {
+      sent.push(headerOf(opts));
+      return { statusCode: 200, data: list.body, responseOptions: { headers: list.headers } };
+    });
+    const client = clientWith(agent, { baseUrl: `${ORIGIN}/atlas-proxy/` });
+
+    await client.listCertificates(GROUP, 'user389');
+
+    const params = paramsOf(sent[0] ?? '');
+    expect(params.uri).toBe(prefixed);
+    expect(params.response).toBe(expectedResponse(params, 'GET', API_KEY.privateApiKey));
   });
 
   it('answers a stale challenge to a reused nonce once more', async () => {

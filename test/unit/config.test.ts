@@ -150,6 +150,13 @@ describe('config', () => {
       'atlas.baseUrl:',
     ],
     [
+      {
+        ...withProject({ projectId: P1, users: ['a'] }),
+        atlas: { baseUrl: 'http://atlas-proxy.internal' },
+      },
+      'atlas.baseUrl: must use https (plain http is allowed only for loopback simulators',
+    ],
+    [
       { ...withProject({ projectId: P1, users: ['a'] }), locks: { tableName: 'x' } },
       'locks.tableName: must be a valid DynamoDB table name',
     ],
@@ -216,4 +223,25 @@ describe('config', () => {
       'cannot read the file: ENOENT',
     );
   });
+});
+
+describe('config: plain http only to loopback', () => {
+  it.each(['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:9', 'https://x.example'])(
+    'accepts %s',
+    (baseUrl) => {
+      const config = parseConfig({
+        projects: [{ projectId: P1, users: ['a'] }],
+        atlas: { baseUrl },
+      });
+      expect(config.atlas.baseUrl).toBe(baseUrl);
+    },
+  );
+  it.each(['http://10.0.0.5', 'http://127.0.0.1.evil.example', 'http://cloud.mongodb.com'])(
+    'refuses %s',
+    (baseUrl) => {
+      expect(() =>
+        parseConfig({ projects: [{ projectId: P1, users: ['a'] }], atlas: { baseUrl } }),
+      ).toThrow(/atlas\.baseUrl: must use https/);
+    },
+  );
 });

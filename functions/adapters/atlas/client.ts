@@ -191,6 +191,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
   };
 
   private readonly baseUrl: string;
+  private readonly basePath: string;
   private readonly dispatcher: Dispatcher;
   private readonly retry: RetryOptions;
   private readonly timeoutMs: number;
@@ -204,6 +205,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
 
   constructor(options: AtlasClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
     this.dispatcher = options.dispatcher ?? defaultAgent;
     this.retry = {
       maxRetries: options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries,
@@ -426,7 +428,8 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
     const auth = this.auth.begin();
     const answered = { fresh: 0, stale: 0 };
     for (;;) {
-      const authorization = await auth.authorize(spec.method, uri);
+      // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
+      const authorization = await auth.authorize(spec.method, `${this.basePath}${uri}`);
       const mediaType = spec.mediaType ?? MEDIA_TYPE;
       const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
       if (spec.body !== undefined) headers['content-type'] = mediaType;
