@@ -27,10 +27,11 @@ const ROTATE_USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-r
   --time-budget <s>      stop starting new mints after this many seconds (deferred)`;
 
 const DISABLE_USAGE = `Usage: npm run --silent disable-customer-x509 -- --config <file> --project <id>
-         [--confirm <id>] [--requested-by <who>] [--reason <why>] [--json]
+         [--confirm <id> --requested-by <who> --reason <why>] [--json]
 
   Clears the project's customer CA (self-managed X.509) and restarts its clusters.
-  Without --confirm it is a dry run; --confirm must repeat the project id exactly.`;
+  Without --confirm it is a dry run; --confirm must repeat the project id exactly, and
+  --requested-by and --reason are required with it (the audit record).`;
 
 const COMMON_HELP = `
 Atlas credentials: MONGODB_ATLAS_CLIENT_ID + MONGODB_ATLAS_CLIENT_SECRET (service account),

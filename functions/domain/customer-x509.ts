@@ -146,6 +146,13 @@ export const checkDisableAllowed = (config: RotatorConfig, request: DisableReque
       'Repeat the exact project id in confirm to disable, or leave confirm out for a dry run.',
     );
   }
+  const missing = (['requestedBy', 'reason'] as const).filter((field) => !request[field]);
+  if (request.confirm !== undefined && missing.length > 0) {
+    throw new RefusedError(
+      `a confirmed disable needs ${missing.join(' and ')} for its audit record; nothing was changed`,
+      'Say who asks and why: add "requestedBy" and "reason" (CLI: --requested-by, --reason).',
+    );
+  }
 };
 
 export const disableCustomerX509 = async (
@@ -191,12 +198,15 @@ export const disableCustomerX509 = async (
     cleared: cas,
     atlasResponse: { customerCaPresent: caConfigured(after) },
   };
+  // The audit record goes to the log the moment the DELETE has answered: whatever happens to
+  // the event (or the function) next, the record of who cleared what exists.
+  ctx.log.warn('customer-managed X.509 disabled', { audit: auditBase });
   const eventPublished =
     (await ctx.events.publish([
       { detailType: 'Atlas Customer X509 Disabled', detail: auditBase },
     ])) === 1;
   const audit: AuditRecord = { ...auditBase, eventPublished };
-  ctx.log.warn('customer-managed X.509 disabled', { audit });
+  ctx.log.info('audit event', { projectId: id, requestId: ctx.requestId, eventPublished });
   return {
     ...base,
     action: 'disabled',

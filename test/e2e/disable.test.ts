@@ -46,6 +46,9 @@ const disable = (request: object, env = h.atlasEnv) =>
     requestId: 'req-42',
   });
 
+/** Who asks and why: required with confirm. */
+const WHO = { requestedBy: 'alice@example.com', reason: 'CHG-1234' };
+
 const deletes = () => h.sim.count('DELETE', '/userSecurity/customerX509');
 
 describe('disable customer-managed X.509', () => {
@@ -60,6 +63,19 @@ describe('disable customer-managed X.509', () => {
     expect(report.warning).toMatch(/rolling restart/);
     expect(report.message).toContain(`confirm=${P1}`);
     expect(deletes()).toBe(0);
+  });
+
+  it.each([
+    [{}, 'requestedBy and reason'],
+    [{ requestedBy: 'alice' }, 'reason'],
+    [{ reason: 'CHG-1' }, 'requestedBy'],
+  ])('refuses a confirm without who and why (%o), before any call', async (who, names) => {
+    const err = await disable({ projectId: P1, confirm: P1, ...who }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'REFUSED',
+      message: expect.stringContaining(`needs ${names}`),
+    });
+    expect(h.sim.requests).toHaveLength(0);
   });
 
   it('refuses a confirm that is not exactly the project id, before any call', async () => {
@@ -78,7 +94,7 @@ describe('disable customer-managed X.509', () => {
   });
 
   it('changes nothing when no customer CA is configured', async () => {
-    const report = await disable({ projectId: P2, confirm: P2 });
+    const report = await disable({ projectId: P2, confirm: P2, ...WHO });
     expect(report).toMatchObject({
       action: 'no-op',
       customerCaConfigured: false,
@@ -107,7 +123,7 @@ describe('disable customer-managed X.509', () => {
     expect(deletes()).toBe(1);
     expect(h.sim.stats.customerX509Disabled).toBe(1);
     // Afterwards there is nothing left to disable.
-    expect((await disable({ projectId: P1, confirm: P1 })).action).toBe('no-op');
+    expect((await disable({ projectId: P1, confirm: P1, ...WHO })).action).toBe('no-op');
   });
 
   it('publishes the audit record as the "Atlas Customer X509 Disabled" event', async () => {
@@ -163,7 +179,7 @@ describe('disable customer-managed X.509', () => {
     ['404', { type: 'error', status: 404, errorCode: 'GROUP_NOT_FOUND' }, 'GROUP_NOT_FOUND'],
   ] as const)('reports an Atlas %s clearly and disables nothing', async (_label, action, code) => {
     h.sim.injectFault({ method: 'GET', path: '/userSecurity', times: 3, action });
-    const err = await disable({ projectId: P1, confirm: P1 }).catch((e: unknown) => e);
+    const err = await disable({ projectId: P1, confirm: P1, ...WHO }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code });
     expect((err as { remedy: string }).remedy.length).toBeGreaterThan(10);
     expect(deletes()).toBe(0);
@@ -180,7 +196,7 @@ describe('disable customer-managed X.509', () => {
       path: '/customerX509',
       action: { type: 'error', status: 500, errorCode: 'UNEXPECTED_ERROR' },
     });
-    const err = await disable({ projectId: P1, confirm: P1 }).catch((e: unknown) => e);
+    const err = await disable({ projectId: P1, confirm: P1, ...WHO }).catch((e: unknown) => e);
     expect(h.sim.count('GET', '/userSecurity')).toBe(2);
     expect(h.sim.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
     expect(err).toMatchObject({ code: 'UNEXPECTED_ERROR' });
@@ -243,7 +259,23 @@ describe('disable customer-managed X.509: CLI and handler', () => {
       times: 5,
       action: { type: 'error', status: 403, errorCode: 'ORG_REQUIRES_ACCESS_LIST' },
     });
-    const failed = await h.disableCli(['--config', config, '--project', P1, '--confirm', P1]);
+    const unsigned = await h.disableCli(['--config', config, '--project', P1, '--confirm', P1]);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toMatch(/needs requestedBy and reason for its audit record/);
+    expect(deletes()).toBe(0);
+
+    const failed = await h.disableCli([
+      '--config',
+      config,
+      '--project',
+      P1,
+      '--confirm',
+      P1,
+      '--requested-by',
+      'carol',
+      '--reason',
+      'test',
+    ]);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/ORG_REQUIRES_ACCESS_LIST/);
     h.sim.clearFaults();
@@ -284,6 +316,9 @@ describe('disable customer-managed X.509: CLI and handler', () => {
       const { handler } = await import('../../functions/disable-customer-x509/handler.js');
       const context = { awsRequestId: 'req-9', getRemainingTimeInMillis: () => 60_000 } as Context;
       // A fresh module graph: compare by name, not class identity.
+      await expect(handler({ projectId: P1, confirm: P1 }, context)).rejects.toMatchObject({
+        code: 'REFUSED',
+      });
       await expect(handler({ projectId: P1, confirm: 'nope' }, context)).rejects.toMatchObject({
         name: 'RefusedError',
         code: 'REFUSED',
