@@ -1,0 +1,362 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  type CertificateDates,
+  DAY_MS,
+  HOUR_MS,
+  renewalTime,
+  windowOpensAt,
+} from '../../functions/domain/renewal.js';
+import * as P from '../../functions/domain/rotation/policies.js';
+import type { CurrentValue, SecretState } from '../../functions/domain/stored-value.js';
+
+const at = (iso: string) => new Date(iso);
+const user = {
+  projectId: '5e2211c17a3e5a48f5497de3',
+  username: 'app1',
+  secretName: 'atlas-x509/5e2211c17a3e5a48f5497de3/app1',
+  renewBeforeDays: undefined,
+};
+const ref = `${user.projectId}:${user.username}`;
+const key = `${user.projectId}/${user.username}`;
+// A 3-month Atlas certificate; on `now` it has 70 days left and is not due.
+const held: CertificateDates = {
+  serialNumber: '100',
+  notBefore: at('2026-08-10T02:06:35Z'),
+  notAfter: at('2026-11-10T03:06:35Z'),
+};
+const now = at('2026-09-01T00:00:00Z');
+const ours: CurrentValue = {
+  kind: 'ours',
+  value: { ...user, certificate: 'C', privateKey: 'K', pem: 'CK', ...held },
+};
+const foreign: CurrentValue = { kind: 'foreign', problem: 'the current value is not JSON' };
+const deletedDate = at('2026-08-30T00:00:00Z');
+const state = (over: Partial<SecretState> = {}): SecretState => ({
+  name: user.secretName,
+  arn: `arn:aws:secretsmanager:us-east-1:1:secret:${user.secretName}-AbCdEf`,
+  createdDate: at('2026-08-10T02:00:00Z'),
+  deletedDate: undefined,
+  versions: new Map([['v-current', ['AWSCURRENT']]]),
+  currentVersionId: 'v-current',
+  pendingVersionId: undefined,
+  current: ours,
+  notAfterHint: held.notAfter,
+  ...over,
+});
+const gone = state({ deletedDate });
+const alien = state({ current: foreign });
+const pending = state({ pendingVersionId: 'v-pending' });
+const input = (over: Partial<P.CheckInput> = {}): P.CheckInput => ({
+  user,
+  state: state(),
+  held,
+  listed: [{ ...held, createdAt: held.notBefore }],
+  forced: false,
+  now,
+  listLagGraceMs: HOUR_MS,
+  ...over,
+});
+const DELETED = 'SECRET_SCHEDULED_FOR_DELETION';
+const FOREIGN = 'SECRET_FOREIGN_VALUE';
+const UNKNOWN = 'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS';
+const expired = 'stored certificate expired on 2026-11-10T03:06:35.000Z';
+const day = (d: Date): string => d.toISOString().slice(0, 10);
+/** A verdict in one word: the refusal's code, or its kind; undefined when the check passes. */
+const said = (v: P.Verdict | undefined) => (v?.kind === 'refuse' ? v.code : v?.kind);
+const reasonOf = (v: P.Verdict | undefined) => (v && 'reason' in v ? v.reason : undefined);
+/** Puts each row's expectation into its title. */
+const titled = <O, E>(rows: [string, O, E][]): [string, O, E][] =>
+  rows.map(([label, over, want]) => [`${label} → ${String(want ?? 'passes')}`, over, want]);
+
+describe('policies: the checks before renewal', () => {
+  const issued = held.notBefore.getTime() + HOUR_MS; // Atlas backdates notBefore by an hour
+  const unlisted = { listed: [] };
+  const other = { listed: [{ ...held, serialNumber: '9', createdAt: held.notBefore }] };
+  const rows = {
+    SecretScheduledForDeletion: [
+      ['no secret', { state: undefined }, undefined],
+      ['a live secret', {}, undefined],
+      ['scheduled for deletion', { state: gone }, DELETED],
+      ['scheduled for deletion, forced', { state: gone, forced: true }, DELETED],
+    ],
+    SecretHoldsForeignValue: [
+      ['no secret', { state: undefined }, undefined],
+      ['an empty secret', { state: state({ current: undefined }) }, undefined],
+      ['our value', {}, undefined],
+      ['a foreign value', { state: alien }, FOREIGN],
+      ['a foreign value, forced', { state: alien, forced: true }, undefined],
+    ],
+    HeldCertificateUnknownToAtlas: [
+      ['listed', {}, undefined],
+      ['not listed', unlisted, UNKNOWN],
+      ['only others listed', other, UNKNOWN],
+      ['unlisted at the grace’s end', { ...unlisted, now: new Date(issued + HOUR_MS) }, undefined],
+      ['unlisted past the grace', { ...unlisted, now: new Date(issued + HOUR_MS + 1) }, UNKNOWN],
+      ['unlisted, longer grace', { ...unlisted, listLagGraceMs: 30 * DAY_MS }, undefined],
+      ['unlisted, expired', { ...unlisted, now: held.notAfter }, undefined],
+      ['unlisted, forced', { ...unlisted, forced: true }, undefined],
+      ['nothing held', { ...unlisted, held: undefined }, undefined],
+    ],
+    PendingRotationLeft: [
+      ['no secret', { state: undefined }, undefined],
+      ['no pending version', {}, undefined],
+      ['a pending version', { state: pending }, 'due'],
+    ],
+  } satisfies Record<string, [string, Partial<P.CheckInput>, string | undefined][]>;
+  const checks = [
+    P.SecretScheduledForDeletion,
+    P.SecretHoldsForeignValue,
+    P.HeldCertificateUnknownToAtlas,
+    P.PendingRotationLeft,
+  ];
+  describe.each(checks)('$name', (check) => {
+    const cases = rows[check.name as keyof typeof rows];
+    it.each(titled<Partial<P.CheckInput>, string | undefined>(cases))('%s', (_, over, want) => {
+      expect(said(check.evaluate(input(over)))).toBe(want);
+    });
+  });
+});
+
+describe('policies: renewal checks', () => {
+  const renewal = (over: Partial<P.RenewalInput> = {}): P.RenewalInput => ({
+    held,
+    forced: false,
+    now,
+    policy: { renewBeforeDays: undefined },
+    key,
+    ...over,
+  });
+  const rows = {
+    ForcedByOperator: [
+      ['forced', { forced: true }, 'forced by the operator'],
+      ['not forced', {}, undefined],
+    ],
+    NoCertificateStored: [
+      ['nothing held', { held: undefined }, 'no certificate stored yet'],
+      ['held', {}, undefined],
+    ],
+    CertificateExpired: [
+      ['at notAfter', { now: held.notAfter }, expired],
+      ['a millisecond before', { now: new Date(held.notAfter.getTime() - 1) }, undefined],
+      ['nothing held', { held: undefined }, undefined],
+    ],
+    RenewalWindow: [['nothing held', { held: undefined }, undefined]],
+  } satisfies Record<string, [string, Partial<P.RenewalInput>, string | undefined][]>;
+  const checks = [P.ForcedByOperator, P.NoCertificateStored, P.CertificateExpired, P.RenewalWindow];
+  describe.each(checks)('$name', (check) => {
+    const cases = rows[check.name as keyof typeof rows];
+    it.each(titled<Partial<P.RenewalInput>, string | undefined>(cases))('%s', (_, over, want) => {
+      expect(check.evaluate(renewal(over))).toEqual(want && { kind: 'due', reason: want });
+    });
+  });
+
+  // renewAt is computed with the policy: a check that ignored it would be off by weeks.
+  describe.each([{ renewBeforeDays: undefined }, { renewBeforeDays: 10 }])(
+    'RenewalWindow, %o',
+    (policy) => {
+      const renewAt = renewalTime(held, policy, key);
+      const opened = day(windowOpensAt(held, policy));
+      it.each<[string, string, number]>([
+        ['a millisecond before', 'not-due', -1],
+        ['at', 'due', 0],
+        ['a day after', 'due', DAY_MS],
+      ])('%s the spread renewal time → %s', (_, kind, offset) => {
+        const v = P.RenewalWindow.evaluate(
+          renewal({ policy, now: new Date(renewAt.getTime() + offset) }),
+        );
+        const not = `^not due: [\\d.]+ days left, renews from ${day(renewAt)}$`;
+        const due = `^[\\d.]+ days left; renewal window opened ${opened}$`;
+        expect(v).toEqual(
+          kind === 'due'
+            ? { kind, reason: expect.stringMatching(new RegExp(due)) }
+            : { kind, reason: expect.stringMatching(new RegExp(not)), renewAt },
+        );
+      });
+    },
+  );
+
+  it.each<[string, number, RegExp]>([
+    ['rounds ten days or more', 70 * DAY_MS, /^not due: 70 days left,/],
+    ['rounds exactly ten days', 10 * DAY_MS, /^10 days left;/],
+    ['keeps a decimal under ten days', 5.5 * DAY_MS, /^5\.5 days left;/],
+  ])('RenewalWindow %s', (_, left, expected) => {
+    const v = P.RenewalWindow.evaluate(renewal({ now: new Date(held.notAfter.getTime() - left) }));
+    expect(reasonOf(v)).toMatch(expected);
+  });
+});
+
+describe('policies: the mint gate', () => {
+  const critical = at('2026-11-05T00:00:00Z'); // 5 days left, under criticalDays
+  const sevenLeft = new Date(held.notAfter.getTime() - 7 * DAY_MS);
+  const gate = (over: Partial<P.MintGateInput>): P.MintGateInput => ({
+    recentOrphans: 0,
+    orphanLimit: 3,
+    orphanWindowDays: 7,
+    held,
+    now,
+    criticalDays: 7,
+    attempt: 1,
+    ...over,
+  });
+  const word = (g: P.MintGate) =>
+    g.mint ? (g.pastOrphanLimit ? 'mint past limit' : 'mint') : g.refusal.code;
+  const full = { recentOrphans: 3 };
+  const LIMIT = 'ORPHAN_LIMIT';
+
+  it.each(
+    titled<Partial<P.MintGateInput>, string>([
+      ['no orphans', {}, 'mint'],
+      ['below the limit', { recentOrphans: 2 }, 'mint'],
+      ['below the limit, critical, try 2', { recentOrphans: 2, now: critical, attempt: 2 }, 'mint'],
+      ['at the limit, not critical', full, LIMIT],
+      ['past the limit, not critical', { recentOrphans: 9 }, LIMIT],
+      ['at the limit, exactly criticalDays left', { ...full, now: sevenLeft }, LIMIT],
+      ['at the limit, critical, try 1', { ...full, now: critical }, 'mint past limit'],
+      ['at the limit, critical, try 2', { ...full, now: critical, attempt: 2 }, LIMIT],
+      ['at the limit, nothing held, try 1', { ...full, held: undefined }, 'mint past limit'],
+      ['at the limit, nothing held, try 2', { ...full, held: undefined, attempt: 2 }, LIMIT],
+    ]),
+  )('OrphanLimit: %s', (_, over, want) => {
+    expect(word(P.OrphanLimit.evaluate(gate(over)))).toBe(want);
+  });
+
+  it('OrphanLimit refuses with the count, the window and a remedy', () => {
+    expect(P.OrphanLimit.evaluate(gate({ recentOrphans: 4, orphanWindowDays: 14 }))).toEqual({
+      mint: false,
+      refusal: {
+        code: LIMIT,
+        message:
+          'refusing to mint: 4 certificate(s) minted in the last 14 days were lost (orphans)',
+        remedy: expect.stringMatching(/cannot be deleted.*age out of the window/),
+      },
+    });
+  });
+
+  it.each(
+    titled<Partial<P.MintGateInput>, boolean>([
+      ['nothing held', { held: undefined }, true],
+      ['about to expire', { now: critical }, true],
+      ['not critical', {}, false],
+      ['about to expire, second attempt', { now: critical, attempt: 2 }, false],
+    ]),
+  )('CriticalFloor: %s', (_, over, want) => {
+    expect(P.CriticalFloor.applies(gate(over))).toBe(want);
+  });
+});
+
+describe('policies: the chain', () => {
+  const everything = state({ deletedDate, current: foreign, pendingVersionId: 'v-pending' });
+  const alienPending = state({ current: foreign, pendingVersionId: 'v-pending' });
+  const summary = (v: P.Refusal | P.Decision) =>
+    P.isRefusal(v) ? v.code : v.due ? `due: ${v.reason}` : 'not due';
+  const RESUMES = 'due: an interrupted rotation left a pending version';
+  const FORCED = 'due: forced by the operator';
+  const NONE = 'due: no certificate stored yet';
+
+  it.each<[string, Partial<P.CheckInput>, string]>([
+    ['deletion beats foreign', { state: everything, listed: [] }, DELETED],
+    ['deletion is not forced away', { state: everything, listed: [], forced: true }, DELETED],
+    ['foreign beats unknown-to-Atlas', { state: alienPending, listed: [] }, FOREIGN],
+    ['unknown-to-Atlas beats pending', { state: pending, listed: [] }, UNKNOWN],
+    ['pending beats renewal', { state: pending }, RESUMES],
+    ['pending beats force', { state: pending, forced: true }, RESUMES],
+    ['force passes foreign and unknown', { state: alien, listed: [], forced: true }, FORCED],
+    ['renewal decides the rest', {}, 'not due'],
+    ['nothing stored', { state: undefined, held: undefined, listed: [] }, NONE],
+  ])('evaluateUser: %s', (_, over, want) => {
+    expect(summary(P.evaluateUser(input(over)))).toBe(want);
+  });
+
+  const fix = `--force --only ${ref}`;
+  it.each<{ code: string; over: Partial<P.CheckInput>; message: string; remedies: string[] }>([
+    {
+      code: DELETED,
+      over: { state: gone },
+      message: `secret ${user.secretName} is scheduled for deletion (2026-08-30T00:00:00.000Z)`,
+      remedies: [`aws secretsmanager restore-secret --secret-id ${user.secretName}`],
+    },
+    {
+      code: FOREIGN,
+      over: { state: alien },
+      message: `secret ${user.secretName} is not ours: the current value is not JSON`,
+      remedies: [fix],
+    },
+    {
+      code: UNKNOWN,
+      over: { listed: [] },
+      message: 'Atlas does not list the stored certificate 100 although it has not expired',
+      remedies: [`Check that ${user.secretName} belongs to ${ref}`, fix],
+    },
+  ])(
+    'evaluateUser refuses with $code, naming the secret and the fix',
+    ({ code, over, message, remedies }) => {
+      const v = P.evaluateUser(input(over));
+      expect(v).toEqual({ code, message, remedy: expect.any(String) });
+      if (!P.isRefusal(v)) throw new Error('expected a refusal');
+      for (const r of remedies) expect(v.remedy).toContain(r);
+      // Deletion cannot be forced away, so its remedy must not offer --force.
+      expect(v.remedy.includes(fix)).toBe(code !== DELETED);
+    },
+  );
+
+  it('evaluateUser gives the decision of decideFor when nothing refuses', () => {
+    expect(P.evaluateUser(input())).toEqual(P.decideFor(user, held, false, now));
+    expect(P.isRefusal(P.evaluateUser(input()))).toBe(false);
+  });
+
+  const due = (reason: string): P.Verdict => ({ kind: 'due', reason });
+  const refuse: P.Verdict = { kind: 'refuse', code: 'X', message: 'm', remedy: 'r' };
+  it.each<[string, (P.Verdict | undefined)[], P.Verdict | undefined, number]>([
+    ['no checks', [], undefined, 0],
+    ['all pass', [undefined, undefined], undefined, 2],
+    ['the first that answers wins', [undefined, due('b'), due('c')], due('b'), 2],
+    ['a refusal first', [refuse, due('b')], refuse, 1],
+  ])('firstVerdict: %s', (_, verdicts, want, evaluated) => {
+    const checks = verdicts.map((v, i) => ({ name: `c${i}`, evaluate: vi.fn((_: string) => v) }));
+    expect(P.firstVerdict(checks, 'input')).toEqual(want);
+    expect(checks.map((c) => c.evaluate.mock.calls)).toEqual(
+      checks.map((_, i) => (i < evaluated ? [['input']] : [])),
+    );
+  });
+
+  const late = at('2026-10-25T00:00:00Z'); // thirds: due; renewBeforeDays 10: not yet
+  it.each<[string, { held?: CertificateDates; now?: Date; force?: boolean }, string]>([
+    ['nothing stored', { held: undefined }, NONE],
+    ['not due', {}, 'not due'],
+    ['force: false', { force: false }, 'not due'],
+    ['force: true', { force: true }, FORCED],
+    ['expired beats the window', { now: at('2026-12-01T00:00:00Z') }, `due: ${expired}`],
+    ['in the window', { now: late }, 'due: 16 days left; renewal window opened 2026-10-10'],
+  ])('decide: %s', (_, over, want) => {
+    const policy = { renewBeforeDays: undefined };
+    expect(summary(P.decide({ held, policy, key, now, ...over }))).toBe(want);
+  });
+
+  it('decideFor uses the user’s renewBeforeDays and spreads by projectId/username', () => {
+    const tenDays = { ...user, renewBeforeDays: 10 };
+    expect(P.decideFor(user, held, false, late).due).toBe(true);
+    expect(P.decideFor(tenDays, held, false, late)).toEqual({
+      due: false,
+      reason: expect.stringMatching(/^not due: 16 days left/),
+      renewAt: renewalTime(held, tenDays, key),
+    });
+    expect(P.decideFor({ ...tenDays, username: 'app2' }, held, false, late)).toMatchObject({
+      renewAt: renewalTime(held, tenDays, `${user.projectId}/app2`),
+    });
+    expect(summary(P.decideFor(user, held, true, now))).toBe(FORCED);
+  });
+
+  it('lists the refusals and the renewal checks in their documented order', () => {
+    expect(P.REFUSALS.map((c) => c.name)).toEqual([
+      'SecretScheduledForDeletion',
+      'SecretHoldsForeignValue',
+      'HeldCertificateUnknownToAtlas',
+    ]);
+    expect(P.RENEWAL_CHECKS.map((c) => c.name)).toEqual([
+      'ForcedByOperator',
+      'NoCertificateStored',
+      'CertificateExpired',
+      'RenewalWindow',
+    ]);
+  });
+});
