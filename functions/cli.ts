@@ -79,6 +79,8 @@ const rotate = async (argv: string[]): Promise<number> => {
     force: args.force,
     only: parseOnly(args.only),
     all: args.all,
+    // One stamp per command: run it again and users this one served are not minted again.
+    requestedAt: args.force ? new Date().toISOString() : undefined,
   });
   const config = await loadConfigFile(args.config);
   const startedAt = Date.now();

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { formatZodIssues } from './config.js';
 import { RotatorError } from './errors.js';
-import { type RotationRequest, validateRequest } from './rotation/request.js';
+import {
+  REQUESTED_AT_FUTURE_TOLERANCE_MS,
+  type RotationRequest,
+  validateRequest,
+} from './rotation/request.js';
 
 /**
  * The rotate function's payload. The schedule sends `{}` (optionally with its scheduled
@@ -20,6 +24,8 @@ export const rotateEventSchema = z.strictObject({
     .min(1)
     .optional(),
   all: z.boolean().default(false),
+  /** Required with `force`: when the operator asked (ISO 8601). A retry of the same payload is then a no-op for users it already served. */
+  requestedAt: z.iso.datetime({ offset: true }).optional(),
   /** EventBridge Scheduler's `<aws.scheduler.scheduled-time>`, for the log. */
   scheduledTime: z.string().optional(),
 });
@@ -31,7 +37,7 @@ export class InvalidEventError extends RotatorError {
     super(`Invalid rotate request: ${issues.join('; ')}`, {
       code: 'INVALID_REQUEST',
       remedy:
-        'Send {} (scheduled run), {"dryRun":true}, or {"force":true,"only":[{"projectId":"...","username":"..."}]}.',
+        'Send {} (scheduled run), {"dryRun":true}, or {"force":true,"requestedAt":"<now, ISO 8601>","only":[{"projectId":"...","username":"..."}]}.',
       scope: 'run',
     });
     this.name = 'InvalidEventError';
@@ -39,14 +45,31 @@ export class InvalidEventError extends RotatorError {
 }
 
 /** Validates a payload into a request; throws InvalidEventError before anything is called. */
-export const parseRotateEvent = (event: unknown): RotationRequest & { scheduledTime?: string } => {
+export const parseRotateEvent = (
+  event: unknown,
+  now: Date = new Date(),
+): RotationRequest & { scheduledTime?: string } => {
   const parsed = rotateEventSchema.safeParse(event ?? {});
   if (!parsed.success) throw new InvalidEventError(formatZodIssues(parsed.error));
-  const request = parsed.data;
+  const { requestedAt: stamp, ...rest } = parsed.data;
+  const request = { ...rest, requestedAt: stamp === undefined ? undefined : new Date(stamp) };
   try {
     validateRequest(request);
   } catch (err) {
     throw new InvalidEventError([(err as Error).message]);
+  }
+  if (request.force && !request.requestedAt) {
+    throw new InvalidEventError([
+      'requestedAt: required with force: the time of the request (ISO 8601, e.g. "2026-12-01T10:00:00Z"), so that a retried invoke does not mint again for users it already served',
+    ]);
+  }
+  if (
+    request.requestedAt &&
+    request.requestedAt.getTime() > now.getTime() + REQUESTED_AT_FUTURE_TOLERANCE_MS
+  ) {
+    throw new InvalidEventError([
+      `requestedAt: ${stamp} is in the future; give the time the request is made`,
+    ]);
   }
   return request;
 };

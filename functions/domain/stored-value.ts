@@ -69,6 +69,8 @@ export interface SecretState {
   /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
   pendingVersionId: string | undefined;
   current: CurrentValue | undefined;
+  /** When the current version was stored (Secrets Manager's clock), once its value was read. */
+  currentCreatedDate?: Date | undefined;
   /**
    * The held certificate's expiry as last tagged by the rotator: a hint for ordering users by
    * urgency before anything else is read, never a basis for a decision.

@@ -83,9 +83,50 @@ describe('rotate Lambda handler', () => {
       'only[0].projectId: must be a 24-character hex project id',
     ],
     [{ surprise: 1 }, 'Unrecognized key: "surprise"'],
+    [
+      { force: true, only: [{ projectId: P1, username: 'app1' }] },
+      'requestedAt: required with force',
+    ],
+    [
+      { force: true, all: true, requestedAt: '2999-01-01T00:00:00Z' },
+      'requestedAt: 2999-01-01T00:00:00Z is in the future',
+    ],
+    [{ force: true, all: true, requestedAt: 'yesterday' }, 'requestedAt: Invalid ISO datetime'],
     ['{}', 'expected object'],
   ])('rejects %j before any call', async (event, message) => {
     await expect((await handler())(event, context())).rejects.toThrow(message);
     expect(h.sim.requests).toHaveLength(0);
+  });
+
+  it('a retried forced invoke mints nothing more for users it already served', async () => {
+    // The AWS CLI retries `lambda invoke` after its read timeout: the same payload, a new
+    // invocation. The first try's certificate was stored after requestedAt: it is the answer.
+    const payload = {
+      force: true,
+      all: true,
+      requestedAt: new Date(Date.now() - 1_000).toISOString(),
+    };
+    const first = await (await handler())(payload, context());
+    expect(first.summary).toMatchObject({ rotated: 1 });
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+
+    const retried = await (await handler())(payload, context());
+    expect(retried.users[0]).toMatchObject({
+      action: 'skipped',
+      serialNumber: first.users[0]?.serialNumber,
+      reason: expect.stringMatching(
+        /^forced request already served: the current certificate was stored/,
+      ),
+    });
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+
+    // A new request is a new intent: once its time is past the skew allowance after the last
+    // store (here: a requester whose clock runs two minutes ahead), it mints again.
+    const again = await (await handler())(
+      { ...payload, requestedAt: new Date(Date.now() + 120_000).toISOString() },
+      context(),
+    );
+    expect(again.summary).toMatchObject({ rotated: 1 });
+    expect(h.sim.count('POST', '/certs')).toBe(2);
   });
 });

@@ -175,8 +175,12 @@ export class SecretStore implements SecretStorePort {
     }
     const state = stateOf(name, described);
     if (state.deletedDate || !state.currentVersionId) return state;
-    const text = await this.readVersion(name, { VersionStage: CURRENT });
-    return { ...state, current: parseCurrentValue(text, owner) };
+    const got = await this.readVersion(name, { VersionStage: CURRENT });
+    return {
+      ...state,
+      current: parseCurrentValue(got.SecretString, owner),
+      currentCreatedDate: got.CreatedDate,
+    };
   }
 
   /**
@@ -221,23 +225,21 @@ export class SecretStore implements SecretStorePort {
   }
 
   /** The pending version's value, to finish an interrupted rotation. */
-  readPending(state: SecretState): Promise<string | undefined> {
-    return this.readVersion(state.name, {
+  async readPending(state: SecretState): Promise<string | undefined> {
+    const got = await this.readVersion(state.name, {
       VersionId: state.pendingVersionId,
       VersionStage: PENDING,
     });
+    return got.SecretString;
   }
 
   private async readVersion(
     name: string,
     selector: { VersionId?: string | undefined; VersionStage: string },
-  ): Promise<string | undefined> {
+  ): Promise<{ SecretString?: string | undefined; CreatedDate?: Date | undefined }> {
     try {
       // Always name the stage: a stage-less read can return a stale version on some backends.
-      const got = await this.client.send(
-        new GetSecretValueCommand({ SecretId: name, ...selector }),
-      );
-      return got.SecretString;
+      return await this.client.send(new GetSecretValueCommand({ SecretId: name, ...selector }));
     } catch (err) {
       throw storeFailure('GetSecretValue', name, err);
     }

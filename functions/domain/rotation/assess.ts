@@ -5,6 +5,7 @@ import { forcedFor, type Run } from './context.js';
 import { toDates, UserFailure } from './ledger.js';
 import { type Decision, evaluateUser, isRefusal } from './policies.js';
 import type { AtlasCertificate } from './ports.js';
+import { forceServed } from './request.js';
 
 /**
  * Assess: gather what a decision needs (Atlas's list, the secret), once, and run the policy
@@ -18,6 +19,8 @@ export interface Assessment {
   listed: AtlasCertificate[];
   orphans: ListedCertificate[];
   decision: Decision;
+  /** Forced by the request, and not served already by an earlier try of it. */
+  forced: boolean;
 }
 
 /**
@@ -32,21 +35,38 @@ export const assess = async (
   listedJustNow?: AtlasCertificate[],
 ): Promise<Assessment> => {
   const { ctx } = run;
+  const { requestedAt } = run.request;
+  const asked = forcedFor(run, user);
   const listed = listedJustNow ?? (await ctx.atlas.listCertificates(user.projectId, user.username));
-  const { state, held } = await readState(run, user, listed, indexed);
+  // A forced request with a time needs the current version's store date: read the value.
+  const { state, held } = await readState(
+    run,
+    user,
+    listed,
+    asked && requestedAt ? undefined : indexed,
+  );
+  const served = asked && forceServed(requestedAt, state?.currentCreatedDate);
+  const forced = asked && !served;
   const now = ctx.clock.now();
   const verdict = evaluateUser({
     user,
     state,
     held,
     listed,
-    forced: forcedFor(run, user),
+    forced,
     now,
     listLagGraceMs: run.tuning.listLagGraceMs,
   });
   if (isRefusal(verdict)) {
     throw new UserFailure(verdict.message, verdict.code, verdict.remedy, state);
   }
+  const decision: Decision =
+    served && !verdict.due
+      ? {
+          ...verdict,
+          reason: `forced request already served: the current certificate was stored ${state?.currentCreatedDate?.toISOString()}, after the request of ${requestedAt?.toISOString()}; ${verdict.reason}`,
+        }
+      : verdict;
   const orphans = findOrphans({
     listed,
     isHeld: (serial) => state?.versions.has(versionIdFor(serial)) ?? false,
@@ -54,7 +74,7 @@ export const assess = async (
     managedSince: state?.createdDate ?? now,
     now,
   });
-  return { state, held, listed, orphans, decision: verdict };
+  return { state, held, listed, orphans, decision, forced };
 };
 
 /**

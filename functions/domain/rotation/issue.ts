@@ -4,7 +4,7 @@ import { CreateOutcomeUnknownError } from '../errors.js';
 import { recentOrphans } from '../renewal.js';
 import { serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { forcedFor, type Run } from './context.js';
+import type { Run } from './context.js';
 import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
 import { decideFor, OrphanLimit } from './policies.js';
 import type { AtlasCertificate } from './ports.js';
@@ -27,7 +27,7 @@ export const issue = async (
   if (a.state?.pendingVersionId) {
     const resumed = await resume(run, user, a);
     if (resumed) return resumed;
-    const decision = decideFor(user, a.held, forcedFor(run, user), ctx.clock.now());
+    const decision = decideFor(user, a.held, a.forced, ctx.clock.now());
     if (!decision.due) {
       return {
         ...outcome(a, 'skipped', `dropped an unusable pending version; ${decision.reason}`),

@@ -16,7 +16,32 @@ export interface RotationRequest {
   only?: UserRef[] | undefined;
   /** With `force`: every user. */
   all?: boolean | undefined;
+  /**
+   * With `force`: when the operator asked. A user whose current version was stored after it
+   * (less the clock-skew allowance) has been served already, by this request's earlier try.
+   */
+  requestedAt?: Date | undefined;
 }
+
+/**
+ * Secrets Manager's clock and the requester's may disagree by this much (keep clocks on NTP). A
+ * certificate stored this long before a forced request still counts as serving it, so a retried
+ * request never mints twice because the requester's clock runs ahead; the price is that forcing
+ * a user within a minute of its last store is a no-op, and says so.
+ */
+export const FORCE_CLOCK_SKEW_MS = 60_000;
+
+/** A requestedAt further ahead of the receiver's clock than this is refused as a mistake. */
+export const REQUESTED_AT_FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Has a forced request already been served for a secret whose current version is this old? */
+export const forceServed = (
+  requestedAt: Date | undefined,
+  currentStoredAt: Date | undefined,
+): boolean =>
+  requestedAt !== undefined &&
+  currentStoredAt !== undefined &&
+  currentStoredAt.getTime() >= requestedAt.getTime() - FORCE_CLOCK_SKEW_MS;
 
 /** A map key for a user. */
 export const keyOf = (u: UserRef): string => `${u.projectId}\u0000${u.username}`;
