@@ -72,7 +72,7 @@ export class LeaseTable implements LeasePort {
     }
   }
 
-  /** Takes the lease unless another holder's lease is still live. */
+  /** Takes the lease unless another holder's lease is still live; re-taking our own succeeds. */
   async acquire(key: string): Promise<LeaseResult> {
     const now = this.options.now().getTime();
     const expiresAt = now + this.options.leaseMs;
@@ -88,8 +88,14 @@ export class LeaseTable implements LeasePort {
             ttl: { N: String(Math.ceil(expiresAt / 1000) + 86_400) },
             acquiredAt: { S: new Date(now).toISOString() },
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': { N: String(now) } },
+          // Our own item counts as free: a PutItem the SDK retried after it had committed finds
+          // it, and must not report that "another run" holds the lease.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: {
+            ':now': { N: String(now) },
+            ':owner': { S: this.options.owner },
+          },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
