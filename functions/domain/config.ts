@@ -114,8 +114,20 @@ const rawConfig = z.strictObject({
        * the orphan limit: an outage costs more than a few more capped certificates.
        */
       criticalDays: z.number().int().min(1).max(60).default(7),
+      /**
+       * Certificates created for one user within `orphanWindowDays`, held or not, beyond which
+       * nothing more is minted, critical or not: Atlas caps certificates per user and a fault
+       * that rejects every certificate must not burn through that cap one run at a time.
+       */
+      maxMintsPerWindow: z.number().int().min(1).max(50).default(4),
     })
-    .default({ concurrency: 64, orphanLimit: 2, orphanWindowDays: 7, criticalDays: 7 }),
+    .default({
+      concurrency: 64,
+      orphanLimit: 2,
+      orphanWindowDays: 7,
+      criticalDays: 7,
+      maxMintsPerWindow: 4,
+    }),
   projects: z.array(project).min(1, 'must name at least one project'),
 });
 
@@ -161,6 +173,7 @@ export interface RotatorConfig {
     orphanLimit: number;
     orphanWindowDays: number;
     criticalDays: number;
+    maxMintsPerWindow: number;
   };
   projects: ProjectSettings[];
 }

@@ -121,7 +121,7 @@ describe('crash safety', () => {
     expect(posts()).toBe(0);
   });
 
-  it('never parks a user about to expire: past the orphan limit it still mints once per run', async () => {
+  it('does not park a user about to expire at the orphan limit, but stops at the mint cap', async () => {
     await h.seedDue(P1, 'app1');
     await h.sim.mintCertificate(P1, 'app1');
     await h.sim.mintCertificate(P1, 'app1');
@@ -132,14 +132,24 @@ describe('crash safety', () => {
       action: { type: 'resetAfterProcessing' },
     });
 
-    for (const run of [1, 2]) {
-      const r = rowOf(await h.run(only('app1')), 'app1');
-      expect(r).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
-      expect(posts()).toBe(run); // one attempt each run, none parked
-    }
+    // Past the orphan limit the critical floor still creates once per run…
+    const first = rowOf(await h.run(only('app1')), 'app1');
+    expect(first).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
+    expect(posts()).toBe(1);
+    const second = rowOf(await h.run(only('app1')), 'app1');
+    expect(posts()).toBe(2);
+    // …until Atlas lists four certificates created this week: the hard cap (default 4) stops
+    // even a critical user, before any create.
+    expect(second).toMatchObject({ action: 'failed', errorCode: 'MINT_CAP' });
     const third = rowOf(await h.run(only('app1')), 'app1');
-    expect(third.action).toBe('rotated');
+    expect(third).toMatchObject({ action: 'failed', errorCode: 'MINT_CAP' });
     expect(third.orphans).toHaveLength(4);
+    expect(posts()).toBe(2);
+    // An operator who expects more raises the cap; the next run mints.
+    const raised = { ...only('app1'), rotation: { maxMintsPerWindow: 6 } };
+    const fourth = rowOf(await h.run(raised), 'app1');
+    expect(fourth.action).toBe('rotated');
+    expect(fourth.orphans).toHaveLength(4);
   });
 });
 

@@ -62,6 +62,7 @@ describe('config', () => {
       orphanLimit: 2,
       orphanWindowDays: 7,
       criticalDays: 7,
+      maxMintsPerWindow: 4,
     });
     const [first, second] = config.projects;
     expect(first?.users).toEqual([

@@ -6,8 +6,8 @@ import { serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
 import type { Run } from './context.js';
 import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
-import { decideFor, OrphanLimit } from './policies.js';
-import type { AtlasCertificate } from './ports.js';
+import { notIn, pollList } from './listing.js';
+import { decideFor, mintGate } from './policies.js';
 import { promoteNew } from './promote.js';
 import { resume } from './resume.js';
 
@@ -57,7 +57,10 @@ export const issue = async (
     });
   } catch (err) {
     // Atlas minted something we will not use: it stays valid until it expires.
-    const minted = await appearedSince(run, user, new Set(serialsOf(a.listed))).catch(() => []);
+    const before = new Set(serialsOf(a.listed));
+    const minted = await pollList(run, user, (listed) => notIn(listed, before).length > 0)
+      .then(({ listed }) => notIn(listed, before))
+      .catch(() => []);
     lost.push(...serialsOf(minted).filter((s) => !lost.includes(s)));
     throw err;
   }
@@ -96,12 +99,16 @@ const mint = async (
   lost: string[],
 ): Promise<string> => {
   const { ctx } = run;
-  const { orphanLimit, orphanWindowDays, criticalDays } = ctx.config.rotation;
+  const { orphanLimit, orphanWindowDays, criticalDays, maxMintsPerWindow } = ctx.config.rotation;
   const known = new Set(serialsOf(a.listed));
   const now = ctx.clock.now();
   const recent = recentOrphans(a.orphans, now, orphanWindowDays);
+  // Every certificate created in the window counts against the cap, held or lost.
+  const minted = recentOrphans(a.listed, now, orphanWindowDays);
   for (let attempt = 1; ; attempt++) {
-    const gate = OrphanLimit.evaluate({
+    const gate = mintGate({
+      recentMints: minted.length,
+      maxMintsPerWindow,
       recentOrphans: recent.length,
       orphanLimit,
       orphanWindowDays,
@@ -129,10 +136,14 @@ const mint = async (
       );
     } catch (err) {
       if (!(err instanceof CreateOutcomeUnknownError)) throw err;
-      const appeared = await appearedSince(run, user, known);
+      // Poll, as after any create: a certificate the lagging list does not show yet would go
+      // uncounted, and a second create would follow it.
+      const { listed } = await pollList(run, user, (now) => notIn(now, known).length > 0);
+      const appeared = notIn(listed, known);
       for (const serial of serialsOf(appeared)) known.add(serial);
       lost.push(...serialsOf(appeared));
       recent.push(...appeared);
+      minted.push(...appeared);
       ctx.log.warn('create outcome unknown; listed again', {
         projectId: user.projectId,
         username: user.username,
@@ -142,14 +153,4 @@ const mint = async (
       if (attempt >= 2) throw err;
     }
   }
-};
-
-/** Certificates Atlas lists now that are not in `known`: minted since, keys not with us. */
-const appearedSince = async (
-  run: Run,
-  user: UserSettings,
-  known: ReadonlySet<string>,
-): Promise<AtlasCertificate[]> => {
-  const listed = await run.ctx.atlas.listCertificates(user.projectId, user.username);
-  return listed.filter((c) => !known.has(c.serialNumber));
 };

@@ -268,3 +268,35 @@ export const CriticalFloor = {
   applies: (input: MintGateInput): boolean =>
     input.attempt === 1 && isCritical(input.held, input.now, input.criticalDays),
 };
+
+export interface MintCapInput {
+  /** Certificates Atlas created for the user within the window, held or not. */
+  recentMints: number;
+  maxMintsPerWindow: number;
+  orphanWindowDays: number;
+}
+
+/**
+ * The hard stop, critical users included: a certificate rejected every time (a wrong CN, a
+ * proxy mangling the body) would otherwise be minted once per run without bound, each one
+ * counting against Atlas's per-user cap.
+ */
+export const MintCap = {
+  name: 'MintCap',
+  evaluate: (input: MintCapInput): MintGate | undefined =>
+    input.recentMints < input.maxMintsPerWindow
+      ? undefined
+      : {
+          mint: false,
+          refusal: {
+            code: 'MINT_CAP',
+            message: `refusing to mint: Atlas already lists ${input.recentMints} certificate(s) created for this user in the last ${input.orphanWindowDays} days (rotation.maxMintsPerWindow is ${input.maxMintsPerWindow})`,
+            remedy:
+              'Something keeps rejecting or losing new certificates: find it in the earlier failures and fix it. The cap clears as those certificates age out of rotation.orphanWindowDays; raise rotation.maxMintsPerWindow only if many mints a week are expected.',
+          },
+        },
+};
+
+/** The mint gate, in order: the hard cap, then the orphan limit with its critical floor. */
+export const mintGate = (input: MintGateInput & MintCapInput): MintGate =>
+  MintCap.evaluate(input) ?? OrphanLimit.evaluate(input);

@@ -4,6 +4,7 @@ import type { CertificateDates } from '../renewal.js';
 import type { SecretState } from '../stored-value.js';
 import type { Run } from './context.js';
 import { heldFields, type Outcome } from './ledger.js';
+import { pollList } from './listing.js';
 
 /**
  * Promote: a stored certificate becomes AWSCURRENT only once Atlas lists it (a certificate
@@ -42,7 +43,10 @@ export const promoteNew = async (
     await run.ctx.store.tagNotAfter(state, cert.notAfter);
     return { ...stored, action: 'rotated', reason: `stored the first certificate (${reason})` };
   }
-  if (!(await confirmListed(run, user, cert.serialNumber))) {
+  const listed = await pollList(run, user, (now) =>
+    now.some((c) => c.serialNumber === cert.serialNumber),
+  );
+  if (!listed.seen) {
     return {
       ...heldFields(state, held),
       action: 'failed',
@@ -55,15 +59,4 @@ export const promoteNew = async (
   }
   await makeCurrent(run, state, versionId, cert.notAfter);
   return { ...stored, action: 'rotated', reason: `rotated (${reason})` };
-};
-
-/** Waits until Atlas lists `serial`, for a few short tries (its list may lag a create). */
-const confirmListed = async (run: Run, user: UserSettings, serial: string): Promise<boolean> => {
-  const { confirmAttempts, confirmDelayMs } = run.tuning;
-  for (let attempt = 1; attempt <= confirmAttempts; attempt++) {
-    const listed = await run.ctx.atlas.listCertificates(user.projectId, user.username);
-    if (listed.some((c) => c.serialNumber === serial)) return true;
-    if (attempt < confirmAttempts) await run.ctx.clock.sleep(confirmDelayMs);
-  }
-  return false;
 };
