@@ -4,7 +4,7 @@ import type { Assessment } from './assess.js';
 import { assess } from './assess.js';
 import { outOfTime, type Run } from './context.js';
 import { issue } from './issue.js';
-import { outcome, serialsOf } from './ledger.js';
+import { outcome, serialsOf, unexpected } from './ledger.js';
 
 /**
  * Acquire: the lease that makes overlapping runs (the schedule, a manual invoke, the CLI) take
@@ -21,8 +21,8 @@ export const leaseKey = (projectId: string, username: string): string =>
  */
 const checkLeaseTable = (run: Run): Promise<void> => {
   run.leaseTableChecked ??= run.ctx.leases.check().catch((err: unknown) => {
-    if (!(err instanceof RotatorError)) throw err;
-    run.ledger.failRun(err);
+    // Whatever the failure, the run reports it: an error thrown from here would lose the report.
+    run.ledger.failRun(err instanceof RotatorError ? err : unexpected(err, 'run'));
   });
   return run.leaseTableChecked;
 };

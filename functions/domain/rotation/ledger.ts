@@ -1,4 +1,4 @@
-import { asError, DeadlineError, RotatorError } from '../errors.js';
+import { asError, DeadlineError, type FailureScope, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { CertificateDates, ListedCertificate } from '../renewal.js';
 import type { RunFailure, UserReport } from '../report.js';
@@ -62,7 +62,7 @@ export const outcome = (
   orphans: known ? serialsOf(known.orphans) : [],
 });
 
-export const unexpected = (err: unknown, scope: 'project' | 'user'): RotatorError => {
+export const unexpected = (err: unknown, scope: FailureScope): RotatorError => {
   const e = asError(err);
   return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
     code: 'INTERNAL_ERROR',
