@@ -171,6 +171,23 @@ describe('AtlasClient retries of safe calls', () => {
     expect(client.stats).toMatchObject({ requests: 3, throttled: 1 });
   });
 
+  it('without a deadline, defers rather than wait out a Retry-After longer than two minutes', async () => {
+    pool
+      .intercept({ path: certsPath(), method: 'GET' })
+      .reply(429, apiError(429, 'RATE_LIMITED_TOKEN_BUCKET'), throttled('600'));
+    const client = bearerClient(agent);
+
+    const started = Date.now();
+    const error = await rejectionOf(client.listCertificates(GROUP, 'user389'));
+
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(AtlasDeadlineError);
+    expect(error).toMatchObject({
+      waitMs: 600_000,
+      message: expect.stringContaining('more than the 120000 ms a run without a deadline waits'),
+    });
+  });
+
   it('with a deadline, keeps retrying 429s past maxRetries; without one, gives up', async () => {
     const refuse = (times: number) =>
       pool

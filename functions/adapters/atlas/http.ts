@@ -109,6 +109,9 @@ export const backoffMs = (retry: number, options: RetryOptions, random = Math.ra
   return Math.round(Math.min(options.maxTimeoutMs, base * (1 + random() / 4)));
 };
 
+/** The longest single wait a run without a deadline accepts (well inside a lease). */
+export const MAX_WAIT_WITHOUT_DEADLINE_MS = 120_000;
+
 /** What one attempt concluded. */
 export type AttemptResult<T> =
   | { kind: 'done'; value: T }
@@ -161,6 +164,16 @@ export const runWithRetries = async <T>(
     const waitMs = result.retryAfterMs ?? backoffMs(attemptNumber - 1, ctx.options);
     if (until !== undefined && ctx.now() + waitMs > until) {
       throw new AtlasDeadlineError(ctx.call, waitMs, result.reason);
+    }
+    // Without a deadline (a CLI run with no --time-budget) a long Retry-After would outlive the
+    // user's lease: defer instead of waiting; Atlas's wait is never shortened.
+    if (until === undefined && waitMs > MAX_WAIT_WITHOUT_DEADLINE_MS) {
+      throw new AtlasDeadlineError(
+        ctx.call,
+        waitMs,
+        result.reason,
+        `Atlas asked to wait ${waitMs} ms, more than the ${MAX_WAIT_WITHOUT_DEADLINE_MS} ms a run without a deadline waits`,
+      );
     }
     ctx.onRetry({ attempt: attemptNumber, waitMs, reason: result.reason });
     if (waitMs > 0) await sleep(waitMs);
