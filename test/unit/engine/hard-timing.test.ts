@@ -1,0 +1,103 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DAY_MS,
+  datesFor,
+  type FakeContextOptions,
+  fakeContext,
+  holding,
+  P1,
+  rotate,
+  rowOf,
+  T0,
+  type TestPki,
+  testPki,
+  userOf,
+} from '../../support/fakes.js';
+
+/** The hard-timing rules of the engine, on the fake clock: leases, the mint cap, list lag. */
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await testPki();
+});
+
+const app1 = { projectId: P1, username: 'app1' };
+const world = (options: Omit<FakeContextOptions, 'pki'> = {}) => fakeContext({ pki, ...options });
+
+describe('engine: every create is bounded by the lease, with or without a run deadline', () => {
+  it('defers, without a create, when the lease would lapse before a create and its store end', async () => {
+    // No run deadline (the CLI without --time-budget); a 3-minute lease, 2 minutes of it gone
+    // while Atlas answered the list.
+    const ctx = world({
+      config: { locks: { leaseSeconds: 180 }, projects: [{ projectId: P1, users: ['app1'] }] },
+    });
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    ctx.atlas.calls.on('listCertificates', () => ctx.clock.advance(0));
+    ctx.leases.calls.on('acquire', () => ctx.clock.advance(120_000));
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row).toMatchObject({ action: 'deferred' });
+    expect(row.reason).toMatch(/^not creating: \d+ s left of the lease on this user/);
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    expect(ctx.leases.held.size).toBe(0);
+  });
+
+  it('mints when the lease leaves room', async () => {
+    const ctx = world({
+      config: { locks: { leaseSeconds: 180 }, projects: [{ projectId: P1, users: ['app1'] }] },
+    });
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    expect(rowOf(await rotate(ctx), 'app1').action).toBe('rotated');
+  });
+
+  it('names the run, not the lease, when the run deadline is the nearer bound', async () => {
+    const ctx = world({ deadline: () => T0.getTime() + 120_000 });
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    ctx.leases.calls.on('acquire', () => ctx.clock.advance(40_000));
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row.action).toBe('deferred');
+    expect(row.reason).toMatch(/^not creating: 80 s left of the run/);
+  });
+});
+
+describe('engine: the mint cap stops even a critical user', () => {
+  it('refuses MINT_CAP before any create once four certificates were created this week', async () => {
+    const ctx = world();
+    // Two days left: critical. Four recent certificates whose keys are lost.
+    await holding(ctx, app1, datesFor(ctx.clock, 2));
+    for (let i = 0; i < 4; i++) await ctx.atlas.seed(P1, 'app1', datesFor(ctx.clock, 90 - i));
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row).toMatchObject({ action: 'failed', errorCode: 'MINT_CAP' });
+    expect(row.orphans).toHaveLength(4);
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+  });
+
+  it('a deterministic rejection costs at most the cap over many runs, then stops', async () => {
+    const ctx = world();
+    await holding(ctx, app1, datesFor(ctx.clock, 3));
+    let runs = 0;
+    for (; runs < 10; runs++) {
+      ctx.atlas.nextCreate({ kind: 'garbage' });
+      await rotate(ctx);
+      ctx.clock.advance(DAY_MS / 24);
+    }
+    expect(ctx.atlas.created).toHaveLength(4);
+    const last = rowOf(await rotate(ctx), 'app1');
+    expect(last.errorCode).toBe('MINT_CAP');
+    expect(ctx.store.serialAt(userOf(ctx, P1, 'app1').secretName)).toBeDefined();
+  });
+});
+
+describe('engine: an ambiguous create polls the lagging list before creating again', () => {
+  it('counts a certificate the list shows only on its second read, and mints no second one', async () => {
+    const ctx = world();
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    // The minted certificate stays out of the next list call: Atlas's list lags a create.
+    ctx.atlas.nextCreate({ kind: 'unknown', minted: true, hiddenFor: 1 });
+    const row = rowOf(await rotate(ctx), 'app1');
+    const [lost] = ctx.atlas.created;
+    expect(row.orphans).toContain(lost?.serialNumber);
+    // Only one more create, after the poll found the lost one; the retry's mint is stored.
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(2);
+    expect(row.action).toBe('rotated');
+  });
+});

@@ -1,0 +1,157 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RawConfig } from '../../../functions/domain/config.js';
+import { RequestError } from '../../../functions/domain/rotation/index.js';
+import {
+  datesFor,
+  fakeContext,
+  holding,
+  P1,
+  P2,
+  rotate,
+  rowOf,
+  type TestPki,
+  testPki,
+  userOf,
+} from '../../support/fakes.js';
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await testPki();
+});
+
+const app1 = { projectId: P1, username: 'app1' };
+const world = (config?: RawConfig) => {
+  const ctx = fakeContext({ pki, config });
+  return { ctx, user: userOf(ctx, P1, ctx.config.projects[0]?.users[0]?.username ?? 'app1') };
+};
+const forced = { force: true, only: [app1] };
+
+describe('engine: secrets it must not touch', () => {
+  it('refuses a secret holding a foreign value (SECRET_FOREIGN_VALUE)', async () => {
+    const { ctx, user } = world();
+    ctx.store.seedValue(user.secretName, 'hunter2');
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row).toMatchObject({
+      action: 'failed',
+      errorCode: 'SECRET_FOREIGN_VALUE',
+      reason: `secret ${user.secretName} is not ours: the current value is not JSON`,
+      secretArn: ctx.store.secrets.get(user.secretName)?.arn,
+      serialNumber: undefined,
+    });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    expect(ctx.store.calls.count('put')).toBe(0);
+  });
+
+  it('replaces a foreign value when forced, keeping it as AWSPREVIOUS', async () => {
+    const { ctx, user } = world();
+    ctx.store.seedValue(user.secretName, 'hunter2', { versionId: 'foreign' });
+    const row = rowOf(await rotate(ctx, forced), 'app1');
+    const fresh = ctx.atlas.created[0]?.serialNumber;
+    expect(row).toMatchObject({ action: 'rotated', reason: 'rotated (forced by the operator)' });
+    expect(ctx.store.serialAt(user.secretName)).toBe(fresh);
+    expect(ctx.store.labels(user.secretName).foreign).toEqual(['AWSPREVIOUS']);
+  });
+
+  it('refuses a secret scheduled for deletion, even when forced', async () => {
+    const { ctx, user } = world();
+    const held = await holding(ctx, app1, datesFor(ctx.clock, 10));
+    ctx.store.scheduleDeletion(user.secretName);
+    for (const request of [{}, forced]) {
+      const row = rowOf(await rotate(ctx, request), 'app1');
+      expect(row.errorCode).toBe('SECRET_SCHEDULED_FOR_DELETION');
+      expect(row.reason).toContain(`secret ${user.secretName} is scheduled for deletion`);
+    }
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    expect(ctx.store.serialAt(user.secretName)).toBe(held.serialNumber);
+  });
+
+  it('refuses a held certificate Atlas does not list (HELD_CERTIFICATE_UNKNOWN_TO_ATLAS)', async () => {
+    const { ctx, user } = world();
+    const held = await holding(ctx, app1, datesFor(ctx.clock, 80), { recorded: false });
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row).toMatchObject({
+      action: 'failed',
+      errorCode: 'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS',
+      serialNumber: held.serialNumber,
+    });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    // Forced, it is replaced deliberately.
+    expect(rowOf(await rotate(ctx, forced), 'app1').action).toBe('rotated');
+    expect(ctx.store.serialAt(user.secretName)).toBe(ctx.atlas.created[0]?.serialNumber);
+  });
+
+  it('gives a held certificate younger than the grace the benefit of the doubt', async () => {
+    const { ctx } = world();
+    const now = ctx.clock.now().getTime();
+    const dates = {
+      notBefore: new Date(now - 3_600_000 - 60_000),
+      notAfter: new Date(now + 90 * 86_400_000),
+    };
+    await holding(ctx, app1, dates, { recorded: false });
+    expect(rowOf(await rotate(ctx), 'app1').reason).toMatch(/^not due: /);
+  });
+});
+
+describe('engine: users it does not run', () => {
+  it('fails both users whose secret names collide (SECRET_NAME_COLLISION)', async () => {
+    const { ctx } = world({
+      projects: [
+        { projectId: P1, users: [{ username: 'app1', secretName: `${P1}/app2` }], discover: true },
+      ],
+    });
+    ctx.atlas.addUser(P1, 'app2');
+    const report = await rotate(ctx);
+    const name = `atlas-x509/${P1}/app2`;
+    expect(rowOf(report, 'app1')).toMatchObject({
+      action: 'failed',
+      errorCode: 'SECRET_NAME_COLLISION',
+      reason: `secret name ${name} is also the name for ${P1}:app2`,
+    });
+    expect(rowOf(report, 'app2')).toMatchObject({
+      action: 'failed',
+      errorCode: 'SECRET_NAME_COLLISION',
+      reason: `secret name ${name} is also the name for ${P1}:app1`,
+    });
+    expect(ctx.atlas.calls.count('listCertificates')).toBe(0);
+  });
+
+  it('skips a disabled user without a call, and runs the others', async () => {
+    const { ctx } = world({
+      projects: [{ projectId: P1, users: [{ username: 'app1', enabled: false }, 'app2'] }],
+    });
+    const report = await rotate(ctx);
+    expect(rowOf(report, 'app1')).toMatchObject({
+      action: 'skipped',
+      reason: 'disabled in config (enabled: false)',
+    });
+    expect(rowOf(report, 'app2').action).toBe('rotated');
+    expect(ctx.atlas.calls.count('listCertificates', (_p, u) => u === 'app1')).toBe(0);
+  });
+
+  it('reports an only that names no configured user (USER_NOT_CONFIGURED)', async () => {
+    const { ctx } = world({ projects: [{ projectId: P1, users: ['app1', 'app2'] }] });
+    const ghost = { projectId: P2, username: 'ghost' };
+    const report = await rotate(ctx, { only: [ghost, { projectId: P1, username: 'app2' }] });
+    expect(report.users.map((u) => `${u.username}:${u.action}`)).toEqual([
+      'app2:rotated',
+      'ghost:failed',
+    ]);
+    expect(rowOf(report, 'ghost', P2)).toMatchObject({
+      secretName: '-',
+      errorCode: 'USER_NOT_CONFIGURED',
+    });
+
+    // With no user left to run, not even the secret index is read.
+    const lone = world().ctx;
+    const alone = await rotate(lone, { only: [ghost] });
+    expect(alone.users.map((u) => u.errorCode)).toEqual(['USER_NOT_CONFIGURED']);
+    expect(lone.store.calls.log).toHaveLength(0);
+  });
+
+  it('rejects a request that contradicts itself before any call', async () => {
+    const { ctx } = world();
+    await expect(rotate(ctx, { force: true })).rejects.toBeInstanceOf(RequestError);
+    await expect(rotate(ctx, { all: true })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(ctx.atlas.calls.log).toHaveLength(0);
+  });
+});

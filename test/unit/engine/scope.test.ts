@@ -1,0 +1,200 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RawConfig } from '../../../functions/domain/config.js';
+import { RotatorError } from '../../../functions/domain/errors.js';
+import { leaseKey } from '../../../functions/domain/rotation/index.js';
+import {
+  datesFor,
+  fakeContext,
+  holding,
+  leaseTableMissing,
+  P1,
+  P2,
+  rotate,
+  rowOf,
+  type TestPki,
+  testPki,
+  userOf,
+} from '../../support/fakes.js';
+
+let pki: TestPki;
+beforeAll(async () => {
+  pki = await testPki();
+});
+
+const app1 = { projectId: P1, username: 'app1' };
+const world = (config?: RawConfig) => fakeContext({ pki, config });
+const failure = (scope: 'run' | 'project' | 'user', code = 'NOT_IN_GROUP') =>
+  new RotatorError(`Atlas refused (${code})`, { code, remedy: 'grant the role', scope });
+const actions = (report: { users: { projectId: string; username: string; action: string }[] }) =>
+  report.users.map((u) => `${u.projectId === P1 ? 'P1' : 'P2'}:${u.username}:${u.action}`);
+
+describe('engine: leases', () => {
+  it('skips a user whose lease another run holds, and takes one that lapsed', async () => {
+    const ctx = world();
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    ctx.leases.holdBy(leaseKey(P1, 'app1'), 'run-other', 60_000);
+    const until = new Date(ctx.clock.now().getTime() + 60_000).toISOString();
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row).toMatchObject({
+      action: 'skipped',
+      reason: `another run holds the lease (run-other, until ${until})`,
+    });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    expect(ctx.leases.held.get(leaseKey(P1, 'app1'))?.owner).toBe('run-other');
+
+    ctx.clock.advance(60_001);
+    expect(rowOf(await rotate(ctx), 'app1').action).toBe('rotated');
+  });
+
+  it('re-reads inside the lease: a user another run rotated meanwhile is skipped', async () => {
+    const ctx = world();
+    const user = userOf(ctx, P1, 'app1');
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    let other = '';
+    ctx.leases.calls.on('acquire', async () => {
+      const cert = await ctx.atlas.seed(P1, 'app1', datesFor(ctx.clock, 91));
+      ctx.store.seedCertificate(user, cert.minted);
+      other = cert.serialNumber;
+    });
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row.action).toBe('skipped');
+    expect(row.reason).toMatch(/^not due: .* \(rotated by another run meanwhile\)$/);
+    expect(row.serialNumber).toBe(other);
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+    expect(ctx.leases.held.size).toBe(0);
+  });
+
+  it('stops the run when the lease table is missing: every due user fails, once checked', async () => {
+    const ctx = world({ projects: [{ projectId: P1, users: ['due', 'none', 'fresh'] }] });
+    await holding(ctx, { projectId: P1, username: 'due' }, datesFor(ctx.clock, 10));
+    await holding(ctx, { projectId: P1, username: 'fresh' }, datesFor(ctx.clock, 80));
+    const missing = leaseTableMissing();
+    ctx.leases.calls.fail('check', missing);
+    const report = await rotate(ctx);
+    for (const name of ['due', 'none']) {
+      expect(rowOf(report, name)).toMatchObject({
+        action: 'failed',
+        reason: `run stopped: ${missing.message}`,
+        errorCode: 'LEASE_TABLE_MISSING',
+      });
+    }
+    expect(rowOf(report, 'fresh').action).toBe('skipped');
+    expect(report.error).toEqual({
+      code: 'LEASE_TABLE_MISSING',
+      message: missing.message,
+      remedy: missing.remedy,
+    });
+    expect(ctx.leases.calls.count('check')).toBe(1);
+    expect(ctx.leases.calls.count('acquire')).toBe(0);
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+  });
+
+  it('fails only the user whose lease cannot be taken (user-scoped)', async () => {
+    const ctx = world({ projects: [{ projectId: P1, users: ['app1', 'app2'] }] });
+    const unavailable = failure('user', 'LEASE_UNAVAILABLE');
+    ctx.leases.calls.fail('acquire', unavailable, { when: (key) => key.endsWith('/app1') });
+    const report = await rotate(ctx);
+    expect(rowOf(report, 'app1')).toMatchObject({
+      action: 'failed',
+      errorCode: 'LEASE_UNAVAILABLE',
+    });
+    expect(rowOf(report, 'app2').action).toBe('rotated');
+    expect(report.error).toBeUndefined();
+  });
+
+  it('stops the run with a report when the lease check fails unexpectedly', async () => {
+    const ctx = world();
+    ctx.leases.calls.fail('check', new Error('socket hang up'));
+    const report = await rotate(ctx);
+    const reason = 'unexpected error: Error: socket hang up';
+    expect(rowOf(report, 'app1')).toMatchObject({
+      action: 'failed',
+      reason: `run stopped: ${reason}`,
+      errorCode: 'INTERNAL_ERROR',
+    });
+    expect(report.error).toMatchObject({ code: 'INTERNAL_ERROR', message: reason });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+  });
+});
+
+describe('engine: failure scopes', () => {
+  const twoProjects: RawConfig = {
+    projects: [
+      { projectId: P1, users: ['app1', 'app2'] },
+      { projectId: P2, users: ['app1'] },
+    ],
+  };
+
+  it('fails every user of a project once on a project-scoped error; the other runs', async () => {
+    const ctx = world(twoProjects);
+    const err = failure('project');
+    ctx.atlas.calls.fail('listCertificates', err, {
+      times: Number.POSITIVE_INFINITY,
+      when: (projectId) => projectId === P1,
+    });
+    const report = await rotate(ctx);
+    expect(actions(report)).toEqual(['P1:app1:failed', 'P1:app2:failed', 'P2:app1:rotated']);
+    for (const name of ['app1', 'app2']) {
+      expect(rowOf(report, name)).toMatchObject({ errorCode: 'NOT_IN_GROUP', reason: err.message });
+    }
+    expect(ctx.log.messages('error').filter((m) => m === 'project failed')).toHaveLength(1);
+    expect(report.error).toBeUndefined();
+  });
+
+  it('stops every user on a run-scoped error, and says so in the report', async () => {
+    const ctx = world(twoProjects);
+    const err = failure('run', 'UNAUTHORIZED');
+    ctx.atlas.calls.fail('listCertificates', err, { times: Number.POSITIVE_INFINITY });
+    const report = await rotate(ctx);
+    expect(report.users.map((u) => u.reason)).toEqual(Array(3).fill(`run stopped: ${err.message}`));
+    expect(report.error?.code).toBe('UNAUTHORIZED');
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+  });
+});
+
+describe('engine: discovery', () => {
+  it('adds MANAGED $external users, minus excluded, customer and listed ones', async () => {
+    const ctx = world({
+      projects: [{ projectId: P1, users: ['app1'], discover: true, exclude: ['skip'] }],
+    });
+    ctx.atlas.addUser(P1, 'app1').addUser(P1, 'found').addUser(P1, 'skip');
+    ctx.atlas.addUser(P1, 'cust', 'CUSTOMER').addUser(P1, 'pwd', 'NONE');
+    const report = await rotate(ctx);
+    expect(actions(report)).toEqual(['P1:app1:rotated', 'P1:found:rotated']);
+    expect(rowOf(report, 'found').secretName).toBe(`atlas-x509/${P1}/found`);
+  });
+
+  it('reports a project whose discovery failed as one row when it lists no users', async () => {
+    const ctx = world({
+      projects: [
+        { projectId: P1, discover: true },
+        { projectId: P2, users: ['app1'] },
+      ],
+    });
+    ctx.atlas.calls.fail('listDatabaseUsers', failure('project'));
+    const report = await rotate(ctx);
+    expect(actions(report)).toEqual(['P2:app1:rotated', 'P1:*:failed']);
+    expect(rowOf(report, '*')).toMatchObject({ secretName: '-', errorCode: 'NOT_IN_GROUP' });
+  });
+
+  it('fails the listed users of a project whose discovery hit a project-scoped error', async () => {
+    const ctx = world({ projects: [{ projectId: P1, users: ['app1'], discover: true }] });
+    ctx.atlas.calls.fail('listDatabaseUsers', failure('project'));
+    const report = await rotate(ctx);
+    expect(actions(report)).toEqual(['P1:app1:failed']);
+    expect(ctx.atlas.calls.count('listCertificates')).toBe(0);
+  });
+
+  // Documented (docs/reliability.md): a project whose discovery fails fails as a whole, its
+  // listed users too, whatever the error's scope; the run cannot tell whom it was to cover.
+  it('fails the listed users too when discovery fails with a user-scoped error', async () => {
+    const ctx = world({ projects: [{ projectId: P1, users: ['app1'], discover: true }] });
+    ctx.atlas.calls.fail('listDatabaseUsers', failure('user', 'ATLAS_UNAVAILABLE'));
+    const report = await rotate(ctx);
+    expect(rowOf(report, 'app1')).toMatchObject({
+      action: 'failed',
+      errorCode: 'ATLAS_UNAVAILABLE',
+    });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
+  });
+});
