@@ -259,40 +259,19 @@ describe('disable customer-managed X.509: CLI and handler', () => {
       times: 5,
       action: { type: 'error', status: 403, errorCode: 'ORG_REQUIRES_ACCESS_LIST' },
     });
-    const unsigned = await h.disableCli(['--config', config, '--project', P1, '--confirm', P1]);
+    const confirmed = ['--config', config, '--project', P1, '--confirm', P1];
+    const signed = [...confirmed, '--requested-by', 'carol', '--reason', 'test'];
+    const unsigned = await h.disableCli(confirmed);
     expect(unsigned.code).toBe(2);
     expect(unsigned.stderr).toMatch(/needs requestedBy and reason for its audit record/);
     expect(deletes()).toBe(0);
 
-    const failed = await h.disableCli([
-      '--config',
-      config,
-      '--project',
-      P1,
-      '--confirm',
-      P1,
-      '--requested-by',
-      'carol',
-      '--reason',
-      'test',
-    ]);
+    const failed = await h.disableCli(signed);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/ORG_REQUIRES_ACCESS_LIST/);
     h.sim.clearFaults();
 
-    const done = await h.disableCli([
-      '--config',
-      config,
-      '--project',
-      P1,
-      '--confirm',
-      P1,
-      '--requested-by',
-      'carol',
-      '--reason',
-      'test',
-      '--json',
-    ]);
+    const done = await h.disableCli([...signed, '--json']);
     expect(done.code).toBe(0);
     const report = JSON.parse(done.stdout) as DisableReport;
     expect(report).toMatchObject({

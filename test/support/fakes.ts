@@ -1,3 +1,4 @@
+import { beforeAll } from 'vitest';
 import { parseConfig, type RawConfig, type RotatorConfig } from '../../functions/domain/config.js';
 import { CreateOutcomeUnknownError, RotatorError } from '../../functions/domain/errors.js';
 import type { Log } from '../../functions/domain/log.js';
@@ -757,4 +758,22 @@ export const rowOf = (report: RunReport, username: string, projectId = P1): User
   const row = report.users.find((u) => u.username === username && u.projectId === projectId);
   if (!row) throw new Error(`no row for ${projectId}:${username}`);
   return row;
+};
+
+/** The user most tests are about. */
+export const APP1: UserRef = { projectId: P1, username: 'app1' };
+
+/**
+ * For a test file: makes its keys once (`beforeAll`; RSA key generation is the slow part) and
+ * returns a builder of fresh fake worlds that share them.
+ */
+export const fakeWorlds = (): ((options?: Omit<FakeContextOptions, 'pki'>) => FakeContext) => {
+  let pki: TestPki | undefined;
+  beforeAll(async () => {
+    pki = await testPki();
+  });
+  return (options = {}) => {
+    if (!pki) throw new Error('fakeWorlds(): a world was built before beforeAll ran');
+    return fakeContext({ pki, ...options });
+  };
 };

@@ -1,28 +1,21 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { DeadlineError } from '../../../functions/domain/errors.js';
 import {
+  APP1,
   datesFor,
-  type FakeContextOptions,
-  fakeContext,
+  fakeWorlds,
   holding,
   P1,
   rotate,
   rowOf,
   T0,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
-
-const app1 = { projectId: P1, username: 'app1' };
+const app1 = APP1;
 const two: RawConfig = { projects: [{ projectId: P1, users: ['app1', 'app2'] }] };
-const world = (options: Omit<FakeContextOptions, 'pki'> = {}) => fakeContext({ pki, ...options });
+const world = fakeWorlds();
 /** A deadline `ms` after the fake clock's start. */
 const endsIn = (ms: number) => () => T0.getTime() + ms;
 const waitTooLong = () =>

@@ -1,29 +1,25 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { versionIdFor } from '../../../functions/domain/stored-value.js';
 import {
+  APP1,
   DAY_MS,
   datesFor,
   type FakeContext,
-  fakeContext,
+  fakeWorlds,
   holding,
   P1,
   rotate,
   rowOf,
   storeError,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
+const newWorld = fakeWorlds();
 
-const app1 = { projectId: P1, username: 'app1' };
+const app1 = APP1;
 const world = () => {
-  const ctx = fakeContext({ pki });
+  const ctx = newWorld();
   return { ctx, user: userOf(ctx, P1, 'app1') };
 };
 const serials = (ctx: FakeContext) => ctx.atlas.created.map((c) => c.serialNumber);
@@ -177,10 +173,7 @@ describe('engine: after a mint', () => {
   });
 
   it('turns an unexpected error into INTERNAL_ERROR for that user only', async () => {
-    const ctx = fakeContext({
-      pki,
-      config: { projects: [{ projectId: P1, users: ['app1', 'app2'] }] },
-    });
+    const ctx = newWorld({ config: { projects: [{ projectId: P1, users: ['app1', 'app2'] }] } });
     ctx.atlas.calls.fail('listCertificates', new TypeError('boom'), {
       when: (_p, u) => u === 'app1',
     });

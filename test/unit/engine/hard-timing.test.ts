@@ -1,28 +1,21 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  APP1,
   DAY_MS,
   datesFor,
-  type FakeContextOptions,
-  fakeContext,
+  fakeWorlds,
   holding,
   P1,
   rotate,
   rowOf,
   T0,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
 /** The hard-timing rules of the engine, on the fake clock: leases, the mint cap, list lag. */
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
-
-const app1 = { projectId: P1, username: 'app1' };
-const world = (options: Omit<FakeContextOptions, 'pki'> = {}) => fakeContext({ pki, ...options });
+const app1 = APP1;
+const world = fakeWorlds();
 
 describe('engine: every create is bounded by the lease, with or without a run deadline', () => {
   it('defers, without a create, when the lease would lapse before a create and its store end', async () => {

@@ -1,29 +1,22 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
 import {
+  APP1,
   datesFor,
-  type FakeContextOptions,
-  fakeContext,
+  fakeWorlds,
   holding,
   P1,
   rotate,
   rowOf,
   storeError,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
-
 const users = (...names: string[]): RawConfig => ({ projects: [{ projectId: P1, users: names }] });
-const world = (options: Omit<FakeContextOptions, 'pki'> = {}) => fakeContext({ pki, ...options });
-const app1 = { projectId: P1, username: 'app1' };
+const world = fakeWorlds();
+const app1 = APP1;
 
 describe('engine: minting and renewing', () => {
   it('stores the first certificate of a new secret as AWSCURRENT at once', async () => {

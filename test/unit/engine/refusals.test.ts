@@ -1,27 +1,23 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { RequestError } from '../../../functions/domain/rotation/index.js';
 import {
+  APP1,
   datesFor,
-  fakeContext,
+  fakeWorlds,
   holding,
   P1,
   P2,
   rotate,
   rowOf,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
+const newWorld = fakeWorlds();
 
-const app1 = { projectId: P1, username: 'app1' };
+const app1 = APP1;
 const world = (config?: RawConfig) => {
-  const ctx = fakeContext({ pki, config });
+  const ctx = newWorld({ config });
   return { ctx, user: userOf(ctx, P1, ctx.config.projects[0]?.users[0]?.username ?? 'app1') };
 };
 const forced = { force: true, only: [app1] };

@@ -1,26 +1,22 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
 import {
+  APP1,
   datesFor,
   type FakeContext,
-  fakeContext,
+  fakeWorlds,
   HOUR_MS,
   holding,
   P1,
   rotate,
   rowOf,
   storeError,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
+const newWorld = fakeWorlds();
 
-const app1 = { projectId: P1, username: 'app1' };
+const app1 = APP1;
 const justMinted = (ctx: FakeContext) => {
   const now = ctx.clock.now().getTime();
   return { notBefore: new Date(now - HOUR_MS), notAfter: new Date(now + 91 * 24 * HOUR_MS) };
@@ -28,7 +24,7 @@ const justMinted = (ctx: FakeContext) => {
 
 /** app1 holds a certificate with `daysLeft`, and a previous run left `pending` as AWSPENDING. */
 const interrupted = async (daysLeft: number, pending = { listed: true, minutesAgo: 0 }) => {
-  const ctx = fakeContext({ pki });
+  const ctx = newWorld();
   const user = userOf(ctx, P1, 'app1');
   const held = await holding(ctx, app1, datesFor(ctx.clock, daysLeft));
   ctx.clock.advance(-pending.minutesAgo * 60_000);
@@ -146,7 +142,7 @@ describe('engine: resuming an interrupted rotation', () => {
   });
 
   it('stores a new certificate Atlas does not list yet as AWSPENDING; the next run resumes it', async () => {
-    const ctx = fakeContext({ pki });
+    const ctx = newWorld();
     const user = userOf(ctx, P1, 'app1');
     const held = await holding(ctx, app1, datesFor(ctx.clock, 10));
     ctx.atlas.nextCreate({ kind: 'unlisted', lists: 3 });
@@ -172,7 +168,7 @@ describe('engine: resuming an interrupted rotation', () => {
   });
 
   it('confirms with the tuned attempts and delay', async () => {
-    const ctx = fakeContext({ pki, tuning: { confirmAttempts: 5, confirmDelayMs: 10 } });
+    const ctx = newWorld({ tuning: { confirmAttempts: 5, confirmDelayMs: 10 } });
     await holding(ctx, app1, datesFor(ctx.clock, 10));
     ctx.atlas.nextCreate({ kind: 'unlisted', lists: 4 });
     expect(rowOf(await rotate(ctx), 'app1').action).toBe('rotated');
@@ -180,7 +176,7 @@ describe('engine: resuming an interrupted rotation', () => {
   });
 
   it('a failed promotion leaves the stored certificate pending (not lost); the next run resumes', async () => {
-    const ctx = fakeContext({ pki });
+    const ctx = newWorld();
     const user = userOf(ctx, P1, 'app1');
     const held = await holding(ctx, app1, datesFor(ctx.clock, 10));
     ctx.store.calls.fail('promote', storeError('SECRET_STORE_FAILED', 'UpdateSecretVersionStage'));

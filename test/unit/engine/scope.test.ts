@@ -1,28 +1,24 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
 import {
+  APP1,
   datesFor,
-  fakeContext,
+  fakeWorlds,
   holding,
   leaseTableMissing,
   P1,
   P2,
   rotate,
   rowOf,
-  type TestPki,
-  testPki,
   userOf,
 } from '../../support/fakes.js';
 
-let pki: TestPki;
-beforeAll(async () => {
-  pki = await testPki();
-});
+const newWorld = fakeWorlds();
 
-const app1 = { projectId: P1, username: 'app1' };
-const world = (config?: RawConfig) => fakeContext({ pki, config });
+const app1 = APP1;
+const world = (config?: RawConfig) => newWorld({ config });
 const failure = (scope: 'run' | 'project' | 'user', code = 'NOT_IN_GROUP') =>
   new RotatorError(`Atlas refused (${code})`, { code, remedy: 'grant the role', scope });
 const actions = (report: { users: { projectId: string; username: string; action: string }[] }) =>
