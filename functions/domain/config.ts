@@ -99,7 +99,8 @@ const rawConfig = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a valid DynamoDB table name')
         .default('atlas-x509-rotator-locks'),
-      leaseSeconds: z.number().int().min(60).max(3600).default(900),
+      // A create and its store need 90 s of lease left, and the lease keeps a 30 s margin.
+      leaseSeconds: z.number().int().min(180).max(3600).default(900),
     })
     .default({ tableName: 'atlas-x509-rotator-locks', leaseSeconds: 900 }),
   rotation: z

@@ -69,6 +69,8 @@ export interface SecretState {
   /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
   pendingVersionId: string | undefined;
   current: CurrentValue | undefined;
+  /** Secrets Manager's own rotation is switched on: another rotator owns the versions. */
+  rotationEnabled?: boolean | undefined;
   /** When the current version was stored (Secrets Manager's clock), once its value was read. */
   currentCreatedDate?: Date | undefined;
   /**
@@ -81,20 +83,22 @@ export interface SecretState {
 export const parseCurrentValue = (
   text: string | undefined,
   owner: { projectId: string; username: string },
+  /** Which version the text is, for the messages. */
+  version: 'current' | 'pending' = 'current',
 ): CurrentValue => {
   if (text === undefined)
-    return { kind: 'foreign', problem: 'the current version has no SecretString' };
+    return { kind: 'foreign', problem: `the ${version} version has no SecretString` };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { kind: 'foreign', problem: 'the current value is not JSON' };
+    return { kind: 'foreign', problem: `the ${version} value is not JSON` };
   }
   const parsed = storedCertificateSchema.safeParse(json);
   if (!parsed.success) {
     return {
       kind: 'foreign',
-      problem: `the current value is not a certificate written by this rotator (${formatZodIssues(parsed.error).join('; ')})`,
+      problem: `the ${version} value is not a certificate written by this rotator (${formatZodIssues(parsed.error).join('; ')})`,
     };
   }
   if (parsed.data.projectId !== owner.projectId || parsed.data.username !== owner.username) {

@@ -51,14 +51,15 @@ describe('crash safety', () => {
     expect(secret.stages[versionIdFor(old.serialNumber)]).toEqual(['AWSPREVIOUS']);
   });
 
-  it('drops an unusable pending version and does not mint for a healthy user', async () => {
+  it('refuses, and never drops, a pending version another tool wrote; mints nothing', async () => {
     h.sim.addUser(P1, 'app1');
     const healthy = await h.seed(P1, 'app1');
     const name = h.secretName(P1, 'app1');
+    const theirs = '11111111-2222-4333-8444-555555555555';
     await sm().send(
       new PutSecretValueCommand({
         SecretId: name,
-        ClientRequestToken: '11111111-2222-4333-8444-555555555555',
+        ClientRequestToken: theirs,
         SecretString: '{"not":"ours"}',
         VersionStages: ['AWSPENDING'],
       }),
@@ -66,13 +67,15 @@ describe('crash safety', () => {
     awsProxy().resetCounts(); // the fault table counts the rotator's writes, not the setup's
     const report = await h.run(only('app1'));
     expect(rowOf(report, 'app1')).toMatchObject({
-      action: 'skipped',
+      action: 'failed',
+      errorCode: 'FOREIGN_PENDING_VERSION',
       serialNumber: healthy.serialNumber,
     });
-    expect(rowOf(report, 'app1').reason).toMatch(/^dropped an unusable pending version; not due/);
+    expect(rowOf(report, 'app1').remedy).toContain(`--remove-from-version-id ${theirs}`);
     expect(posts()).toBe(0);
     const secret = await readSecret(name);
-    expect(Object.values(secret.stages).flat()).not.toContain('AWSPENDING');
+    expect(secret.stages[theirs]).toContain('AWSPENDING');
+    expect(awsProxy().count('UpdateSecretVersionStage')).toBe(0);
   });
 
   it('after a create whose response was lost, lists again, reports the orphan and still ends with a stored certificate', async () => {

@@ -349,9 +349,24 @@ describe('policies: the chain', () => {
   it('lists the refusals and the renewal checks in their documented order', () => {
     expect(P.REFUSALS.map((c) => c.name)).toEqual([
       'SecretScheduledForDeletion',
+      'SecretRotationEnabled',
       'SecretHoldsForeignValue',
       'HeldCertificateUnknownToAtlas',
     ]);
+  });
+
+  it('refuses a secret with Secrets Manager rotation on, before the foreign-value check', () => {
+    const verdict = P.evaluateUser(
+      input({ state: state({ rotationEnabled: true, current: foreign }) }),
+    );
+    expect(verdict).toMatchObject({
+      code: 'SECRET_ROTATION_ENABLED',
+      message: `secret ${user.secretName} has Secrets Manager rotation enabled: another rotator owns its versions`,
+      remedy: expect.stringContaining(`cancel-rotate-secret --secret-id ${user.secretName}`),
+    });
+    expect(P.evaluateUser(input({ state: state({ rotationEnabled: false }) }))).toMatchObject({
+      due: false,
+    });
     expect(P.RENEWAL_CHECKS.map((c) => c.name)).toEqual([
       'ForcedByOperator',
       'NoCertificateStored',

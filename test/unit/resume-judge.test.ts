@@ -67,7 +67,7 @@ interface Case {
   versionId?: () => string;
   listed?: () => string[];
   now?: Date;
-  want: 'promote' | 'wait' | 'abandon';
+  want: PendingJudgement['kind'];
   problem?: RegExp;
 }
 
@@ -87,25 +87,35 @@ const judge = (c: Case): PendingJudgement =>
 
 describe('resume: judgePending', () => {
   it.each<Case>([
-    // Not a value this rotator wrote for this user.
-    { name: 'no SecretString', text: () => undefined, want: 'abandon', problem: /no SecretString/ },
-    { name: 'garbage text', text: () => 'not json {', want: 'abandon', problem: /not JSON/ },
+    // Not a value this rotator wrote for this user: another tool's, never dropped.
+    {
+      name: 'no SecretString',
+      text: () => undefined,
+      want: 'foreign',
+      problem: /the pending version has no SecretString/,
+    },
+    {
+      name: 'garbage text',
+      text: () => 'not json {',
+      want: 'foreign',
+      problem: /the pending value is not JSON/,
+    },
     {
       name: 'foreign JSON',
       text: () => JSON.stringify({ username: 'app1', password: 'x' }),
-      want: 'abandon',
+      want: 'foreign',
       problem: /not a certificate written by this rotator/,
     },
     {
       name: 'another user’s value',
       text: () => stored(good, { ...user, username: 'app2' }),
-      want: 'abandon',
+      want: 'foreign',
       problem: /holds the certificate of 5e2211c17a3e5a48f5497de3:app2/,
     },
     {
       name: 'another project’s value',
       text: () => stored(good, { ...user, projectId: 'aaaaaaaaaaaaaaaaaaaaaaaa' }),
-      want: 'abandon',
+      want: 'foreign',
       problem: /holds the certificate of aaaaaaaaaaaaaaaaaaaaaaaa:app1/,
     },
     // Ours in shape, but the bundle fails validation.
@@ -179,7 +189,7 @@ describe('resume: judgePending', () => {
   ])('$name → $want', (c) => {
     const judged = judge(c);
     expect(judged.kind).toBe(c.want);
-    if (judged.kind === 'abandon') {
+    if (judged.kind === 'abandon' || judged.kind === 'foreign') {
       expect(judged.problem).toMatch(c.problem ?? /^$/);
     } else {
       expect(c.problem).toBeUndefined();

@@ -2,6 +2,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretsCommand,
   PutSecretValueCommand,
   ResourceExistsException,
   ResourceNotFoundException,
@@ -69,6 +70,23 @@ describe('store: version ids', () => {
       notBefore: '2026-08-10T02:06:35.000Z',
       notAfter: '2026-11-10T03:06:35.000Z',
     });
+  });
+});
+
+describe('store: rotation by someone else', () => {
+  it('reads RotationEnabled from the index and from DescribeSecret (moto cannot enable it)', async () => {
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [
+        { Name: 'atlas-x509/p/a', ARN: 'arn:a', RotationEnabled: true },
+        { Name: 'atlas-x509/p/b', ARN: 'arn:b' },
+      ],
+    });
+    sm.on(DescribeSecretCommand).resolves({ ARN: 'arn:a', RotationEnabled: true });
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const index = await store.index('atlas-x509/');
+    expect(index.get('atlas-x509/p/a')?.rotationEnabled).toBe(true);
+    expect(index.get('atlas-x509/p/b')?.rotationEnabled).toBe(false);
+    expect((await store.read('atlas-x509/p/a', owner))?.rotationEnabled).toBe(true);
   });
 });
 

@@ -41,7 +41,7 @@ const stateOf = (
   name: string,
   meta: Pick<
     DescribeSecretCommandOutput,
-    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages' | 'Tags'
+    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages' | 'Tags' | 'RotationEnabled'
   >,
 ): SecretState => {
   const tagged = meta.Tags?.find((t) => t.Key === NOT_AFTER_TAG)?.Value;
@@ -61,6 +61,7 @@ const stateOf = (
     pendingVersionId: pending !== currentVersionId ? pending : undefined,
     current: undefined,
     notAfterHint: hint && !Number.isNaN(hint.getTime()) ? hint : undefined,
+    rotationEnabled: meta.RotationEnabled === true,
   };
 };
 
@@ -216,6 +217,7 @@ export class SecretStore implements SecretStorePort {
             DeletedDate: secret.DeletedDate,
             VersionIdsToStages: secret.SecretVersionsToStages,
             Tags: secret.Tags,
+            RotationEnabled: secret.RotationEnabled,
           }),
         );
       }

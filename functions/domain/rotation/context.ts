@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RotatorConfig } from '../config.js';
+import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';
 import { Ledger } from './ledger.js';
 import type { AtlasPort, Clock, LeasePort, SecretStorePort } from './ports.js';
@@ -72,5 +73,28 @@ export const timeLeft = (run: Run): number => {
 
 /** Too little time left to start a mint (and store its key) safely. */
 export const outOfTime = (run: Run): boolean => timeLeft(run) < run.tuning.minTimeForMintMs;
+
+/** A lease is trusted until this long before it lapses (clock skew between runs). */
+export const LEASE_MARGIN_MS = 30_000;
+
+/**
+ * Checked right before every create attempt: the run's deadline and the user's lease (a run
+ * without a deadline, like the CLI without --time-budget, is still bounded by it) must leave
+ * room for the create and the store of its key. Otherwise the user is deferred, nothing minted.
+ */
+export const assertTimeForCreate = (run: Run, leaseUntil: number): void => {
+  const leaseLeft = leaseUntil - LEASE_MARGIN_MS - run.ctx.clock.now().getTime();
+  const left = Math.min(timeLeft(run), leaseLeft);
+  if (left >= run.tuning.minTimeForMintMs) return;
+  const bound = leaseLeft < timeLeft(run) ? 'the lease on this user' : 'the run';
+  throw new DeadlineError(
+    `not creating: ${Math.max(0, Math.round(left / 1000))} s left of ${bound}, a create and its store need ${run.tuning.minTimeForMintMs / 1000} s; the next run continues`,
+    {
+      code: 'DEADLINE_EXCEEDED',
+      remedy: 'Nothing was minted; the next run continues the work.',
+      scope: 'user',
+    },
+  );
+};
 
 export const forcedFor = (run: Run, user: UserRef): boolean => isForced(run.request, user);

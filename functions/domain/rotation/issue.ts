@@ -4,7 +4,7 @@ import { CreateOutcomeUnknownError } from '../errors.js';
 import { recentOrphans } from '../renewal.js';
 import { serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import type { Run } from './context.js';
+import { assertTimeForCreate, type Run } from './context.js';
 import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
 import { notIn, pollList } from './listing.js';
 import { decideFor, mintGate } from './policies.js';
@@ -21,6 +21,8 @@ export const issue = async (
   user: UserSettings,
   a: Assessment,
   lost: string[],
+  /** Epoch ms at which this run's lease on the user lapses. */
+  leaseUntil: number,
 ): Promise<Outcome> => {
   const { ctx } = run;
   lost.push(...serialsOf(a.orphans));
@@ -45,7 +47,7 @@ export const issue = async (
       orphans: lost,
     };
   }
-  const body = await mint(run, user, a, lost);
+  const body = await mint(run, user, a, lost, leaseUntil);
 
   let cert: ValidatedCertificate;
   try {
@@ -97,6 +99,7 @@ const mint = async (
   user: UserSettings,
   a: Assessment,
   lost: string[],
+  leaseUntil: number,
 ): Promise<string> => {
   const { ctx } = run;
   const { orphanLimit, orphanWindowDays, criticalDays, maxMintsPerWindow } = ctx.config.rotation;
@@ -121,6 +124,7 @@ const mint = async (
       const { message, code, remedy } = gate.refusal;
       throw new UserFailure(message, code, remedy);
     }
+    assertTimeForCreate(run, leaseUntil);
     if (gate.pastOrphanLimit) {
       ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
         projectId: user.projectId,

@@ -73,6 +73,19 @@ export const SecretScheduledForDeletion: Check<CheckInput> = {
       : undefined,
 };
 
+export const SecretRotationEnabled: Check<CheckInput> = {
+  name: 'SecretRotationEnabled',
+  evaluate: ({ state, user }) =>
+    state?.rotationEnabled
+      ? {
+          kind: 'refuse',
+          code: 'SECRET_ROTATION_ENABLED',
+          message: `secret ${user.secretName} has Secrets Manager rotation enabled: another rotator owns its versions`,
+          remedy: `Turn that rotation off (aws secretsmanager cancel-rotate-secret --secret-id ${user.secretName}) if this rotator is to own the secret, or point the user at another secretName.`,
+        }
+      : undefined,
+};
+
 export const SecretHoldsForeignValue: Check<CheckInput> = {
   name: 'SecretHoldsForeignValue',
   evaluate: ({ state, user, forced }) =>
@@ -197,6 +210,7 @@ export const decide = (input: {
 /** The refusals, in order: a refused user is reported before anything is minted or written. */
 export const REFUSALS: readonly Check<CheckInput>[] = [
   SecretScheduledForDeletion,
+  SecretRotationEnabled,
   SecretHoldsForeignValue,
   HeldCertificateUnknownToAtlas,
 ];

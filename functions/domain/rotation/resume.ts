@@ -5,7 +5,7 @@ import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
 import type { Run } from './context.js';
-import { type Outcome, outcome } from './ledger.js';
+import { type Outcome, outcome, UserFailure } from './ledger.js';
 import { makeCurrent } from './promote.js';
 
 /**
@@ -17,7 +17,9 @@ import { makeCurrent } from './promote.js';
 export type PendingJudgement =
   | { kind: 'promote'; cert: ValidatedCertificate }
   | { kind: 'wait'; cert: ValidatedCertificate }
-  | { kind: 'abandon'; problem: string };
+  | { kind: 'abandon'; problem: string }
+  /** Not a value this rotator wrote: another tool's version, never ours to drop. */
+  | { kind: 'foreign'; problem: string };
 
 /** What to do with a pending value, given Atlas's list. Pure: no calls. */
 export const judgePending = (input: {
@@ -29,8 +31,8 @@ export const judgePending = (input: {
   listLagGraceMs: number;
 }): PendingJudgement => {
   const { user, now } = input;
-  const pending = parseCurrentValue(input.text, user);
-  if (pending.kind === 'foreign') return { kind: 'abandon', problem: pending.problem };
+  const pending = parseCurrentValue(input.text, user, 'pending');
+  if (pending.kind === 'foreign') return { kind: 'foreign', problem: pending.problem };
   let cert: ValidatedCertificate;
   try {
     cert = validateBundle(pending.value.pem, { username: user.username, policy: user, now });
@@ -64,6 +66,14 @@ export const resume = async (
     now: ctx.clock.now(),
     listLagGraceMs: run.tuning.listLagGraceMs,
   });
+  if (judged.kind === 'foreign') {
+    throw new UserFailure(
+      `secret ${user.secretName} has a pending version this rotator did not write (${judged.problem})`,
+      'FOREIGN_PENDING_VERSION',
+      `Another tool may be rotating this secret: finish or remove its AWSPENDING (aws secretsmanager update-secret-version-stage --secret-id ${user.secretName} --version-stage AWSPENDING --remove-from-version-id ${pendingId}), or point the user at another secretName. Nothing was minted or dropped.`,
+      state,
+    );
+  }
   if (judged.kind === 'abandon') {
     ctx.log.warn('abandoning an unusable pending version', {
       projectId: user.projectId,

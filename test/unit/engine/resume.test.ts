@@ -81,19 +81,6 @@ describe('engine: resuming an interrupted rotation', () => {
   type Spoil = (s: Awaited<ReturnType<typeof interrupted>>) => Promise<void> | void;
   const spoilers: [string, Spoil, string][] = [
     [
-      'not JSON',
-      (s) => void s.ctx.store.seedValue(s.user.secretName, '{', { stage: PENDING }),
-      'not JSON',
-    ],
-    [
-      "another user's certificate",
-      (s) =>
-        void s.ctx.store.seedCertificate({ ...s.user, username: 'app9' }, s.pending.minted, {
-          stage: PENDING,
-        }),
-      `holds the certificate of ${P1}:app9`,
-    ],
-    [
       'a version id that is not its serial',
       (s) =>
         void s.ctx.store.seedCertificate(s.user, s.pending.minted, {
@@ -111,6 +98,33 @@ describe('engine: resuming an interrupted rotation', () => {
       'already inside its renewal window',
     ],
   ];
+
+  it.each([
+    ['not JSON', '{', 'the pending value is not JSON'],
+    [
+      'no certificate of ours',
+      '{"username":"app1","password":"x"}',
+      'not a certificate written by this rotator',
+    ],
+  ])(
+    'refuses, without dropping it, a pending version holding %s (another tool is rotating)',
+    async (_, text, problem) => {
+      const s = await interrupted(80);
+      s.ctx.store.seedValue(s.user.secretName, text, { stage: PENDING });
+      const pendingId = s.ctx.store.versionAt(s.user.secretName, PENDING);
+      const row = rowOf(await rotate(s.ctx), 'app1');
+      expect(row).toMatchObject({
+        action: 'failed',
+        errorCode: 'FOREIGN_PENDING_VERSION',
+        serialNumber: s.held.serialNumber,
+      });
+      expect(row.reason).toContain(problem);
+      expect(row.remedy).toContain(`--remove-from-version-id ${pendingId}`);
+      expect(s.ctx.store.versionAt(s.user.secretName, PENDING)).toBe(pendingId);
+      expect(s.ctx.store.calls.count('dropPending')).toBe(0);
+      expect(s.ctx.atlas.calls.count('createCertificate')).toBe(0);
+    },
+  );
 
   it.each(spoilers)(
     'drops a pending version holding %s, then decides afresh',
@@ -132,7 +146,11 @@ describe('engine: resuming an interrupted rotation', () => {
 
   it('drops an unusable pending version and mints when the held certificate is due', async () => {
     const s = await interrupted(10);
-    s.ctx.store.seedValue(s.user.secretName, 'garbage', { stage: PENDING });
+    // Ours, but unusable: its version id names another serial.
+    s.ctx.store.seedCertificate(s.user, s.pending.minted, {
+      stage: PENDING,
+      versionId: versionIdFor('4242'),
+    });
     const row = rowOf(await rotate(s.ctx), 'app1');
     const fresh = s.ctx.atlas.created[0]?.serialNumber;
     expect(s.ctx.atlas.created).toHaveLength(1);
