@@ -456,7 +456,7 @@ describe('HTTP Digest', () => {
 
 describe('list certificates', () => {
   it('has the shape of the recorded Atlas response (headers and body skeleton)', async () => {
-    // Body of /work/shared/fixtures/atlas-recorded/list-certs.http, byte for byte.
+    // Body of test/fixtures/atlas-recorded/list-certs.http, byte for byte.
     const recorded =
       '{"links":[{"href":"http://localhost:8080/api/atlas/v2/groups/b0123456789abcdef012345b/databaseUsers/user389/certs?includeCount=true&pageNum=1&itemsPerPage=100","rel":"self"}],"results":[{"_id":2558523591213958694,"createdAt":"2026-06-02T13:56:22Z","groupId":"b0123456789abcdef012345b","notAfter":"2026-09-02T14:56:22Z","subject":"CN=user389"},{"_id":1976722359483124370,"createdAt":"2026-08-10T02:06:35Z","groupId":"b0123456789abcdef012345b","notAfter":"2026-11-10T03:06:35Z","subject":"CN=user389"}],"totalCount":2}';
     const skeleton = (text: string): string =>
