@@ -305,6 +305,7 @@ const countCalls = (
     };
   const options = { step: 'deserialize', name: 'benchCallCounter' } as const;
   clients.secretsManager.middlewareStack.add(counter('secretsManager'), options);
+  clients.secretsManagerKeyWrites.middlewareStack.add(counter('secretsManager'), options);
   clients.dynamoDb.middlewareStack.add(counter('dynamoDb'), options);
   clients.eventBridge.middlewareStack.add(counter('eventBridge'), options);
   return counts;
