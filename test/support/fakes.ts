@@ -669,12 +669,14 @@ export class FakeLeases implements LeasePort {
     await this.calls.enter('acquire', [key]);
     const now = this.clock.now().getTime();
     const lease = this.held.get(key);
-    if (lease && lease.expiresAt.getTime() >= now) {
+    // A live lease blocks every other owner; re-taking our own succeeds, as in DynamoDB.
+    if (lease && lease.owner !== this.owner && lease.expiresAt.getTime() >= now) {
       return { acquired: false, owner: lease.owner, expiresAt: lease.expiresAt };
     }
-    this.held.set(key, { owner: this.owner, expiresAt: new Date(now + this.leaseMs) });
+    const expiresAt = new Date(now + this.leaseMs);
+    this.held.set(key, { owner: this.owner, expiresAt });
     this.taken.push(key);
-    return { acquired: true };
+    return { acquired: true, expiresAt };
   }
 
   async release(key: string): Promise<void> {

@@ -85,8 +85,6 @@ const headerNumber = (value: string | string[] | undefined): number | undefined 
 };
 
 /** One unexpired Atlas-managed certificate of a database user. */
-export type { AtlasCertificate, AtlasDatabaseUser };
-
 /** Counters for the run report. */
 export interface AtlasClientStats {
   /** HTTP requests to the Admin API (Digest challenges and re-sends included, tokens not). */

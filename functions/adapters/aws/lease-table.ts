@@ -99,7 +99,7 @@ export class LeaseTable implements LeasePort {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { acquired: true };
+      return { acquired: true, expiresAt: new Date(expiresAt) };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) {
         return {

@@ -47,7 +47,6 @@ export const handleDue = async (run: Run, user: UserSettings, first: Assessment)
   let known = first;
   const lost: string[] = [];
   try {
-    const leaseUntil = ctx.clock.now().getTime() + ctx.config.locks.leaseSeconds * 1000;
     const lease = await ctx.leases.acquire(key);
     if (!lease.acquired) {
       const until = lease.expiresAt.toISOString();
@@ -68,7 +67,7 @@ export const handleDue = async (run: Run, user: UserSettings, first: Assessment)
           outcome(known, 'skipped', `${known.decision.reason} (rotated by another run meanwhile)`),
         );
       }
-      ledger.record(user, await issue(run, user, known, lost, leaseUntil));
+      ledger.record(user, await issue(run, user, known, lost, lease.expiresAt.getTime()));
     } finally {
       await ctx.leases.release(key).catch((err: unknown) =>
         ctx.log.warn('could not release lease; it lapses on its own', {

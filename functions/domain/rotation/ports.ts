@@ -68,7 +68,10 @@ export interface SecretStorePort {
   dropPending(state: SecretState, versionId: string): Promise<void>;
 }
 
-export type LeaseResult = { acquired: true } | { acquired: false; owner: string; expiresAt: Date };
+/** Either way, `expiresAt` is when the lease lapses: ours, or the other holder's. */
+export type LeaseResult =
+  | { acquired: true; expiresAt: Date }
+  | { acquired: false; owner: string; expiresAt: Date };
 
 /** Per-user leases, so overlapping runs never mint for the same user at once. */
 export interface LeasePort {
