@@ -6,6 +6,7 @@ import { RotatorError } from './domain/errors.js';
 import { exitCodeFor, formatReport } from './domain/report.js';
 import { parseRotateEvent } from './domain/request.js';
 import type { UserRef } from './domain/rotation/index.js';
+import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
 import { disableWithConfig, rotateWithConfig } from './runtime.js';
 
 /**
@@ -24,7 +25,10 @@ const ROTATE_USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-r
   --only <p>:<u>         restrict the run to these users (repeatable)
   --all                  with --force: every configured user
   --json                 print exactly one JSON run report on stdout (logs go to stderr)
-  --time-budget <s>      stop starting new mints after this many seconds (deferred)`;
+  --time-budget <s>      print the report within <s> seconds of the start, as a Lambda timeout
+                         would: work stops ${REPORT_RESERVE_MS / 1000} s before, and a create starts only
+                         with ${CREATE_RESERVE_MS / 1000} s left for it and its key's store (users
+                         left are deferred). Without it, each user is bounded by its lease`;
 
 const DISABLE_USAGE = `Usage: npm run --silent disable-customer-x509 -- --config <file> --project <id>
          [--confirm <id> --requested-by <who> --reason <why>] [--json]
@@ -71,8 +75,10 @@ const rotate = async (argv: string[]): Promise<number> => {
   });
   if (!args.config) throw new UsageError('--config is required');
   const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
-  if (budget !== undefined && !(budget > 0)) {
-    throw new UsageError('--time-budget must be a positive number of seconds');
+  if (budget !== undefined && !(budget * 1000 > REPORT_RESERVE_MS)) {
+    throw new UsageError(
+      `--time-budget must be a number of seconds above ${REPORT_RESERVE_MS / 1000} (the time the report itself needs)`,
+    );
   }
   const request = parseRotateEvent({
     dryRun: args['dry-run'],
@@ -82,13 +88,14 @@ const rotate = async (argv: string[]): Promise<number> => {
     // One stamp per command: run it again and users this one served are not minted again.
     requestedAt: args.force ? new Date().toISOString() : undefined,
   });
-  const config = await loadConfigFile(args.config);
-  const startedAt = Date.now();
+  // Counted from the process's start, like a Lambda timeout from the invoke.
+  const deadline =
+    budget === undefined ? undefined : performance.timeOrigin + budget * 1000 - REPORT_RESERVE_MS;
   const report = await rotateWithConfig({
-    config,
+    config: await loadConfigFile(args.config),
     request,
     log: stderrLogger(),
-    deadline: budget === undefined ? undefined : () => startedAt + budget * 1000,
+    deadline: () => deadline,
   });
   process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return exitCodeFor(report);

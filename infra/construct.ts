@@ -25,6 +25,7 @@ import {
 } from '../functions/domain/config.js';
 import { consumersFromEnv } from '../functions/domain/consumers.js';
 import { type DetailType, EVENT_SOURCE } from '../functions/domain/events.js';
+import { MIN_ROTATE_TIMEOUT_SECONDS } from '../functions/domain/timing.js';
 import { deployedConfig, requireSecretNamePrefix } from './config.js';
 import { acknowledge, wildcardResourceFinding } from './nag.js';
 import { RotatorFunction } from './rotator-function.js';
@@ -89,8 +90,10 @@ export interface AtlasX509RotationProps {
    */
   readonly scheduleEnabled?: boolean;
   /**
-   * The rotate function's timeout. A run stops starting work 20 s before it; it must not
-   * exceed the config's `locks.leaseSeconds`, or a live run's lease could lapse.
+   * The rotate function's timeout. A run's work ends `REPORT_RESERVE_MS` (10 s) before it, and
+   * a certificate create starts only with time for itself and its key's store. At least
+   * `MIN_ROTATE_TIMEOUT_SECONDS` (90 s); at most the config's `locks.leaseSeconds`, or a live
+   * run's lease could lapse.
    * @default Duration.minutes(10)
    */
   readonly timeout?: Duration;
@@ -250,6 +253,11 @@ export class AtlasX509Rotation extends Construct {
       throw new Error(`namePrefix "${namePrefix}": use 1-64 letters, digits, "-" or "_"`);
     }
     const timeout = props.timeout ?? Duration.minutes(10);
+    if (timeout.toSeconds() < MIN_ROTATE_TIMEOUT_SECONDS) {
+      throw new Error(
+        `timeout (${timeout.toSeconds()} s) is too short to ever mint: a run needs at least ${MIN_ROTATE_TIMEOUT_SECONDS} s (its report, a user's reads and lease, one certificate create and the store of its key). Raise timeout to Duration.seconds(${MIN_ROTATE_TIMEOUT_SECONDS}) or more.`,
+      );
+    }
     if (timeout.toSeconds() > given.locks.leaseSeconds) {
       throw new Error(
         `timeout (${timeout.toSeconds()} s) exceeds locks.leaseSeconds (${given.locks.leaseSeconds} s): a lease could lapse while its run is still working. Raise leaseSeconds or lower the timeout.`,

@@ -1,14 +1,15 @@
 import type { Context } from 'aws-lambda';
-import { PUBLISH_BUDGET_MS } from '../adapters/aws/events.js';
 import { createLambdaLogger } from '../adapters/log.js';
 import { bundledConfig } from '../bundled-config.js';
 import { type DisableReport, parseDisableRequest } from '../domain/customer-x509.js';
+import { ATLAS_REQUEST_TIMEOUT_MS, REPORT_RESERVE_MS } from '../domain/timing.js';
 import { disableWithConfig } from '../runtime.js';
 
 const logger = createLambdaLogger();
 
-// Room after the last Atlas retry for the audit event (its whole budget) and the report.
-const MARGIN_MS = PUBLISH_BUDGET_MS + 5_000;
+// No Atlas attempt starts after the deadline, and the DELETE is never cut short once sent: room
+// for one whole attempt, then the audit event (its whole budget) and the report.
+const MARGIN_MS = ATLAS_REQUEST_TIMEOUT_MS + REPORT_RESERVE_MS;
 
 /**
  * Manual only, never scheduled: `{"projectId", "confirm"?, "requestedBy"?, "reason"?}`.

@@ -5,19 +5,19 @@ import { addRunMetrics, METRICS_NAMESPACE } from '../adapters/signals.js';
 import { bundledConfig } from '../bundled-config.js';
 import type { RunReport } from '../domain/report.js';
 import { parseRotateEvent } from '../domain/request.js';
+import { REPORT_RESERVE_MS } from '../domain/timing.js';
 import { rotateWithConfig } from '../runtime.js';
 
 const logger = createLambdaLogger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
-// Stop starting work this long before Lambda's own timeout, to finish and report.
-const SAFETY_MARGIN_MS = 20_000;
-
 /** Scheduled (and manual) rotation: validates the payload, runs, returns the run report. */
 export const handler = async (event: unknown, context: Context): Promise<RunReport> => {
   logger.addContext(context);
   const request = parseRotateEvent(event);
-  const deadline = Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS;
+  // The work ends this long before Lambda's hard stop, so the report still goes out; each create
+  // starts only with time for itself and its key's store before then (domain/timing.ts).
+  const deadline = Date.now() + context.getRemainingTimeInMillis() - REPORT_RESERVE_MS;
   const report = await rotateWithConfig({
     config: await bundledConfig(),
     request,

@@ -134,6 +134,41 @@ describe('CLI (real child process)', () => {
     );
   });
 
+  it('--time-budget: a throttled create whose retry would start too late is deferred, and the report comes at once', async () => {
+    h.sim.addUser(P1, 'app1');
+    // Every create is refused with Retry-After: 30. With 100 s, the work ends at 90 s and a
+    // create must start by 25 s (65 s for it and its key's store): the retry at ~31 s is not made.
+    h.sim.injectFault({
+      method: 'POST',
+      path: '/certs',
+      times: Number.POSITIVE_INFINITY,
+      action: {
+        type: 'error',
+        status: 429,
+        errorCode: 'RATE_LIMITED_TOKEN_BUCKET',
+        retryAfter: 30,
+      },
+    });
+    const config = await h.writeConfig(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+    );
+    const started = Date.now();
+    const result = await h.cli(['--config', config, '--json', '--time-budget', '100']);
+    const report = JSON.parse(result.stdout) as RunReport;
+    expect(report.users[0]).toMatchObject({ action: 'deferred' });
+    expect(report.users[0]?.reason).toMatch(/a retry in 30000 ms would start too late/);
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+    expect(h.sim.certificates(P1, 'app1')).toHaveLength(0);
+    // Not a wait for Retry-After, let alone for the budget.
+    expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
+  it('--time-budget below the report reserve is a usage error', async () => {
+    const result = await h.cli(['--config', 'x.json', '--time-budget', '5']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--time-budget must be a number of seconds above 10/);
+  });
+
   it('two CLI runs started at once mint at most one certificate per user', async () => {
     const users = ['u1', 'u2', 'u3'];
     for (const u of users) h.sim.addUser(P1, u);

@@ -1,9 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EventBridgePublisher, PUBLISH_BUDGET_MS } from '../../functions/adapters/aws/events.js';
+import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
 import type { Log } from '../../functions/domain/log.js';
 import type { RunReport } from '../../functions/domain/report.js';
+import { PUBLISH_BUDGET_MS } from '../../functions/domain/timing.js';
 import { Harness, P1 } from '../support/harness.js';
 import { freePort } from '../support/moto.js';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile } from '../../functions/domain/config.js';
+import { MIN_ROTATE_TIMEOUT_SECONDS } from '../../functions/domain/timing.js';
 import { readConfigFile } from '../../infra/config.js';
 import { exampleConfig, PROJECT_A, synth } from './support.js';
 
@@ -90,6 +91,13 @@ describe('config validation at synth time', () => {
         config: { ...exampleConfig(), locks: { leaseSeconds: 600 } },
       }),
     ).toThrow(/timeout \(900 s\) exceeds locks.leaseSeconds \(600 s\)/);
+  });
+
+  it('refuses a timeout too short to ever mint, naming the minimum', () => {
+    expect(() => synth({ timeout: Duration.seconds(60) })).toThrow(
+      `timeout (60 s) is too short to ever mint: a run needs at least ${MIN_ROTATE_TIMEOUT_SECONDS} s`,
+    );
+    expect(() => synth({ timeout: Duration.seconds(MIN_ROTATE_TIMEOUT_SECONDS) })).not.toThrow();
   });
 
   it('fails `cdk synth` with the same message, and no stack trace', () => {

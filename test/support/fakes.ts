@@ -9,6 +9,7 @@ import {
   type AtlasDatabaseUser,
   type AtlasPort,
   type Clock,
+  type CreateOptions,
   type CreateSecretOptions,
   type LeasePort,
   type LeaseResult,
@@ -245,6 +246,8 @@ export class FakeAtlas implements AtlasPort {
   readonly calls = new Calls<AtlasPort>();
   /** Certificates minted by `createCertificate`, in order. */
   readonly created: FakeCertificate[] = [];
+  /** The `startBy` each create was given, in order. */
+  readonly startBys: (number | undefined)[] = [];
   private readonly certs = new Map<string, FakeCertificate[]>();
   private readonly users = new Map<string, AtlasDatabaseUser[]>();
   private readonly createFaults: CreateFault[] = [];
@@ -272,8 +275,14 @@ export class FakeAtlas implements AtlasPort {
     return visible;
   }
 
-  async createCertificate(projectId: string, username: string, months: number): Promise<string> {
+  async createCertificate(
+    projectId: string,
+    username: string,
+    months: number,
+    options: CreateOptions = {},
+  ): Promise<string> {
     await this.calls.enter('createCertificate', [projectId, username, months]);
+    this.startBys.push(options.startBy);
     const fault = this.createFaults.shift();
     const start = truncateToSeconds(this.clock.now());
     // Atlas backdates notBefore by an hour and lists it as createdAt.

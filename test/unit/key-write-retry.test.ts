@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isRetryableWrite, retryKeyWrite } from '../../functions/adapters/aws/key-write-retry.js';
 import { SecretStore } from '../../functions/adapters/aws/secret-store.js';
 import type { SecretState } from '../../functions/domain/stored-value.js';
+import { KEY_WRITE_BUDGET_MS } from '../../functions/domain/timing.js';
 
 /**
  * Real SDK clients, a fake wire: the retry middleware and its token bucket run for real
@@ -180,13 +181,58 @@ describe('retryKeyWrite', () => {
     expect(waits).toEqual([499, 999, 1998]);
   });
 
-  it('does not retry a refusal, and stops at maxAttempts', async () => {
+  it('does not retry a refusal', async () => {
     const f = failing([refused]);
     await expect(retryKeyWrite(f.write, noWait)).rejects.toBe(refused);
     expect(f.attempts()).toBe(1);
-    const g = failing(Array.from({ length: 10 }, () => throttle));
-    await expect(retryKeyWrite(g.write, { ...noWait, maxAttempts: 4 })).rejects.toBe(throttle);
-    expect(g.attempts()).toBe(4);
+  });
+
+  it('makes a retry only if it can end inside the time budget', async () => {
+    let now = 0;
+    const f = failing(Array.from({ length: 20 }, () => throttle));
+    await expect(
+      retryKeyWrite(f.write, {
+        now: () => now,
+        sleep: async (ms) => {
+          now += ms;
+        },
+        random: () => 0.999,
+        budgetMs: 10_000,
+        attemptTimeoutMs: 2_000,
+      }),
+    ).rejects.toBe(throttle);
+    // Waits of 499, 999, 1,998 and 3,996 ms each leave a 2 s attempt inside 10 s; 7,992 would not.
+    expect(f.attempts()).toBe(5);
+    expect(now).toBe(7_492);
+  });
+
+  it('under the default budget a throttled write gets eight attempts at the longest jitter', async () => {
+    let now = 0;
+    const f = failing(Array.from({ length: 7 }, () => throttle));
+    await expect(
+      retryKeyWrite(f.write, {
+        now: () => now,
+        sleep: async (ms) => {
+          now += ms;
+        },
+        random: () => 0.999,
+      }),
+    ).resolves.toBe('ok');
+    expect(f.attempts()).toBe(8);
+    expect(now).toBeLessThan(KEY_WRITE_BUDGET_MS);
+    const g = failing(Array.from({ length: 8 }, () => throttle));
+    now = 0;
+    await expect(
+      retryKeyWrite(g.write, {
+        now: () => now,
+        sleep: async (ms) => {
+          now += ms;
+        },
+        random: () => 0.999,
+      }),
+    ).rejects.toBe(throttle);
+    // The ninth attempt could not end inside the budget, so it is not made.
+    expect(g.attempts()).toBe(8);
   });
 
   it('never waits past the deadline', async () => {

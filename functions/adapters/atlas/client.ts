@@ -9,7 +9,9 @@ import type {
   AtlasCertificate,
   AtlasDatabaseUser,
   AtlasPort,
+  CreateOptions,
 } from '../../domain/rotation/ports.js';
+import { ATLAS_REQUEST_TIMEOUT_MS } from '../../domain/timing.js';
 import {
   type AtlasCredentials,
   type AuthStrategy,
@@ -108,7 +110,6 @@ const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;
 const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
 const MAX_PAGES = 200;
-const DEFAULT_TIMEOUT_MS = 30_000;
 /**
  * A `Retry-After` this long means a stingy bucket (a refill every several seconds): reads give
  * way here, and the pacing starts no new user until it has passed.
@@ -124,8 +125,8 @@ const defaultAgent = new Agent({
   connect: { timeout: 10_000 },
   keepAliveTimeout: 4_000,
   keepAliveMaxTimeout: 30_000,
-  headersTimeout: DEFAULT_TIMEOUT_MS,
-  bodyTimeout: DEFAULT_TIMEOUT_MS,
+  headersTimeout: ATLAS_REQUEST_TIMEOUT_MS,
+  bodyTimeout: ATLAS_REQUEST_TIMEOUT_MS,
 });
 
 /**
@@ -142,7 +143,12 @@ interface CallSpec extends AtlasCall {
   safety: Safety;
   /** The versioned media type; every certificate endpoint exists only in 2023-01-01. */
   mediaType?: string;
+  /** No attempt starts after this (epoch ms), besides the run's deadline. */
+  startBy?: number | undefined;
 }
+
+/** A read near the deadline still gets this long to answer. */
+const MIN_READ_TIMEOUT_MS = 1_000;
 
 /** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
 const MAX_STALE_NONCES = 3;
@@ -210,7 +216,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       minTimeoutMs: options.retry?.minTimeoutMs ?? DEFAULT_RETRY.minTimeoutMs,
       maxTimeoutMs: options.retry?.maxTimeoutMs ?? DEFAULT_RETRY.maxTimeoutMs,
     };
-    this.timeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.timeoutMs = options.requestTimeoutMs ?? ATLAS_REQUEST_TIMEOUT_MS;
     this.deadline = options.deadline ?? (() => undefined);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silentLog;
@@ -234,6 +240,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
     groupId: string,
     username: string,
     monthsUntilExpiration: number,
+    options: CreateOptions = {},
   ): Promise<string> {
     if (
       !Number.isInteger(monthsUntilExpiration) ||
@@ -256,6 +263,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       groupId,
       safety: 'create',
       body: JSON.stringify({ monthsUntilExpiration }),
+      startBy: options.startBy,
     };
     // The body is PEM under a JSON content type: it was read as text, never parsed as JSON.
     // Whatever a 2xx carries, Atlas has minted: the caller validates it (and counts an orphan
@@ -383,7 +391,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
     return runWithRetries((attempt) => this.attempt(spec, attempt), {
       call: spec,
       options: this.retry,
-      deadline: this.deadline,
+      deadline: () => this.deadlineOf(spec),
       now: this.now,
       onRetry: ({ attempt, waitMs, reason }) => {
         this.stats.retries += 1;
@@ -399,6 +407,23 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       exhausted: (reason, attempts) =>
         new AtlasUnavailableError(spec, `gave up after ${attempts} attempts`, reason),
     });
+  }
+
+  /** The earliest of the run's deadline and the call's own `startBy`. */
+  private deadlineOf(spec: CallSpec): number | undefined {
+    const run = this.deadline();
+    if (spec.startBy === undefined) return run;
+    return run === undefined ? spec.startBy : Math.min(run, spec.startBy);
+  }
+
+  /**
+   * Reads are cut at the run's deadline (the report must still go out); a create or a delete
+   * already sent keeps its full timeout, since cutting it would leave its outcome unknown.
+   */
+  private attemptTimeout(spec: CallSpec): number {
+    const deadline = this.deadline();
+    if (spec.safety !== 'safe' || deadline === undefined) return this.timeoutMs;
+    return Math.min(this.timeoutMs, Math.max(MIN_READ_TIMEOUT_MS, deadline - this.now()));
   }
 
   private async attempt(spec: CallSpec, attempt: number): Promise<AttemptResult<RawResponse>> {
@@ -436,7 +461,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       const res = await sendOnce(
         this.dispatcher,
         { url: `${this.baseUrl}${uri}`, method: spec.method, headers, body: spec.body },
-        this.timeoutMs,
+        this.attemptTimeout(spec),
       );
       this.log.debug('Atlas response', {
         method: spec.method,
@@ -515,7 +540,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
   private async throttleGate(spec: CallSpec): Promise<AttemptResult<RawResponse> | undefined> {
     const waitMs = this.throttledUntil - this.now();
     if (waitMs <= 0) return undefined;
-    const deadline = this.deadline();
+    const deadline = this.deadlineOf(spec);
     if (deadline !== undefined && this.now() + waitMs > deadline) {
       return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
     }

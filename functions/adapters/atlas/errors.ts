@@ -231,13 +231,16 @@ export class AtlasResponseError extends RotatorError {
   }
 }
 
-/** Waiting for the next retry would pass the caller's deadline. */
+/**
+ * Waiting for the next retry would pass the caller's deadline: the run's end or, for a create,
+ * the last moment an attempt may start and still leave time to store its key.
+ */
 export class AtlasDeadlineError extends DeadlineError {
   readonly waitMs: number;
 
   constructor(call: AtlasCall, waitMs: number, cause?: unknown, why?: string) {
     super(
-      `${describe(call)}: stopped, ${why ?? `a retry in ${waitMs} ms would pass the deadline of this run`}`,
+      `${describe(call)}: stopped, ${why ?? `a retry in ${waitMs} ms would start too late for this run's deadline`}`,
       {
         code: 'DEADLINE_EXCEEDED',
         remedy: 'the run ran out of time; the next scheduled run continues the work',

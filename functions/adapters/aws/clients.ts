@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS } from '../../domain/timing.js';
 
 /**
  * AWS SDK clients, created once per process (a Lambda container keeps them warm). They read
@@ -27,11 +28,12 @@ export const secretsManager = new SecretsManagerClient({
 });
 /**
  * PutSecretValue and the label moves only: SDK retries off, so they never find the shared
- * retry-token bucket empty; `retryKeyWrite` retries them within the run's deadline.
+ * retry-token bucket empty; `retryKeyWrite` retries them within KEY_WRITE_BUDGET_MS. Short
+ * attempts, so a slow one leaves room for several more.
  */
 export const secretsManagerKeyWrites = new SecretsManagerClient({
   maxAttempts: 1,
-  requestHandler: bounded(3_000, 10_000),
+  requestHandler: bounded(KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS),
 });
 export const dynamoDb = new DynamoDBClient({
   maxAttempts: 4,

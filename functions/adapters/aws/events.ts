@@ -2,6 +2,7 @@ import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventb
 import { asError } from '../../domain/errors.js';
 import { EVENT_SOURCE, type EventPublisher, type RotatorEvent } from '../../domain/events.js';
 import type { Log } from '../../domain/log.js';
+import { PUBLISH_BUDGET_MS } from '../../domain/timing.js';
 
 /**
  * The `EventPublisher` port on EventBridge. Events are notifications: best effort, and bounded
@@ -10,9 +11,6 @@ import type { Log } from '../../domain/log.js';
 
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;
-
-/** All of one publish, every batch and SDK retry included. */
-export const PUBLISH_BUDGET_MS = 5_000;
 
 export interface PublisherOptions {
   /** @default ROTATOR_EVENT_BUS, else the account's default bus */

@@ -1,22 +1,37 @@
+import {
+  KEY_WRITE_BUDGET_MS,
+  KEY_WRITE_CONNECT_TIMEOUT_MS,
+  KEY_WRITE_REQUEST_TIMEOUT_MS,
+} from '../../domain/timing.js';
+
 /**
  * Retries for the writes that hold a minted key or move it into place (PutSecretValue and the
  * label moves). The SDK's standard strategy keeps one retry-token bucket per client (500 tokens,
  * 5 per throttling retry); once other calls have emptied it, errors are not retried at all,
  * whatever `maxAttempts` says, and a minted key is lost. These writes therefore go through a
  * client of their own with SDK retries off (`maxAttempts: 1`) and are retried here: no shared
- * quota, exponential backoff with full jitter, and never a wait that passes the run's deadline.
+ * quota, exponential backoff with full jitter, and a time budget of their own.
  * Every write retried is idempotent: PutSecretValue carries its ClientRequestToken, and a label
  * move that already happened is recognised by the caller.
  */
 
 export interface KeyWriteRetryOptions {
-  /** @default 8 */
-  maxAttempts?: number;
+  /**
+   * All of one write, every attempt and wait included: a retry is made only if it can end
+   * inside it. The engine starts a create only with this much time left after it, so a minted
+   * key always gets its whole budget. @default KEY_WRITE_BUDGET_MS
+   */
+  budgetMs?: number;
+  /** The longest one attempt takes (the client's connect and request timeouts). */
+  attemptTimeoutMs?: number;
   /** First backoff after throttling; other errors start at a fifth of it. @default 500 */
   baseDelayMs?: number;
-  /** @default 10000 */
+  /** Short enough that a write throttled throughout still gets eight attempts. @default 5000 */
   maxDelayMs?: number;
-  /** Epoch ms; a retry whose wait would pass it is not made. */
+  /**
+   * Epoch ms no retry passes. For label moves only: an unmoved label leaves the key pending,
+   * and the next run promotes it. A key's first write is bounded by its budget alone.
+   */
   deadline?: (() => number | undefined) | undefined;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -61,20 +76,24 @@ export const retryKeyWrite = async <T>(
   write: () => Promise<T>,
   options: KeyWriteRetryOptions = {},
 ): Promise<T> => {
-  const maxAttempts = options.maxAttempts ?? 8;
+  const budget = options.budgetMs ?? KEY_WRITE_BUDGET_MS;
+  const attemptMax =
+    options.attemptTimeoutMs ?? KEY_WRITE_CONNECT_TIMEOUT_MS + KEY_WRITE_REQUEST_TIMEOUT_MS;
   const base = options.baseDelayMs ?? 500;
-  const cap = options.maxDelayMs ?? 10_000;
+  const cap = options.maxDelayMs ?? 5_000;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = options.random ?? Math.random;
+  const started = now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (err) {
-      if (attempt >= maxAttempts || !isRetryableWrite(err)) throw err;
+      if (!isRetryableWrite(err)) throw err;
       // As the SDK does: throttling backs off from `base`, other errors from a fifth of it.
       const from = isThrottling(err) ? base : base / 5;
       const delay = Math.floor(random() * Math.min(cap, from * 2 ** (attempt - 1)));
+      if (now() + delay + attemptMax - started > budget) throw err;
       const deadline = options.deadline?.();
       if (deadline !== undefined && now() + delay >= deadline) throw err;
       await sleep(delay);

@@ -377,9 +377,11 @@ export class SecretStore implements SecretStorePort {
     command: PutSecretValueCommand | UpdateSecretVersionStageCommand,
   ): Promise<unknown> {
     const client = this.options.keyWrites ?? this.client;
-    const send = () =>
-      command instanceof PutSecretValueCommand ? client.send(command) : client.send(command);
-    return retryKeyWrite(() => paced.value(send), this.options.keyWriteRetry);
+    const isPut = command instanceof PutSecretValueCommand;
+    const send = () => (isPut ? client.send(command) : client.send(command));
+    const { deadline, ...retry } = this.options.keyWriteRetry ?? {};
+    // A minted key's write gets its whole budget: the deadline bounds only the label moves.
+    return retryKeyWrite(() => paced.value(send), isPut ? retry : { ...retry, deadline });
   }
 
   /**

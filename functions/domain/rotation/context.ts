@@ -2,6 +2,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { RotatorConfig } from '../config.js';
 import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';
+import { CREATE_RESERVE_MS } from '../timing.js';
 import { Ledger } from './ledger.js';
 import type { AtlasPort, Clock, LeasePort, SecretStorePort } from './ports.js';
 import { isForced, type RotationRequest, type UserRef } from './request.js';
@@ -9,7 +10,10 @@ import { isForced, type RotationRequest, type UserRef } from './request.js';
 /** What a run is given, and the one small object every phase of it shares. */
 
 export interface RotationTuning {
-  /** Do not start a mint with less time than this before the deadline. @default 90000 */
+  /**
+   * Do not start a create attempt with less time than this before the deadline or the lease's
+   * end: the create's timeout and the worst case of storing its key. @default CREATE_RESERVE_MS
+   */
   minTimeForMintMs: number;
   /** A held certificate younger than this may be missing from Atlas's list (lag). @default 1h */
   listLagGraceMs: number;
@@ -20,7 +24,7 @@ export interface RotationTuning {
 }
 
 export const DEFAULT_TUNING: RotationTuning = {
-  minTimeForMintMs: 90_000,
+  minTimeForMintMs: CREATE_RESERVE_MS,
   listLagGraceMs: 3_600_000,
   confirmAttempts: 3,
   confirmDelayMs: 2_000,
@@ -78,14 +82,17 @@ export const outOfTime = (run: Run): boolean => timeLeft(run) < run.tuning.minTi
 export const LEASE_MARGIN_MS = 30_000;
 
 /**
- * Checked right before every create attempt: the run's deadline and the user's lease (a run
- * without a deadline, like the CLI without --time-budget, is still bounded by it) must leave
- * room for the create and the store of its key. Otherwise the user is deferred, nothing minted.
+ * Checked right before a create: the run's deadline and the user's lease (a run without a
+ * deadline, like the CLI without --time-budget, is still bounded by it) must leave room for the
+ * create and the store of its key. Returns the epoch ms after which no attempt of this create
+ * may start (the Atlas client checks it again before each retry of a throttled create);
+ * otherwise the user is deferred, nothing minted.
  */
-export const assertTimeForCreate = (run: Run, leaseUntil: number): void => {
-  const leaseLeft = leaseUntil - LEASE_MARGIN_MS - run.ctx.clock.now().getTime();
+export const createStartBy = (run: Run, leaseUntil: number): number => {
+  const now = run.ctx.clock.now().getTime();
+  const leaseLeft = leaseUntil - LEASE_MARGIN_MS - now;
   const left = Math.min(timeLeft(run), leaseLeft);
-  if (left >= run.tuning.minTimeForMintMs) return;
+  if (left >= run.tuning.minTimeForMintMs) return now + left - run.tuning.minTimeForMintMs;
   const bound = leaseLeft < timeLeft(run) ? 'the lease on this user' : 'the run';
   throw new DeadlineError(
     `not creating: ${Math.max(0, Math.round(left / 1000))} s left of ${bound}, a create and its store need ${run.tuning.minTimeForMintMs / 1000} s; the next run continues`,

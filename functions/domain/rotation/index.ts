@@ -6,6 +6,7 @@ export type {
   AtlasDatabaseUser,
   AtlasPort,
   Clock,
+  CreateOptions,
   CreateSecretOptions,
   LeasePort,
   LeaseResult,

@@ -4,7 +4,7 @@ import { CreateOutcomeUnknownError } from '../errors.js';
 import { recentOrphans } from '../renewal.js';
 import { serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { assertTimeForCreate, type Run } from './context.js';
+import { createStartBy, type Run } from './context.js';
 import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
 import { notIn, pollList } from './listing.js';
 import { decideFor, mintGate } from './policies.js';
@@ -124,7 +124,7 @@ const mint = async (
       const { message, code, remedy } = gate.refusal;
       throw new UserFailure(message, code, remedy);
     }
-    assertTimeForCreate(run, leaseUntil);
+    const startBy = createStartBy(run, leaseUntil);
     if (gate.pastOrphanLimit) {
       ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
         projectId: user.projectId,
@@ -137,6 +137,7 @@ const mint = async (
         user.projectId,
         user.username,
         user.monthsUntilExpiration,
+        { startBy },
       );
     } catch (err) {
       if (!(err instanceof CreateOutcomeUnknownError)) throw err;

@@ -30,12 +30,26 @@ export interface AtlasDatabaseUser {
 /**
  * Atlas's certificate endpoints. `createCertificate` is not idempotent: it throws a
  * `CreateOutcomeUnknownError` when it may have minted, and a `DeadlineError` when waiting for a
- * retry would pass the run's deadline (both in `domain/errors.ts`).
+ * retry would pass the run's deadline or start an attempt after `startBy` (both in
+ * `domain/errors.ts`).
  */
+export interface CreateOptions {
+  /**
+   * Epoch ms after which no attempt may start (a throttled create is retried until then): an
+   * attempt started later might not leave time to store its key. One already sent is never cut.
+   */
+  startBy?: number;
+}
+
 export interface AtlasPort {
   listCertificates(projectId: string, username: string): Promise<AtlasCertificate[]>;
   /** The PEM bundle (certificate and private key) of a new certificate: returned once. */
-  createCertificate(projectId: string, username: string, months: number): Promise<string>;
+  createCertificate(
+    projectId: string,
+    username: string,
+    months: number,
+    options?: CreateOptions,
+  ): Promise<string>;
   listDatabaseUsers(projectId: string): Promise<AtlasDatabaseUser[]>;
 }
 

@@ -53,8 +53,8 @@ describe('engine: deadline and pauses', () => {
   it('defers a due user when time ran out while it was being assessed', async () => {
     const ctx = world({ deadline: endsIn(100_000) });
     await holding(ctx, app1, datesFor(ctx.clock, 10));
-    // A slow list: 20 s pass, leaving 80 s, less than the 90 s a mint needs.
-    ctx.atlas.calls.on('listCertificates', () => ctx.clock.advance(20_000));
+    // A slow list: 40 s pass, leaving 60 s, less than the 65 s a create and its store need.
+    ctx.atlas.calls.on('listCertificates', () => ctx.clock.advance(40_000));
     const row = rowOf(await rotate(ctx), 'app1');
     expect(row.action).toBe('deferred');
     expect(row.reason).toMatch(

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { LEASE_MARGIN_MS } from '../../../functions/domain/rotation/context.js';
+import { CREATE_RESERVE_MS } from '../../../functions/domain/timing.js';
 import {
   APP1,
   DAY_MS,
@@ -44,10 +46,32 @@ describe('engine: every create is bounded by the lease, with or without a run de
   it('names the run, not the lease, when the run deadline is the nearer bound', async () => {
     const ctx = world({ deadline: () => T0.getTime() + 120_000 });
     await holding(ctx, app1, datesFor(ctx.clock, 10));
-    ctx.leases.calls.on('acquire', () => ctx.clock.advance(40_000));
+    ctx.leases.calls.on('acquire', () => ctx.clock.advance(60_000));
     const row = rowOf(await rotate(ctx), 'app1');
     expect(row.action).toBe('deferred');
-    expect(row.reason).toMatch(/^not creating: 80 s left of the run/);
+    expect(row.reason).toMatch(
+      /^not creating: 60 s left of the run, a create and its store need 65 s/,
+    );
+  });
+
+  it('tells the create the last moment an attempt may start: the nearer bound less its reserve', async () => {
+    // A 3-minute lease and a run deadline 10 minutes out: the lease is the nearer bound.
+    const ctx = world({
+      config: { locks: { leaseSeconds: 180 }, projects: [{ projectId: P1, users: ['app1'] }] },
+      deadline: () => T0.getTime() + 600_000,
+    });
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    expect(rowOf(await rotate(ctx), 'app1').action).toBe('rotated');
+    expect(ctx.atlas.startBys).toEqual([
+      T0.getTime() + 180_000 - LEASE_MARGIN_MS - CREATE_RESERVE_MS,
+    ]);
+  });
+
+  it('with the run deadline nearer, startBy is the deadline less the reserve', async () => {
+    const ctx = world({ deadline: () => T0.getTime() + 120_000 });
+    await holding(ctx, app1, datesFor(ctx.clock, 10));
+    expect(rowOf(await rotate(ctx), 'app1').action).toBe('rotated');
+    expect(ctx.atlas.startBys).toEqual([T0.getTime() + 120_000 - CREATE_RESERVE_MS]);
   });
 });
 
