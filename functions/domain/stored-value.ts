@@ -68,6 +68,11 @@ export interface SecretState {
   currentVersionId: string | undefined;
   /** AWSPENDING on a version other than the current one: a rotation not yet finished. */
   pendingVersionId: string | undefined;
+  /**
+   * AWSPENDING left on the current version: a promotion stopped between its two label moves.
+   * Harmless to readers; the next run removes it.
+   */
+  pendingOnCurrent?: boolean | undefined;
   current: CurrentValue | undefined;
   /** Secrets Manager's own rotation is switched on: another rotator owns the versions. */
   rotationEnabled?: boolean | undefined;
@@ -79,6 +84,22 @@ export interface SecretState {
    */
   notAfterHint: Date | undefined;
 }
+
+/** Where AWSCURRENT and AWSPENDING sit, from a secret's version-to-labels map. */
+export const labelsOf = (
+  versions: ReadonlyMap<string, readonly string[]>,
+): Pick<SecretState, 'currentVersionId' | 'pendingVersionId' | 'pendingOnCurrent'> => {
+  const versionWith = (stage: string): string | undefined =>
+    [...versions].find(([, stages]) => stages.includes(stage))?.[0];
+  const currentVersionId = versionWith(CURRENT);
+  const pending = versionWith(PENDING);
+  const pendingOnCurrent = pending !== undefined && pending === currentVersionId;
+  return {
+    currentVersionId,
+    pendingVersionId: pendingOnCurrent ? undefined : pending,
+    pendingOnCurrent,
+  };
+};
 
 export const parseCurrentValue = (
   text: string | undefined,

@@ -165,6 +165,10 @@ export interface RecordedRequest {
   auth: AuthMethod;
   /** The fault applied to this request, if any. */
   fault?: FaultType;
+  /** The service account a Bearer request came from (its token's client id). */
+  clientId?: string;
+  /** A create that minted: the new certificate's decimal serial (delivered or not). */
+  serialNumber?: string;
 }
 
 export interface SimulatorStats {
@@ -672,6 +676,7 @@ export class AtlasSimulator {
     const auth = isOAuth ? this.#authenticateClient(ctx) : this.#authenticateApi(ctx);
     if (!auth.ok) return { kind: 'respond', response: auth.response };
     ctx.entry.auth = auth.method;
+    if (auth.clientId !== undefined) ctx.entry.clientId = auth.clientId;
 
     // Faults match only authenticated requests: a Digest client's unauthenticated first request
     // (answered with a challenge) must not use up a fault meant for the real call.
@@ -814,7 +819,9 @@ export class AtlasSimulator {
 
   #checkBearer(token: string): AuthOutcome {
     const found = this.#tokens.get(token.trim());
-    if (found && found.expiresAtMs > this.#nowMs()) return { ok: true, method: 'bearer' };
+    if (found && found.expiresAtMs > this.#nowMs()) {
+      return { ok: true, method: 'bearer', clientId: found.clientId };
+    }
     if (found) this.#tokens.delete(token.trim());
     // A Bearer client gets no Digest challenge: it would not know what to do with one.
     return { ok: false, response: unauthorized() };
@@ -1097,6 +1104,7 @@ export class AtlasSimulator {
     const spec = this.#specFor(username, start, months, mangle);
     const { minted, keys } = await this.#mintAndRecord(project, username, spec, start);
     this.stats.certificatesMinted += 1;
+    ctx.entry.serialNumber = minted.serialNumber;
     const response = atlasResponse(201, await this.#createBody(minted, keys, mangle));
     response.headers['X-Java-Method'] = 'ApiAtlasV2DatabaseUsersResource::generateCert';
     return response;

@@ -20,6 +20,8 @@ export interface AwsFault {
   message?: string;
   /** @default 1; Infinity for "until cleared" */
   times?: number;
+  /** Each matching call fails with this probability (drawn from `proxy.random`). @default 1 */
+  chance?: number;
 }
 
 export class AwsFaultProxy {
@@ -28,6 +30,8 @@ export class AwsFaultProxy {
   /** Operations this proxy failed on purpose, by name. */
   readonly injected = new Map<string, number>();
   private faults: (AwsFault & { left: number })[] = [];
+  /** Draws for `chance`; tests that need a seeded run replace it. */
+  random: () => number = Math.random;
 
   private constructor(
     private readonly server: Server,
@@ -85,7 +89,12 @@ export class AwsFaultProxy {
       String(req.headers['x-amz-target'] ?? '')
         .split('.')
         .pop() ?? '';
-    const fault = this.faults.find((f) => f.operation === operation && f.left > 0);
+    const fault = this.faults.find(
+      (f) =>
+        f.operation === operation &&
+        f.left > 0 &&
+        (f.chance === undefined || this.random() < f.chance),
+    );
     if (fault) {
       fault.left -= 1;
       this.injected.set(operation, (this.injected.get(operation) ?? 0) + 1);

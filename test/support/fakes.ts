@@ -21,6 +21,7 @@ import {
 } from '../../functions/domain/rotation/index.js';
 import {
   CURRENT,
+  labelsOf,
   PENDING,
   parseCurrentValue,
   type SecretState,
@@ -631,17 +632,15 @@ const moveStage = (secret: FakeSecret, stage: string, versionId: string): void =
 /** What DescribeSecret / ListSecrets tell: labelled versions only, no value. */
 const stateOf = (secret: FakeSecret): SecretState => {
   const labelled = secret.versions.filter((v) => v.stages.length > 0);
-  const currentVersionId = versionWith(secret, CURRENT);
-  const pending = versionWith(secret, PENDING);
   const tagged = secret.tags.get(NOT_AFTER_TAG);
+  const versions = new Map(labelled.map((v) => [v.id, [...v.stages] as readonly string[]]));
   return {
     name: secret.name,
     arn: secret.arn,
     createdDate: secret.createdDate,
     deletedDate: secret.deletedDate,
-    versions: new Map(labelled.map((v) => [v.id, [...v.stages]])),
-    currentVersionId,
-    pendingVersionId: pending !== currentVersionId ? pending : undefined,
+    versions,
+    ...labelsOf(versions),
     current: undefined,
     notAfterHint: tagged ? new Date(tagged) : undefined,
   };

@@ -17,6 +17,7 @@ import { RotatorError } from '../../domain/errors.js';
 import type { CreateSecretOptions, SecretStorePort } from '../../domain/rotation/ports.js';
 import {
   CURRENT,
+  labelsOf,
   PENDING,
   parseCurrentValue,
   type SecretState,
@@ -47,18 +48,13 @@ const stateOf = (
   const tagged = meta.Tags?.find((t) => t.Key === NOT_AFTER_TAG)?.Value;
   const hint = tagged ? new Date(tagged) : undefined;
   const versions = new Map(Object.entries(meta.VersionIdsToStages ?? {}));
-  const versionWith = (stage: string): string | undefined =>
-    [...versions].find(([, stages]) => stages.includes(stage))?.[0];
-  const currentVersionId = versionWith(CURRENT);
-  const pending = versionWith(PENDING);
   return {
     name,
     arn: meta.ARN ?? name,
     createdDate: meta.CreatedDate ?? new Date(0),
     deletedDate: meta.DeletedDate,
     versions,
-    currentVersionId,
-    pendingVersionId: pending !== currentVersionId ? pending : undefined,
+    ...labelsOf(versions),
     current: undefined,
     notAfterHint: hint && !Number.isNaN(hint.getTime()) ? hint : undefined,
     rotationEnabled: meta.RotationEnabled === true,
@@ -336,8 +332,9 @@ export class SecretStore implements SecretStorePort {
       (stages) => stages.get(versionId)?.includes(CURRENT) === true,
     );
     // A pending label left on the current version reads as "done" anyway; removing it keeps
-    // the next rotation's AWSPENDING unambiguous.
-    await this.dropPending(state, versionId);
+    // the next rotation's AWSPENDING unambiguous. The certificate is current already, so a
+    // failure here is not the user's: the next run removes the label (`pendingOnCurrent`).
+    await this.dropPending(state, versionId).catch(() => undefined);
   }
 
   /**

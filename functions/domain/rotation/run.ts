@@ -7,6 +7,7 @@ import { handleDue } from './acquire.js';
 import { assess } from './assess.js';
 import { outOfTime, type RotationContext, type Run, startRun } from './context.js';
 import { outcome } from './ledger.js';
+import { tidyPendingLabel } from './promote.js';
 import { keyOf, type RotationRequest, validateRequest } from './request.js';
 
 /**
@@ -129,7 +130,10 @@ const handleUser = async (
   } catch (err) {
     return ledger.record(user, ledger.failUser(user, err));
   }
-  if (!a.decision.due) return ledger.record(user, outcome(a, 'skipped', a.decision.reason));
+  if (!a.decision.due) {
+    const tidied = request.dryRun ? '' : await tidyPendingLabel(run, user, a.state);
+    return ledger.record(user, outcome(a, 'skipped', `${a.decision.reason}${tidied}`));
+  }
   if (request.dryRun) {
     const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
     return ledger.record(user, outcome(a, 'planned', `would ${verb}: ${a.decision.reason}`));
