@@ -152,7 +152,8 @@ const runCli = (
     const child = spawn(process.execPath, ['--import', 'tsx', 'functions/cli.ts', ...args], {
       env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'ignore'],
+      // SCENARIOS_DEBUG=1 shows the CLI's log (set POWERTOOLS_LOG_LEVEL=DEBUG for all of it).
+      stdio: ['ignore', 'pipe', process.env.SCENARIOS_DEBUG ? 'inherit' : 'ignore'],
     });
     let stdout = '';
     let killed = false;
@@ -177,7 +178,7 @@ const main = async (): Promise<void> => {
   const moto = await startMoto();
   Object.assign(process.env, awsEnvFor(moto.endpoint), {
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_LOG_LEVEL: process.env.SCENARIOS_DEBUG ? 'DEBUG' : 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   const proxy = await AwsFaultProxy.start(moto.endpoint);

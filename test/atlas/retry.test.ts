@@ -171,6 +171,22 @@ describe('AtlasClient retries of safe calls', () => {
     expect(client.stats).toMatchObject({ requests: 3, throttled: 1 });
   });
 
+  it('without a deadline, a later request does not wait out a long Retry-After either', async () => {
+    pool
+      .intercept({ path: certsPath(), method: 'GET' })
+      .reply(429, apiError(429, 'RATE_LIMITED_TOKEN_BUCKET'), throttled('600'));
+    const client = bearerClient(agent);
+    await rejectionOf(client.listCertificates(GROUP, 'user389'));
+
+    // The next request finds Atlas's 10-minute pause in the client's gate: it gives way at once.
+    const started = Date.now();
+    const error = await rejectionOf(client.listCertificates(GROUP, 'user389'));
+
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(AtlasDeadlineError);
+    expect(error.message).toContain('more than the 120000 ms a run without a deadline waits');
+  });
+
   it('without a deadline, defers rather than wait out a Retry-After longer than two minutes', async () => {
     pool
       .intercept({ path: certsPath(), method: 'GET' })

@@ -46,6 +46,24 @@ describe('AtlasClient: time budget per create attempt', () => {
     expect(client.stats).toMatchObject({ requests: 2, throttled: 2 });
   });
 
+  it('without a run deadline, a long Retry-After defers the create although its lease would allow the wait', async () => {
+    pool
+      .intercept({ path: CREATE_PATH, method: 'POST' })
+      .reply(429, apiError(429, 'RATE_LIMITED_TOKEN_BUCKET'), {
+        headers: { ...JSON_HEADERS, 'retry-after': '300' },
+      });
+    const client = bearerClient(agent);
+    // The CLI without --time-budget: startBy comes from a 15-minute lease.
+    const started = Date.now();
+    const error = await rejectionOf(
+      client.createCertificate(GROUP, 'user389', 3, { startBy: Date.now() + 805_000 }),
+    );
+
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(AtlasDeadlineError);
+    expect(error.message).toContain('more than the 120000 ms a run without a deadline waits');
+  });
+
   it('retries a throttled create whose next attempt still fits', async () => {
     refuse(1);
     pool

@@ -32,6 +32,7 @@ import {
   type AttemptResult,
   DEFAULT_RETRY,
   isTransient,
+  MAX_WAIT_WITHOUT_DEADLINE_MS,
   parseRetryAfter,
   provablyNotSent,
   type RawRequest,
@@ -40,6 +41,7 @@ import {
   runWithRetries,
   sendOnce,
   transportCode,
+  waitTooLong,
 } from './http.js';
 import { parseJson } from './json.js';
 import {
@@ -392,6 +394,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       call: spec,
       options: this.retry,
       deadline: () => this.deadlineOf(spec),
+      maxWaitMs: this.maxWaitMs(),
       now: this.now,
       onRetry: ({ attempt, waitMs, reason }) => {
         this.stats.retries += 1;
@@ -407,6 +410,11 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       exhausted: (reason, attempts) =>
         new AtlasUnavailableError(spec, `gave up after ${attempts} attempts`, reason),
     });
+  }
+
+  /** A run without a deadline waits no longer than this at once; one with a deadline, up to it. */
+  private maxWaitMs(): number {
+    return this.deadline() === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY;
   }
 
   /** The earliest of the run's deadline and the call's own `startBy`. */
@@ -544,6 +552,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
     if (deadline !== undefined && this.now() + waitMs > deadline) {
       return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
     }
+    if (waitMs > this.maxWaitMs()) return { kind: 'fail', error: waitTooLong(spec, waitMs) };
     if (this.givesWay(spec, waitMs)) {
       return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
     }

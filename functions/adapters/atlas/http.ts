@@ -112,6 +112,15 @@ export const backoffMs = (retry: number, options: RetryOptions, random = Math.ra
 /** The longest single wait a run without a deadline accepts (well inside a lease). */
 export const MAX_WAIT_WITHOUT_DEADLINE_MS = 120_000;
 
+/** A wait longer than a run without a deadline accepts: the caller defers instead. */
+export const waitTooLong = (call: AtlasCall, waitMs: number, cause?: unknown): AtlasDeadlineError =>
+  new AtlasDeadlineError(
+    call,
+    waitMs,
+    cause,
+    `Atlas asked to wait ${waitMs} ms, more than the ${MAX_WAIT_WITHOUT_DEADLINE_MS} ms a run without a deadline waits`,
+  );
+
 /** What one attempt concluded. */
 export type AttemptResult<T> =
   | { kind: 'done'; value: T }
@@ -127,6 +136,11 @@ export interface RetryContext {
   call: AtlasCall;
   options: RetryOptions;
   deadline: () => number | undefined;
+  /**
+   * The longest single wait. @default MAX_WAIT_WITHOUT_DEADLINE_MS without a deadline, else
+   * unbounded (the deadline bounds it)
+   */
+  maxWaitMs?: number;
   now: () => number;
   onRetry: (retry: { attempt: number; waitMs: number; reason: Error }) => void;
   /** Builds the error thrown when the retries run out. */
@@ -165,16 +179,12 @@ export const runWithRetries = async <T>(
     if (until !== undefined && ctx.now() + waitMs > until) {
       throw new AtlasDeadlineError(ctx.call, waitMs, result.reason);
     }
-    // Without a deadline (a CLI run with no --time-budget) a long Retry-After would outlive the
-    // user's lease: defer instead of waiting; Atlas's wait is never shortened.
-    if (until === undefined && waitMs > MAX_WAIT_WITHOUT_DEADLINE_MS) {
-      throw new AtlasDeadlineError(
-        ctx.call,
-        waitMs,
-        result.reason,
-        `Atlas asked to wait ${waitMs} ms, more than the ${MAX_WAIT_WITHOUT_DEADLINE_MS} ms a run without a deadline waits`,
-      );
-    }
+    // Without a run deadline (a CLI run with no --time-budget) a long Retry-After would hold
+    // the run (and its leases) for as long as Atlas says: defer instead; never shorten the wait.
+    const maxWaitMs =
+      ctx.maxWaitMs ??
+      (until === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY);
+    if (waitMs > maxWaitMs) throw waitTooLong(ctx.call, waitMs, result.reason);
     ctx.onRetry({ attempt: attemptNumber, waitMs, reason: result.reason });
     if (waitMs > 0) await sleep(waitMs);
   }
