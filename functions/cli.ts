@@ -1,8 +1,9 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { SERVICE_NAME, StderrLogger } from './adapters/log.js';
+import { StderrLogger } from './adapters/log.js';
 import { loadConfigFile } from './domain/config.js';
 import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
 import { RotatorError } from './domain/errors.js';
+import { SERVICE_NAME } from './domain/names.js';
 import { exitCodeFor, formatReport } from './domain/report.js';
 import { parseRotateEvent } from './domain/request.js';
 import type { UserRef } from './domain/rotation/index.js';

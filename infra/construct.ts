@@ -15,8 +15,6 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SERVICE_NAME } from '../functions/adapters/log.js';
-import { METRICS_NAMESPACE, type RunMetrics } from '../functions/adapters/signals.js';
 import {
   ConfigError,
   parseConfig,
@@ -24,7 +22,13 @@ import {
   type RotatorConfig,
 } from '../functions/domain/config.js';
 import { consumersFromEnv } from '../functions/domain/consumers.js';
-import { type DetailType, EVENT_SOURCE } from '../functions/domain/events.js';
+import {
+  type DetailType,
+  EVENT_SOURCE,
+  METRICS_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+} from '../functions/domain/names.js';
 import { MIN_ROTATE_TIMEOUT_SECONDS } from '../functions/domain/timing.js';
 import { deployedConfig, requireSecretNamePrefix } from './config.js';
 import { acknowledge, wildcardResourceFinding } from './nag.js';
@@ -672,7 +676,7 @@ export class AtlasX509Rotation extends Construct {
     }
     const notify = new cloudwatchActions.SnsAction(this.alarmTopic);
 
-    const runMetric = (name: keyof RunMetrics, statistic: string, period = Duration.hours(1)) =>
+    const runMetric = (name: MetricName, statistic: string, period = Duration.hours(1)) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
         metricName: name,
@@ -795,7 +799,7 @@ export class AtlasX509Rotation extends Construct {
     };
 
     // --- Dashboard ---------------------------------------------------------------------
-    const daily = (name: keyof RunMetrics, statistic: string, label: string) =>
+    const daily = (name: MetricName, statistic: string, label: string) =>
       runMetric(name, statistic, Duration.days(1)).with({ label });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: namePrefix,

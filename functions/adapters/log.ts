@@ -1,7 +1,7 @@
 import type { LogItem } from '@aws-lambda-powertools/logger';
 import { Logger } from '@aws-lambda-powertools/logger';
 
-export const SERVICE_NAME = 'atlas-x509-rotator';
+import { SERVICE_NAME } from '../domain/names.js';
 
 /** Structured JSON logs for the Lambda runtime (stdout, as CloudWatch expects). */
 export const createLambdaLogger = (): Logger => new Logger({ serviceName: SERVICE_NAME });

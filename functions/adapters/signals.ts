@@ -1,5 +1,6 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { RotatorEvent } from '../domain/events.js';
+import type { RunMetrics } from '../domain/names.js';
 import { DAY_MS } from '../domain/renewal.js';
 import type { RunReport, UserReport } from '../domain/report.js';
 
@@ -11,21 +12,6 @@ import type { RunReport, UserReport } from '../domain/report.js';
 
 /** Certificates expiring sooner than this are announced on every run until replaced. */
 export const APPROACHING_EXPIRY_DAYS = 14;
-
-export const METRICS_NAMESPACE = 'AtlasX509Rotator';
-
-export interface RunMetrics {
-  RotatedUsers: number;
-  ResumedUsers: number;
-  FailedUsers: number;
-  DeferredUsers: number;
-  Orphans: number;
-  /** Smallest days-to-expiry of any covered user; 0 for a user left with no certificate. */
-  MinDaysToExpiry: number | undefined;
-  /** Days until the rotator's own service account secret expires, when known. */
-  AtlasCredentialDaysToExpiry: number | undefined;
-  RunCompleted: 1;
-}
 
 const daysLeft = (row: UserReport, now: Date): number | undefined => {
   if (row.notAfter) return Math.max(0, (Date.parse(row.notAfter) - now.getTime()) / DAY_MS);

@@ -4,13 +4,7 @@
  * material.
  */
 
-export const EVENT_SOURCE = 'atlas-x509-rotator';
-
-export type DetailType =
-  | 'Atlas X509 Certificate Rotated'
-  | 'Atlas X509 Rotation Failed'
-  | 'Atlas X509 Certificate Approaching Expiry'
-  | 'Atlas Customer X509 Disabled';
+import type { DetailType } from './names.js';
 
 export interface RotatorEvent {
   detailType: DetailType;

@@ -1,8 +1,9 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { createLambdaLogger, SERVICE_NAME } from '../adapters/log.js';
-import { addRunMetrics, METRICS_NAMESPACE } from '../adapters/signals.js';
+import { createLambdaLogger } from '../adapters/log.js';
+import { addRunMetrics } from '../adapters/signals.js';
 import { bundledConfig } from '../bundled-config.js';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../domain/names.js';
 import type { RunReport } from '../domain/report.js';
 import { parseRotateEvent } from '../domain/request.js';
 import { REPORT_RESERVE_MS } from '../domain/timing.js';

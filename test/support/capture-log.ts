@@ -1,5 +1,5 @@
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
-import { SERVICE_NAME } from '../../functions/adapters/log.js';
+import { SERVICE_NAME } from '../../functions/domain/names.js';
 
 /** A Powertools logger at DEBUG that keeps every printed line, for leak scans. */
 export class CapturingLogger extends Logger {

@@ -1,7 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { asError } from '../../domain/errors.js';
-import { EVENT_SOURCE, type EventPublisher, type RotatorEvent } from '../../domain/events.js';
+import type { EventPublisher, RotatorEvent } from '../../domain/events.js';
 import type { Log } from '../../domain/log.js';
+import { EVENT_SOURCE } from '../../domain/names.js';
 import { PUBLISH_BUDGET_MS } from '../../domain/timing.js';
 
 /**
