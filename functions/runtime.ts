@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AtlasCredentials } from './adapters/atlas/auth.js';
-import {
-  AtlasClient,
-  type AtlasClientOptions,
-  type RateLimitInfo,
-} from './adapters/atlas/client.js';
+import { AtlasClient, type AtlasClientOptions } from './adapters/atlas/client.js';
 import { checkCredentialExpiry } from './adapters/atlas/credential-expiry.js';
 import { AdaptiveConcurrency } from './adapters/atlas/pacing.js';
+import type { RateLimitInfo } from './adapters/atlas/transport.js';
 import {
   dynamoDb,
   eventBridge,

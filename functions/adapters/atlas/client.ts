@@ -1,51 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import packageJson from '../../../package.json' with { type: 'json' };
 import type { DisableAtlasPort } from '../../domain/customer-x509.js';
-import { asError, RotatorError } from '../../domain/errors.js';
-import { type Log, silentLog } from '../../domain/log.js';
+import { RotatorError } from '../../domain/errors.js';
 import type {
   AtlasCertificate,
   AtlasDatabaseUser,
   AtlasPort,
   CreateOptions,
 } from '../../domain/rotation/ports.js';
-import { ATLAS_REQUEST_TIMEOUT_MS } from '../../domain/timing.js';
+import { AtlasResponseError } from './errors.js';
 import {
-  type AtlasCredentials,
-  type AuthStrategy,
-  BearerAuth,
-  DigestAuth,
-  OAuthTokenProvider,
-} from './auth.js';
-import {
-  AtlasApiError,
-  AtlasAuthError,
-  type AtlasCall,
-  AtlasCreateOutcomeUnknownError,
-  AtlasDeadlineError,
-  AtlasResponseError,
-  AtlasUnavailableError,
-} from './errors.js';
-import {
-  type AttemptResult,
-  DEFAULT_RETRY,
-  isTransient,
-  MAX_WAIT_WITHOUT_DEADLINE_MS,
-  parseRetryAfter,
-  provablyNotSent,
-  type RawRequest,
-  type RawResponse,
-  type RetryOptions,
-  runWithRetries,
-  sendOnce,
-  transportCode,
-  waitTooLong,
-} from './http.js';
-import { parseJson } from './json.js';
-import {
-  apiErrorSchema,
   databaseUserPageSchema,
   type ServiceAccount,
   serviceAccountSchema,
@@ -53,111 +16,21 @@ import {
   userCertPageSchema,
   userSecuritySchema,
 } from './schemas.js';
-
-/** Options of {@link AtlasClient}. */
-export interface AtlasClientOptions {
-  /** Atlas origin, e.g. `https://cloud.mongodb.com`. */
-  baseUrl: string;
-  credentials: AtlasCredentials;
-  /** @default a module-scope keep-alive `Agent` (tests inject a `MockAgent`) */
-  dispatcher?: Dispatcher;
-  /** @default { maxRetries: 4, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */
-  retry?: { maxRetries?: number; minTimeoutMs?: number; maxTimeoutMs?: number };
-  /** Per-attempt limit for headers and body together. @default 30000 */
-  requestTimeoutMs?: number;
-  /** Epoch ms the client never waits past: it throws `AtlasDeadlineError` instead. */
-  deadline?: () => number | undefined;
-  /** Clock for token expiry and the deadline. @default Date.now */
-  now?: () => number;
-  log?: Log;
-  /** Sees every API response's status and rate-limit headers: for pacing. */
-  onResponse?: (info: RateLimitInfo) => void;
-}
-
-/** What one response says about the rate limit (headers may be absent). */
-export interface RateLimitInfo {
-  status: number;
-  limit: number | undefined;
-  remaining: number | undefined;
-  /** From `Retry-After`, on a 429 or 503. */
-  retryAfterMs: number | undefined;
-}
-
-const headerNumber = (value: string | string[] | undefined): number | undefined => {
-  const n = Number(Array.isArray(value) ? value[0] : value);
-  return value === undefined || Number.isNaN(n) ? undefined : n;
-};
-
-/** One unexpired Atlas-managed certificate of a database user. */
-/** Counters for the run report. */
-export interface AtlasClientStats {
-  /** HTTP requests to the Admin API (Digest challenges and re-sends included, tokens not). */
-  requests: number;
-  /** Retries after a wait (429, 5xx, network), token requests included. */
-  retries: number;
-  /** 429 responses. */
-  throttled: number;
-  /** 401s answered with a fresh token or a fresh Digest challenge. */
-  authChallenges: number;
-  /** HTTP requests to the OAuth token endpoint. */
-  tokenRequests: number;
-}
+import {
+  type AtlasClientOptions,
+  type AtlasClientStats,
+  AtlasTransport,
+  type CallSpec,
+} from './transport.js';
 
 export type { ServiceAccount, UserSecurity } from './schemas.js';
+export type { AtlasClientOptions } from './transport.js';
 
-const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
 const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
-const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;
 /** Atlas's maximum page size: one request for any realistic number of certificates. */
 const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
 const MAX_PAGES = 200;
-/**
- * A `Retry-After` this long means a stingy bucket (a refill every several seconds): reads give
- * way here, and the pacing starts no new user until it has passed.
- */
-export const STINGY_RETRY_AFTER_MS = 5_000;
-const GATE_WHY = 'Atlas is rate-limiting this run; reads give way to certificate creation';
-
-/**
- * One keep-alive pool per process, reused across warm Lambda invocations. Timeouts stay well
- * below the Lambda timeout; each request also carries its own `requestTimeoutMs`.
- */
-const defaultAgent = new Agent({
-  connect: { timeout: 10_000 },
-  keepAliveTimeout: 4_000,
-  keepAliveMaxTimeout: 30_000,
-  headersTimeout: ATLAS_REQUEST_TIMEOUT_MS,
-  bodyTimeout: ATLAS_REQUEST_TIMEOUT_MS,
-});
-
-/**
- * How a request may be repeated. `safe`: any transient failure. `create`: only when no
- * certificate can have been minted. `unsafe`: only when the request provably did not reach
- * Atlas (connection refused) or was throttled.
- */
-type Safety = 'safe' | 'create' | 'unsafe';
-
-interface CallSpec extends AtlasCall {
-  method: RawRequest['method'];
-  query?: string;
-  body?: string;
-  safety: Safety;
-  /** The versioned media type; every certificate endpoint exists only in 2023-01-01. */
-  mediaType?: string;
-  /** No attempt starts after this (epoch ms), besides the run's deadline. */
-  startBy?: number | undefined;
-}
-
-/** A read near the deadline still gets this long to answer. */
-const MIN_READ_TIMEOUT_MS = 1_000;
-
-/** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
-const MAX_STALE_NONCES = 3;
-
-/** 401 error codes that are about project membership or roles, not about the credential. */
-const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
-const RETRYABLE_5XX = new Set([500, 502, 503, 504]);
 
 const GROUP_ID = /^[a-f0-9]{24}$/;
 
@@ -172,58 +45,22 @@ const groupPath = (groupId: string): string => {
   return `/api/atlas/v2/groups/${encodeURIComponent(groupId)}`;
 };
 
-/** A short, non-secret description of a body we will not echo. */
-const describeBody = (res: RawResponse): string => {
-  const type = String(res.headers['content-type'] ?? 'no content type')
-    .split(';')[0]
-    ?.trim()
-    .slice(0, 60);
-  return `${type}, ${Buffer.byteLength(res.text)} bytes`;
-};
-
 /**
  * Client for the Atlas Admin API v2 operations the rotator needs, pinned to version
- * 2023-01-01. Safe calls retry transient failures; certificate creation retries only when no
- * certificate can have been minted and otherwise throws `AtlasCreateOutcomeUnknownError`.
+ * 2023-01-01: the endpoints, over {@link AtlasTransport}. Safe calls retry transient failures;
+ * certificate creation retries only when no certificate can have been minted and otherwise
+ * throws `AtlasCreateOutcomeUnknownError`.
  */
 export class AtlasClient implements AtlasPort, DisableAtlasPort {
-  /** Counters for the run report; they only grow. */
-  readonly stats: AtlasClientStats = {
-    requests: 0,
-    retries: 0,
-    throttled: 0,
-    authChallenges: 0,
-    tokenRequests: 0,
-  };
-
-  private readonly baseUrl: string;
-  private readonly basePath: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly retry: RetryOptions;
-  private readonly timeoutMs: number;
-  private readonly deadline: () => number | undefined;
-  private readonly now: () => number;
-  private readonly log: Log;
-  private readonly onResponse: ((info: RateLimitInfo) => void) | undefined;
-  private readonly auth: AuthStrategy;
-  /** Until when Atlas's last 429 said no token is left (epoch ms). */
-  private throttledUntil = 0;
+  private readonly transport: AtlasTransport;
 
   constructor(options: AtlasClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
-    this.dispatcher = options.dispatcher ?? defaultAgent;
-    this.retry = {
-      maxRetries: options.retry?.maxRetries ?? DEFAULT_RETRY.maxRetries,
-      minTimeoutMs: options.retry?.minTimeoutMs ?? DEFAULT_RETRY.minTimeoutMs,
-      maxTimeoutMs: options.retry?.maxTimeoutMs ?? DEFAULT_RETRY.maxTimeoutMs,
-    };
-    this.timeoutMs = options.requestTimeoutMs ?? ATLAS_REQUEST_TIMEOUT_MS;
-    this.deadline = options.deadline ?? (() => undefined);
-    this.now = options.now ?? Date.now;
-    this.log = options.log ?? silentLog;
-    this.onResponse = options.onResponse;
-    this.auth = this.authFor(options.credentials);
+    this.transport = new AtlasTransport(options);
+  }
+
+  /** Counters for the run report; they only grow. */
+  get stats(): AtlasClientStats {
+    return this.transport.stats;
   }
 
   /** All unexpired certificates of a database user (every page, 500 per page). */
@@ -270,7 +107,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
     // The body is PEM under a JSON content type: it was read as text, never parsed as JSON.
     // Whatever a 2xx carries, Atlas has minted: the caller validates it (and counts an orphan
     // when it is unusable), so it is returned as is.
-    return (await this.call(spec)).text;
+    return (await this.transport.call(spec)).text;
   }
 
   /** All database users of a project (every page). */
@@ -287,7 +124,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       groupId,
       safety: 'safe',
     };
-    return this.parse(spec, await this.call(spec), userSecuritySchema);
+    return this.transport.parse(spec, await this.transport.call(spec), userSecuritySchema);
   }
 
   /**
@@ -301,7 +138,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       groupId,
       safety: 'unsafe',
     };
-    return this.parse(spec, await this.call(spec), userSecuritySchema);
+    return this.transport.parse(spec, await this.transport.call(spec), userSecuritySchema);
   }
 
   /**
@@ -326,309 +163,18 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       safety: 'safe',
       mediaType: SERVICE_ACCOUNT_MEDIA_TYPE,
     };
-    return this.parse(spec, await this.call(spec), serviceAccountSchema);
-  }
-
-  private authFor(credentials: AtlasCredentials): AuthStrategy {
-    if (credentials.kind === 'apiKey') {
-      return new DigestAuth(credentials.publicApiKey, credentials.privateApiKey);
-    }
-    const tokens = new OAuthTokenProvider({
-      baseUrl: this.baseUrl,
-      clientId: credentials.clientId,
-      clientSecret: credentials.clientSecret,
-      userAgent: USER_AGENT,
-      send: (req) => sendOnce(this.dispatcher, req, this.timeoutMs),
-      retry: this.retry,
-      deadline: this.deadline,
-      now: this.now,
-      log: this.log,
-      onRequest: () => {
-        this.stats.tokenRequests += 1;
-      },
-      onRetry: () => {
-        this.stats.retries += 1;
-      },
-    });
-    return new BearerAuth(tokens);
+    return this.transport.parse(spec, await this.transport.call(spec), serviceAccountSchema);
   }
 
   private async listAll<T>(spec: CallSpec, schema: z.ZodType<{ results: T[] }>): Promise<T[]> {
     const all: T[] = [];
     for (let pageNum = 1; pageNum <= MAX_PAGES; pageNum++) {
       const page = { ...spec, query: `itemsPerPage=${PAGE_SIZE}&pageNum=${pageNum}` };
-      const { results } = this.parse(page, await this.call(page), schema);
+      const { results } = this.transport.parse(page, await this.transport.call(page), schema);
       all.push(...results);
       // totalCount is documented as an estimate: a short page is the reliable end marker.
       if (results.length < PAGE_SIZE) return all;
     }
     throw new AtlasResponseError(spec, `pagination did not end after ${MAX_PAGES} pages`);
   }
-
-  private parse<T>(spec: CallSpec, res: RawResponse, schema: z.ZodType<T>): T {
-    let json: unknown;
-    try {
-      json = parseJson(res.text);
-    } catch {
-      throw new AtlasResponseError(
-        spec,
-        `the ${res.status} body is not JSON (${describeBody(res)})`,
-      );
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const issues = parsed.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
-      throw new AtlasResponseError(
-        spec,
-        `the ${res.status} body does not match: ${issues.join('; ')}`,
-      );
-    }
-    return parsed.data;
-  }
-
-  /** Runs one API call to a 2xx response, with the retry rules of its `safety`. */
-  private call(spec: CallSpec): Promise<RawResponse> {
-    return runWithRetries((attempt) => this.attempt(spec, attempt), {
-      call: spec,
-      options: this.retry,
-      deadline: () => this.deadlineOf(spec),
-      maxWaitMs: this.maxWaitMs(),
-      now: this.now,
-      onRetry: ({ attempt, waitMs, reason }) => {
-        this.stats.retries += 1;
-        const why = reason instanceof AtlasApiError ? reason.errorCode : transportCode(reason);
-        this.log.debug('Atlas retry', {
-          method: spec.method,
-          path: spec.path,
-          attempt,
-          waitMs,
-          why,
-        });
-      },
-      exhausted: (reason, attempts) =>
-        new AtlasUnavailableError(spec, `gave up after ${attempts} attempts`, reason),
-    });
-  }
-
-  /** A run without a deadline waits no longer than this at once; one with a deadline, up to it. */
-  private maxWaitMs(): number {
-    return this.deadline() === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY;
-  }
-
-  /** The earliest of the run's deadline and the call's own `startBy`. */
-  private deadlineOf(spec: CallSpec): number | undefined {
-    const run = this.deadline();
-    if (spec.startBy === undefined) return run;
-    return run === undefined ? spec.startBy : Math.min(run, spec.startBy);
-  }
-
-  /**
-   * Reads are cut at the run's deadline (the report must still go out); a create or a delete
-   * already sent keeps its full timeout, since cutting it would leave its outcome unknown.
-   */
-  private attemptTimeout(spec: CallSpec): number {
-    const deadline = this.deadline();
-    if (spec.safety !== 'safe' || deadline === undefined) return this.timeoutMs;
-    return Math.min(this.timeoutMs, Math.max(MIN_READ_TIMEOUT_MS, deadline - this.now()));
-  }
-
-  private async attempt(spec: CallSpec, attempt: number): Promise<AttemptResult<RawResponse>> {
-    const gate = await this.throttleGate(spec);
-    if (gate) return gate;
-    let res: RawResponse;
-    try {
-      res = await this.sendAuthenticated(spec, attempt);
-    } catch (error) {
-      if (error instanceof RotatorError) return { kind: 'fail', error };
-      return this.onTransportError(spec, attempt, error);
-    }
-    if (res.status >= 200 && res.status < 300) return { kind: 'done', value: res };
-    return this.onErrorStatus(spec, res);
-  }
-
-  /**
-   * Sends the request, answering one 401 with fresh authentication (a new token, or the new
-   * Digest challenge); a second such 401 means the credential itself is rejected. A Digest
-   * `stale` 401 accepted the credential and only refused the nonce, so it is answered again,
-   * a bounded number of times.
-   */
-  private async sendAuthenticated(spec: CallSpec, attempt: number): Promise<RawResponse> {
-    const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
-    const auth = this.auth.begin();
-    const answered = { fresh: 0, stale: 0 };
-    for (;;) {
-      // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
-      const authorization = await auth.authorize(spec.method, `${this.basePath}${uri}`);
-      const mediaType = spec.mediaType ?? MEDIA_TYPE;
-      const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
-      if (spec.body !== undefined) headers['content-type'] = mediaType;
-      if (authorization !== undefined) headers.authorization = authorization;
-      this.stats.requests += 1;
-      const res = await sendOnce(
-        this.dispatcher,
-        { url: `${this.baseUrl}${uri}`, method: spec.method, headers, body: spec.body },
-        this.attemptTimeout(spec),
-      );
-      this.log.debug('Atlas response', {
-        method: spec.method,
-        path: spec.path,
-        status: res.status,
-        attempt,
-      });
-      this.onResponse?.({
-        status: res.status,
-        limit: headerNumber(res.headers['ratelimit-limit']),
-        remaining: headerNumber(res.headers['ratelimit-remaining']),
-        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.now()),
-      });
-      if (res.status !== 401) {
-        auth.accepted();
-        return res;
-      }
-      const apiError = this.apiError(spec, res);
-      // An authenticated 401 about membership or roles: the credential is fine, the project is not.
-      if (authorization !== undefined && PROJECT_AUTH_CODES.has(apiError.errorCode)) throw apiError;
-      const renewal = auth.renew(res);
-      if (renewal) answered[renewal] += 1;
-      const again =
-        (renewal === 'stale' && answered.stale <= MAX_STALE_NONCES) ||
-        (renewal === 'fresh' && answered.fresh === 1);
-      if (!again) {
-        const what = this.auth.kind === 'serviceAccount' ? 'service account' : 'API key';
-        throw new AtlasAuthError(
-          `Atlas ${spec.method} ${spec.path} rejected the ${what} credentials: 401 ${apiError.errorCode}`,
-          { kind: this.auth.kind, cause: apiError },
-        );
-      }
-      this.stats.authChallenges += 1;
-    }
-  }
-
-  private onTransportError(
-    spec: CallSpec,
-    attempt: number,
-    error: unknown,
-  ): AttemptResult<RawResponse> {
-    const reason = asError(error);
-    const code = transportCode(error);
-    this.log.debug('Atlas request failed', { method: spec.method, path: spec.path, attempt, code });
-    if (provablyNotSent(error)) return { kind: 'retry', reason, retryAfterMs: undefined };
-    switch (spec.safety) {
-      case 'safe':
-        return isTransient(error)
-          ? { kind: 'retry', reason, retryAfterMs: undefined }
-          : {
-              kind: 'fail',
-              error: new AtlasUnavailableError(spec, `request failed (${code})`, reason),
-            };
-      case 'create':
-        return {
-          kind: 'fail',
-          error: new AtlasCreateOutcomeUnknownError(spec, `${code} after sending`, reason),
-        };
-      case 'unsafe':
-        return {
-          kind: 'fail',
-          error: new AtlasUnavailableError(
-            spec,
-            `${code} after sending; the outcome is unknown`,
-            reason,
-          ),
-        };
-    }
-  }
-
-  /**
-   * After a 429, Atlas has no token for anyone until its `Retry-After`: every request waits
-   * for it, not only the refused one, so a throttled run costs one 429 per refill instead of
-   * one per worker. A read that would wait long in a run with a deadline gives way instead.
-   */
-  private async throttleGate(spec: CallSpec): Promise<AttemptResult<RawResponse> | undefined> {
-    const waitMs = this.throttledUntil - this.now();
-    if (waitMs <= 0) return undefined;
-    const deadline = this.deadlineOf(spec);
-    if (deadline !== undefined && this.now() + waitMs > deadline) {
-      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
-    }
-    if (waitMs > this.maxWaitMs()) return { kind: 'fail', error: waitTooLong(spec, waitMs) };
-    if (this.givesWay(spec, waitMs)) {
-      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
-    }
-    await sleep(waitMs);
-    return undefined;
-  }
-
-  /** A stingy bucket in a run with a deadline: reads give way to creates of users in flight. */
-  private givesWay(spec: CallSpec, waitMs: number): boolean {
-    return (
-      spec.method === 'GET' && this.deadline() !== undefined && waitMs >= STINGY_RETRY_AFTER_MS
-    );
-  }
-
-  private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
-    const apiError = this.apiError(spec, res);
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now());
-    // Throttled requests were not acted on: every kind of call may repeat them.
-    if (res.status === 429) {
-      this.stats.throttled += 1;
-      if (retryAfterMs !== undefined) {
-        this.throttledUntil = Math.max(this.throttledUntil, this.now() + retryAfterMs);
-      }
-      // A run with a deadline on a stingy bucket: reads give way, so the few tokens left go
-      // to creates of users already in flight (their lists were done) and the run progresses.
-      if (this.givesWay(spec, retryAfterMs ?? 0)) {
-        const why = `Atlas asked to wait ${retryAfterMs} ms; reads give way to certificate creation in this run`;
-        return {
-          kind: 'fail',
-          error: new AtlasDeadlineError(spec, retryAfterMs ?? 0, apiError, why),
-        };
-      }
-      return { kind: 'retry', reason: apiError, retryAfterMs, throttled: true };
-    }
-    if (RETRYABLE_5XX.has(res.status)) {
-      if (spec.safety === 'safe') return { kind: 'retry', reason: apiError, retryAfterMs };
-      // 503 with Retry-After is Atlas refusing the request; any other 5xx may follow a mint.
-      if (spec.safety === 'create') {
-        if (res.status === 503 && retryAfterMs !== undefined) {
-          return { kind: 'retry', reason: apiError, retryAfterMs };
-        }
-        const why = `${res.status} ${apiError.errorCode}`;
-        return { kind: 'fail', error: new AtlasCreateOutcomeUnknownError(spec, why, apiError) };
-      }
-    }
-    return { kind: 'fail', error: apiError };
-  }
-
-  /** The `ApiError` of an error response, or a generic one when the body is not an ApiError. */
-  private apiError(spec: CallSpec, res: RawResponse): AtlasApiError {
-    let body: unknown;
-    try {
-      body = parseJson(res.text);
-    } catch {
-      body = undefined;
-    }
-    const parsed = apiErrorSchema.safeParse(body);
-    if (parsed.success) {
-      const { errorCode, detail, reason, parameters } = parsed.data;
-      return new AtlasApiError({
-        ...callOf(spec),
-        status: res.status,
-        errorCode,
-        detail: detail ?? reason ?? '',
-        parameters: parameters ?? [],
-      });
-    }
-    return new AtlasApiError({
-      ...callOf(spec),
-      status: res.status,
-      errorCode: `HTTP_${res.status}`,
-      detail: `no Atlas error body (${describeBody(res)})`,
-    });
-  }
 }
-
-/** Just what errors may name about a call: never its body. */
-const callOf = ({ method, path, groupId }: CallSpec): AtlasCall =>
-  groupId === undefined ? { method, path } : { method, path, groupId };

@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import { type RateLimitInfo, STINGY_RETRY_AFTER_MS } from './client.js';
+import { type RateLimitInfo, STINGY_RETRY_AFTER_MS } from './transport.js';
 
 /**
  * Where a run starts before Atlas's rate-limit headers have said anything: low, because the
