@@ -12,6 +12,7 @@ import {
 } from './adapters/aws/clients.js';
 import { resolveAtlasCredentials } from './adapters/aws/credentials.js';
 import { EventBridgePublisher } from './adapters/aws/events.js';
+import type { KeyWriteRetryOptions } from './adapters/aws/key-write-retry.js';
 import { LeaseTable } from './adapters/aws/lease-table.js';
 import { SecretStore } from './adapters/aws/secret-store.js';
 import { runEvents } from './adapters/signals.js';
@@ -76,6 +77,11 @@ export interface RunOptions extends CommonOptions {
   request: RotationRequest;
   runId?: string;
   tuning?: Partial<RotationTuning>;
+  /** Backoff and budget of the key-holding writes (tests shorten them). */
+  keyWriteRetry?: Pick<
+    KeyWriteRetryOptions,
+    'baseDelayMs' | 'maxDelayMs' | 'budgetMs' | 'attemptTimeoutMs'
+  >;
 }
 
 /** A rotation run, then its events (Rotated, Failed, Approaching Expiry) on EventBridge. */
@@ -97,7 +103,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       store: new SecretStore(secretsManager, {
         readersFor: consumersFromEnv(options.env ?? process.env),
         keyWrites: secretsManagerKeyWrites,
-        keyWriteRetry: { deadline: options.deadline },
+        keyWriteRetry: { ...options.keyWriteRetry, deadline: options.deadline },
       }),
       leases: new LeaseTable(dynamoDb, {
         tableName: config.locks.tableName,

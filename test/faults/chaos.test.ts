@@ -11,7 +11,7 @@ import type { RunReport } from '../../functions/domain/report.js';
 import { storedCertificateSchema } from '../../functions/domain/stored-value.js';
 import { ddb, sm } from '../support/aws.js';
 import { awsProxy } from '../support/aws-fault-proxy.js';
-import { Harness, P1, P2, ROOT } from '../support/harness.js';
+import { cliArgs, Harness, P1, P2, ROOT } from '../support/harness.js';
 
 /**
  * Chaos: the real CLI, killed with SIGKILL (its whole process group) at random moments, runs
@@ -86,7 +86,7 @@ describe('chaos: SIGKILL at random moments, dropped creates, throttled writes', 
     h.sim.addServiceAccount(clientId, clientSecret);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'functions/cli.ts', 'rotate', '--config', config, '--json', ...args],
+      cliArgs('rotate', ['--config', config, '--json', ...args]),
       {
         cwd: ROOT,
         detached: true,

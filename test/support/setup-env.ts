@@ -4,6 +4,8 @@ import { awsEnvFor } from './moto.js';
 // Every test process talks to moto_server through the SDK's standard endpoint variables, and
 // never to a real AWS account: credentials are dummies.
 Object.assign(process.env, awsEnvFor(inject('motoEndpoint')));
+// Spawned CLIs run the bundle global setup built (see harness `cliArgs`).
+process.env.ROTATOR_TEST_CLI = inject('cliBundle');
 for (const name of [
   'MONGODB_ATLAS_CLIENT_ID',
   'MONGODB_ATLAS_CLIENT_SECRET',
