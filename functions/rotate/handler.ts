@@ -28,6 +28,7 @@ export const handler = async (event: unknown, context: Context): Promise<RunRepo
   });
   // EMF on stdout: CloudWatch turns it into metrics without an API call.
   addRunMetrics(metrics, report, new Date());
-  metrics.publishStoredMetrics();
+  // A dry run records no metrics; flushing an empty set only logs a warning.
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   return report;
 };

@@ -1,10 +1,16 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { RunReport } from '../../functions/domain/report.js';
 import { Harness, P1 } from '../support/harness.js';
 
 let h: Harness;
+/** What the handler wrote to stdout (its EMF metrics): captured, so the suite's output stays quiet. */
+let printed: string[];
 beforeEach(async () => {
+  printed = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed.push(String(chunk));
+    return true;
+  });
   h = await Harness.start();
   h.sim.addUser(P1, 'app1');
   const config = await h.writeConfig(h.config({ projects: [{ projectId: P1, users: ['app1'] }] }));
@@ -13,6 +19,7 @@ beforeEach(async () => {
   vi.resetModules(); // the handler reads its config once per container
 });
 afterEach(async () => {
+  vi.restoreAllMocks();
   vi.unstubAllEnvs();
   await h.close();
 });
@@ -37,17 +44,7 @@ const handler = async () => (await import('../../functions/rotate/handler.js')).
 
 describe('rotate Lambda handler', () => {
   it('runs everything for the scheduled payload, returns the report and emits run metrics', async () => {
-    const printed: string[] = [];
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      printed.push(String(chunk));
-      return true;
-    });
-    let report: RunReport;
-    try {
-      report = await (await handler())({ scheduledTime: '2026-11-28T03:00:00Z' }, context());
-    } finally {
-      write.mockRestore();
-    }
+    const report = await (await handler())({ scheduledTime: '2026-11-28T03:00:00Z' }, context());
     expect(report.runId).toBe('req-0001');
     expect(report.users).toEqual([
       expect.objectContaining({ username: 'app1', action: 'rotated' }),
