@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtlasDeadlineError } from '../../functions/adapters/atlas/errors.js';
-import { DeadlineError } from '../../functions/domain/errors.js';
+import { AtlasDeadlineError } from '../../../functions/adapters/atlas/errors.js';
+import { DeadlineError } from '../../../functions/domain/errors.js';
 import {
   apiError,
   bearerClient,

@@ -3,7 +3,7 @@ import {
   AtlasApiError,
   AtlasAuthError,
   AtlasUnavailableError,
-} from '../../functions/adapters/atlas/errors.js';
+} from '../../../functions/adapters/atlas/errors.js';
 import {
   apiError,
   certsPath,

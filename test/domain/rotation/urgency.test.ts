@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { urgencyHint } from '../../functions/domain/rotation/index.js';
-import type { SecretState } from '../../functions/domain/stored-value.js';
+import { urgencyHint } from '../../../functions/domain/rotation/index.js';
+import type { SecretState } from '../../../functions/domain/stored-value.js';
 
 const secret = (over: Partial<SecretState>): SecretState => ({
   name: 'p/u',

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { DeadlineError, RotatorError } from '../../functions/domain/errors.js';
-import type { Log } from '../../functions/domain/log.js';
-import type { UserReport } from '../../functions/domain/report.js';
+import { DeadlineError, RotatorError } from '../../../functions/domain/errors.js';
+import type { Log } from '../../../functions/domain/log.js';
+import type { UserReport } from '../../../functions/domain/report.js';
 import {
   Ledger,
   type Outcome,
   outcome,
   UserFailure,
-} from '../../functions/domain/rotation/ledger.js';
-import type { UserRef } from '../../functions/domain/rotation/request.js';
-import type { SecretState } from '../../functions/domain/stored-value.js';
+} from '../../../functions/domain/rotation/ledger.js';
+import type { UserRef } from '../../../functions/domain/rotation/request.js';
+import type { SecretState } from '../../../functions/domain/stored-value.js';
 
 interface Entry {
   level: keyof Log;

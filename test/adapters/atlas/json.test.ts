@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson } from '../../functions/adapters/atlas/json.js';
+import { parseJson } from '../../../functions/adapters/atlas/json.js';
 import {
   apiErrorSchema,
   databaseUserPageSchema,
   userCertPageSchema,
   userSecuritySchema,
-} from '../../functions/adapters/atlas/schemas.js';
+} from '../../../functions/adapters/atlas/schemas.js';
 import { loadRecorded } from './helpers.js';
 
 describe('parseJson', () => {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   CredentialsError,
   resolveAtlasCredentials,
-} from '../../functions/adapters/aws/credentials.js';
-import { sm } from '../support/aws.js';
+} from '../../../functions/adapters/aws/credentials.js';
+import { sm } from '../../support/aws.js';
 
 const secretWith = async (value: string): Promise<string> => {
   const name = `creds/${Math.random().toString(36).slice(2)}`;

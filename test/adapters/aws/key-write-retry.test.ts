@@ -4,10 +4,13 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { isRetryableWrite, retryKeyWrite } from '../../functions/adapters/aws/key-write-retry.js';
-import { SecretStore } from '../../functions/adapters/aws/secret-store.js';
-import type { SecretState } from '../../functions/domain/stored-value.js';
-import { KEY_WRITE_BUDGET_MS } from '../../functions/domain/timing.js';
+import {
+  isRetryableWrite,
+  retryKeyWrite,
+} from '../../../functions/adapters/aws/key-write-retry.js';
+import { SecretStore } from '../../../functions/adapters/aws/secret-store.js';
+import type { SecretState } from '../../../functions/domain/stored-value.js';
+import { KEY_WRITE_BUDGET_MS } from '../../../functions/domain/timing.js';
 
 /**
  * Real SDK clients, a fake wire: the retry middleware and its token bucket run for real

@@ -12,14 +12,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SecretStore, SecretStoreError } from '../../functions/adapters/aws/secret-store.js';
-import type { ValidatedCertificate } from '../../functions/domain/certificate.js';
+import { SecretStore, SecretStoreError } from '../../../functions/adapters/aws/secret-store.js';
+import type { ValidatedCertificate } from '../../../functions/domain/certificate.js';
 import {
   parseCurrentValue,
   type SecretState,
   serializeStored,
   versionIdFor,
-} from '../../functions/domain/stored-value.js';
+} from '../../../functions/domain/stored-value.js';
 
 // moto cannot model these behaviours faithfully (stack-and-style.md §2.10): token reuse with a
 // different value, and stage-less reads after a promotion. They are pinned here with SDK mocks.
@@ -269,7 +269,7 @@ describe('store: write pacing', () => {
   afterEach(() => vi.useRealTimers());
 
   it('sends at most 40 writes of one family in any second; families have their own quota', async () => {
-    const { SecretStore } = await import('../../functions/adapters/aws/secret-store.js');
+    const { SecretStore } = await import('../../../functions/adapters/aws/secret-store.js');
     const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
 
     // 60 renewals: a put and a promotion (a move and a label removal) share the value quota.

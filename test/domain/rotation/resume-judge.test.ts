@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UserSettings } from '../../functions/domain/config.js';
-import { HOUR_MS } from '../../functions/domain/renewal.js';
-import { judgePending, type PendingJudgement } from '../../functions/domain/rotation/resume.js';
-import { serializeStored, versionIdFor } from '../../functions/domain/stored-value.js';
+import type { UserSettings } from '../../../functions/domain/config.js';
+import { HOUR_MS } from '../../../functions/domain/renewal.js';
+import { judgePending, type PendingJudgement } from '../../../functions/domain/rotation/resume.js';
+import { serializeStored, versionIdFor } from '../../../functions/domain/stored-value.js';
 import {
   addCalendarMonths,
   createProjectCa,
@@ -12,7 +12,7 @@ import {
   type ProjectCa,
   type RsaKeyPair,
   randomSerial,
-} from '../simulator/pki.js';
+} from '../../simulator/pki.js';
 
 // The pending certificate was minted at `mintedAt`; Atlas backdates notBefore by an hour.
 const mintedAt = new Date('2026-08-10T03:06:35Z');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtlasApiError, AtlasResponseError } from '../../functions/adapters/atlas/errors.js';
-import { RotatorError } from '../../functions/domain/errors.js';
+import { AtlasApiError, AtlasResponseError } from '../../../functions/adapters/atlas/errors.js';
+import { RotatorError } from '../../../functions/domain/errors.js';
 import {
   apiError,
   certsPath,

@@ -1,6 +1,6 @@
 import { MockAgent } from 'undici';
-import { AtlasClient, type AtlasClientOptions } from '../../functions/adapters/atlas/client.js';
-import type { Log } from '../../functions/domain/log.js';
+import { AtlasClient, type AtlasClientOptions } from '../../../functions/adapters/atlas/client.js';
+import type { Log } from '../../../functions/domain/log.js';
 
 export const ORIGIN = 'https://cloud.mongodb.com';
 /** The project id in the recorded fixtures. */
@@ -21,7 +21,7 @@ export const API_KEY = {
 } as const;
 export const TOKEN = 'eyJTOKENvalue.for.tests.only';
 
-export { loadRecorded, type Recorded } from '../support/recorded.js';
+export { loadRecorded, type Recorded } from '../../support/recorded.js';
 
 /** A MockAgent that refuses real network access. */
 export const mockAtlas = (): { agent: MockAgent; pool: ReturnType<MockAgent['get']> } => {

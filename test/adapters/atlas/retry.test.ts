@@ -3,8 +3,8 @@ import {
   AtlasApiError,
   AtlasDeadlineError,
   AtlasUnavailableError,
-} from '../../functions/adapters/atlas/errors.js';
-import { backoffMs, parseRetryAfter } from '../../functions/adapters/atlas/http.js';
+} from '../../../functions/adapters/atlas/errors.js';
+import { backoffMs, parseRetryAfter } from '../../../functions/adapters/atlas/http.js';
 import {
   apiError,
   bearerClient,

@@ -2,12 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AtlasClient } from '../../functions/adapters/atlas/client.js';
+import { AtlasClient } from '../../../functions/adapters/atlas/client.js';
 import {
   AtlasCreateOutcomeUnknownError,
   AtlasUnavailableError,
-} from '../../functions/adapters/atlas/errors.js';
-import { freePort } from '../support/moto.js';
+} from '../../../functions/adapters/atlas/errors.js';
+import { freePort } from '../../support/moto.js';
 import { FAST_RETRY, GROUP, loadRecorded, rejectionOf, SA } from './helpers.js';
 
 /**

@@ -5,9 +5,9 @@ import {
   HOUR_MS,
   renewalTime,
   windowOpensAt,
-} from '../../functions/domain/renewal.js';
-import * as P from '../../functions/domain/rotation/policies.js';
-import type { CurrentValue, SecretState } from '../../functions/domain/stored-value.js';
+} from '../../../functions/domain/renewal.js';
+import * as P from '../../../functions/domain/rotation/policies.js';
+import type { CurrentValue, SecretState } from '../../../functions/domain/stored-value.js';
 
 const at = (iso: string) => new Date(iso);
 const user = {

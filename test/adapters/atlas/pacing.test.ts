@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AdaptiveConcurrency } from '../../functions/adapters/atlas/pacing.js';
+import { AdaptiveConcurrency } from '../../../functions/adapters/atlas/pacing.js';
 
 const ok = (remaining: number, limit = 100) => ({
   status: 200,
