@@ -11,6 +11,10 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker fewer than the cores: one on CI's two. Most files wait on
+    // moto_server, the simulator or a child process rather than compute, so three share two
+    // cores well (npm test on 2 cores: see README, "Development").
+    maxWorkers: 3,
     projects: [
       {
         test: {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, type Stack, TimeZone } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { RawConfig } from '../../functions/domain/config.js';
 import { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from '../../infra/stack.js';
 
@@ -24,6 +25,30 @@ export const synth = (
   return { app, stack, template: Template.fromStack(stack) };
 };
 
+/**
+ * The deployment with every option changed at once: static egress IP, consumers, imported
+ * credentials (a separate one for disable), alarm email, schedule, window and critical floor.
+ */
+export const customizedProps = (): Partial<AtlasX509RotatorStackProps> => {
+  const config = exampleConfig();
+  return {
+    config: {
+      ...config,
+      atlas: {
+        ...config.atlas,
+        credentialsSecretId: 'team/atlas-api',
+        disableCredentialsSecretId: 'team/atlas-owner',
+      },
+    },
+    staticEgressIp: true,
+    consumers: { [PROJECT_A]: [READER_A], [PROJECT_B]: [READER_B, READER_A] },
+    alarmEmail: 'oncall@example.com',
+    schedule: ScheduleExpression.expression('cron(30 1 ? * MON-FRI *)', TimeZone.EUROPE_BERLIN),
+    scheduleWindow: Duration.minutes(30),
+    criticalDays: 10,
+  };
+};
+
 /** The one logical id of the only resource of `type` whose properties match. */
 export const logicalId = (template: Template, type: string, props: object = {}): string => {
   const ids = Object.keys(
@@ -31,4 +56,61 @@ export const logicalId = (template: Template, type: string, props: object = {}):
   );
   if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
   return ids[0] as string;
+};
+
+/** Renders a resolved value with its references, for string checks. */
+export const render = (stack: Stack, value: unknown): string =>
+  JSON.stringify(stack.resolve(value));
+
+/** The two functions, by description. */
+export const ROTATE = Match.stringLikeRegexp('^atlas-x509-rotator: rotates');
+export const DISABLE = Match.stringLikeRegexp('^atlas-x509-rotator: disables');
+
+export type Statement = {
+  Sid?: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+
+/** The function's role's inline statements, by function description. */
+export const roleStatements = (template: Template, description: object): Statement[] => {
+  const fn = Object.values(
+    template.findResources('AWS::Lambda::Function', { Properties: { Description: description } }),
+  )[0] as { Properties: { Role: { 'Fn::GetAtt': [string, string] } } };
+  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+  const role = template.toJSON().Resources[roleId] as {
+    Properties: { Policies: { PolicyDocument: { Statement: Statement[] } }[] };
+  };
+  return role.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement);
+};
+
+export const actions = (s: Statement): string[] =>
+  Array.isArray(s.Action) ? s.Action : [s.Action];
+export const resources = (s: Statement): unknown[] =>
+  Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+export const bySid = (statements: Statement[], sid: string): Statement => {
+  const found = statements.find((s) => s.Sid === sid);
+  if (!found) throw new Error(`no statement ${sid}`);
+  return found;
+};
+
+/** `arn:…:secret:<name>` in this stack's partition, region and account, as the template renders it. */
+export const secretArnOf = (name: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':secretsmanager:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:secret:${name}`,
+    ],
+  ],
+});
+export const CERT_PREFIX_ARN = secretArnOf('atlas-x509/*');
+export const VIA_SECRETS_MANAGER = {
+  'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
 };

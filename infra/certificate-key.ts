@@ -1,0 +1,34 @@
+import { ArnFormat, RemovalPolicy, type Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+
+/** The certificate secrets' ARN pattern, `arn:…:secret:<secretNamePrefix>*`: IAM is scoped to it. */
+export const certificateSecretsArnPattern = (stack: Stack, secretNamePrefix: string): string =>
+  stack.formatArn({
+    service: 'secretsmanager',
+    resource: 'secret',
+    resourceName: `${secretNamePrefix}*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+
+/**
+ * How the shipped config names the key (`defaults.kmsKeyId`). The key's ARN exists only after
+ * deployment, but the config is written at synth: the alias names the same key in the
+ * function's account and region.
+ */
+export const certificateKeyAlias = (namePrefix: string): string => `alias/${namePrefix}`;
+
+/** The customer managed key the certificate secrets are encrypted with. */
+export const certificateKey = (
+  scope: Construct,
+  alias: string,
+  secretNamePrefix: string,
+): kms.Key =>
+  new kms.Key(scope, 'Key', {
+    description: `Atlas X.509 certificate secrets (${secretNamePrefix}*) rotated by atlas-x509-rotator`,
+    enableKeyRotation: true,
+    alias,
+    // Secrets encrypted with it outlive the stack (the function creates them, not
+    // CloudFormation): deleting the key would make every one of them unreadable.
+    removalPolicy: RemovalPolicy.RETAIN,
+  });

@@ -1,0 +1,160 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { functionErrors, queuedMessages, runMetric } from './metrics.js';
+
+/** The floors the alarms fire at; the dashboard draws them too. */
+export interface AlarmThresholds {
+  readonly criticalDays: number;
+  readonly credentialWarningDays: number;
+  readonly heartbeatHours: number;
+}
+
+/** Applies the defaults and refuses a heartbeat CloudWatch cannot evaluate (1 to 168 hours). */
+export const alarmThresholds = (
+  props: {
+    readonly criticalDays?: number | undefined;
+    readonly credentialWarningDays?: number | undefined;
+    readonly heartbeat?: Duration | undefined;
+  },
+  configCriticalDays: number,
+): AlarmThresholds => {
+  const heartbeatHours = Math.ceil((props.heartbeat ?? Duration.hours(26)).toMinutes() / 60);
+  if (heartbeatHours < 1 || heartbeatHours > 168) {
+    throw new Error(`heartbeat: ${heartbeatHours} hours; use 1 to 168 hours`);
+  }
+  return {
+    criticalDays: props.criticalDays ?? configCriticalDays,
+    credentialWarningDays: props.credentialWarningDays ?? 14,
+    heartbeatHours,
+  };
+};
+
+export type RotationAlarms = Readonly<
+  Record<
+    | 'failedUsers'
+    | 'minDaysToExpiry'
+    | 'heartbeat'
+    | 'credentialExpiry'
+    | 'functionErrors'
+    | 'failureQueue',
+    cloudwatch.Alarm
+  >
+>;
+
+export interface RotationAlarmsProps {
+  /** Alarm names are `<namePrefix>-<name>`. */
+  readonly namePrefix: string;
+  readonly topic: sns.ITopic;
+  readonly thresholds: AlarmThresholds;
+  readonly rotateFunction: lambda.IFunction;
+  readonly failureQueue: sqs.IQueue;
+}
+
+export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): RotationAlarms => {
+  const { criticalDays, credentialWarningDays, heartbeatHours } = props.thresholds;
+  const notify = new cloudwatchActions.SnsAction(props.topic);
+  const alarm = (
+    name: string,
+    options: Omit<cloudwatch.AlarmProps, 'alarmName' | 'actionsEnabled'>,
+    notifyRecovery: boolean,
+  ): cloudwatch.Alarm => {
+    const created = new cloudwatch.Alarm(scope, `${name}Alarm`, {
+      ...options,
+      alarmName: `${props.namePrefix}-${name}`,
+    });
+    created.addAlarmAction(notify);
+    // Only where OK means "a later run or check says so"; on the NOT_BREACHING ones OK
+    // just means an hour passed.
+    if (notifyRecovery) created.addOkAction(notify);
+    return created;
+  };
+
+  return {
+    // Per-run metrics keep their state until the next run (IGNORE): a failing day stays
+    // in ALARM until a run says otherwise.
+    failedUsers: alarm(
+      'FailedUsers',
+      {
+        alarmDescription:
+          'A rotation run failed for at least one user (or the whole run failed). The run report in the rotate function log names each user, errorCode and remedy.',
+        metric: runMetric('FailedUsers', cloudwatch.Stats.MAXIMUM),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+      true,
+    ),
+    minDaysToExpiry: alarm(
+      'MinDaysToExpiry',
+      {
+        alarmDescription: `A covered certificate expires in less than ${criticalDays} days (or a user has none). Rotation is not keeping up: check FailedUsers and the run report.`,
+        metric: runMetric('MinDaysToExpiry', cloudwatch.Stats.MINIMUM),
+        threshold: criticalDays,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+      true,
+    ),
+    // Silence is the failure this one exists for: no RunCompleted at all for the whole
+    // window (the schedule stopped, every invoke failed, the function is gone).
+    heartbeat: alarm(
+      'NoCompletedRun',
+      {
+        alarmDescription: `No rotation run completed in ${heartbeatHours} hours. Check the schedule, the failure queue and the rotate function's errors.`,
+        metric: runMetric('RunCompleted', cloudwatch.Stats.SUM),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: heartbeatHours,
+        datapointsToAlarm: heartbeatHours,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      },
+      true,
+    ),
+    // Known only with a service account and atlas.organizationId: missing data is normal.
+    credentialExpiry: alarm(
+      'AtlasCredentialExpiry',
+      {
+        alarmDescription: `The rotator's Atlas service account secret expires in less than ${credentialWarningDays} days: create a new secret in Atlas and put it in the credentials secret.`,
+        metric: runMetric('AtlasCredentialDaysToExpiry', cloudwatch.Stats.MINIMUM),
+        threshold: credentialWarningDays,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+      false,
+    ),
+    functionErrors: alarm(
+      'RotateFunctionErrors',
+      {
+        alarmDescription:
+          'The rotate function failed (a run-wide error, a rejected payload, or a timeout). See its log; scheduled invocations that failed are also in the failure queue.',
+        metric: functionErrors(props.rotateFunction, Duration.hours(1)),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+      false,
+    ),
+    failureQueue: alarm(
+      'FailureQueueNotEmpty',
+      {
+        alarmDescription:
+          'A scheduled invocation could not be delivered, or an asynchronous rotate invocation failed. Read the messages in the failure queue, then purge it.',
+        metric: queuedMessages(props.failureQueue, Duration.minutes(5)),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+      true,
+    ),
+  };
+};

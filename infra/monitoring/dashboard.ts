@@ -1,0 +1,120 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../functions/domain/names.js';
+import type { AlarmThresholds } from './alarms.js';
+import {
+  dailyRunMetric as daily,
+  functionErrors,
+  functionMaxDuration,
+  queuedMessages,
+  runMetric,
+} from './metrics.js';
+
+export interface RotationDashboardProps {
+  readonly dashboardName: string;
+  readonly projectIds: readonly string[];
+  readonly secretNamePrefix: string;
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  readonly thresholds: AlarmThresholds;
+  readonly rotateFunction: lambda.IFunction;
+  /** Drawn on the duration graph. */
+  readonly timeout: Duration;
+  readonly failureQueue: sqs.IQueue;
+}
+
+/** 90 days of expiry, rotations and failures, with the alarms' state on top. */
+export const rotationDashboard = (
+  scope: Construct,
+  props: RotationDashboardProps,
+): cloudwatch.Dashboard => {
+  const { criticalDays, credentialWarningDays } = props.thresholds;
+  const day = Duration.days(1);
+  return new cloudwatch.Dashboard(scope, 'Dashboard', {
+    dashboardName: props.dashboardName,
+    defaultInterval: Duration.days(90),
+    widgets: [
+      [
+        new cloudwatch.TextWidget({
+          markdown: `# Atlas X.509 certificate rotation\nProjects: ${props.projectIds.join(', ')}. Secrets: \`${props.secretNamePrefix}*\`. Per-run metrics (namespace \`${METRICS_NAMESPACE}\`); a dry run emits none.`,
+          width: 12,
+          height: 4,
+        }),
+        new cloudwatch.AlarmStatusWidget({
+          title: 'Alarms',
+          alarms: [...props.alarms],
+          width: 12,
+          height: 4,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Days to expiry (smallest across covered users)',
+          left: [
+            daily('MinDaysToExpiry', cloudwatch.Stats.MINIMUM, 'certificates'),
+            daily('AtlasCredentialDaysToExpiry', cloudwatch.Stats.MINIMUM, 'rotator credential'),
+          ],
+          leftAnnotations: [
+            { value: criticalDays, label: 'critical', color: cloudwatch.Color.RED },
+            {
+              value: credentialWarningDays,
+              label: 'credential warning',
+              color: cloudwatch.Color.ORANGE,
+            },
+          ],
+          leftYAxis: { min: 0, label: 'days', showUnits: false },
+          width: 12,
+        }),
+        new cloudwatch.SingleValueWidget({
+          title: 'Now',
+          metrics: [
+            runMetric('MinDaysToExpiry', cloudwatch.Stats.MINIMUM, Duration.days(2)).with({
+              label: 'min days to expiry',
+            }),
+            runMetric('RunCompleted', cloudwatch.Stats.SUM, Duration.days(2)).with({
+              label: 'runs in 2 days',
+            }),
+          ],
+          width: 12,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Rotations per day',
+          left: [
+            daily('RotatedUsers', cloudwatch.Stats.SUM, 'rotated'),
+            daily('ResumedUsers', cloudwatch.Stats.SUM, 'resumed'),
+          ],
+          stacked: true,
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Failures per day',
+          left: [
+            daily('FailedUsers', cloudwatch.Stats.SUM, 'failed users'),
+            daily('DeferredUsers', cloudwatch.Stats.SUM, 'deferred users'),
+            daily('Orphans', cloudwatch.Stats.SUM, 'orphaned certificates'),
+            functionErrors(props.rotateFunction, day).with({ label: 'function errors' }),
+            queuedMessages(props.failureQueue, day).with({ label: 'failure queue' }),
+          ],
+          width: 12,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Completed runs per day',
+          left: [daily('RunCompleted', cloudwatch.Stats.SUM, 'runs')],
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Rotate function duration',
+          left: [functionMaxDuration(props.rotateFunction, day)],
+          leftAnnotations: [{ value: props.timeout.toMilliseconds(), label: 'timeout' }],
+          width: 12,
+        }),
+      ],
+    ],
+  });
+};

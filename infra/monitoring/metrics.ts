@@ -1,0 +1,39 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { METRICS_NAMESPACE, type MetricName, SERVICE_NAME } from '../../functions/domain/names.js';
+
+/** The metric factory alarms and dashboard share, so both read the very same series. */
+
+/** A metric the rotate function emits once per run. */
+export const runMetric = (
+  name: MetricName,
+  statistic: string,
+  period: Duration = Duration.hours(1),
+): cloudwatch.Metric =>
+  new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic,
+    period,
+  });
+
+/** A run metric per day, labelled: the dashboard's 90-day graphs. */
+export const dailyRunMetric = (
+  name: MetricName,
+  statistic: string,
+  label: string,
+): cloudwatch.Metric => runMetric(name, statistic, Duration.days(1)).with({ label });
+
+/** Failed invocations of a function (run-wide errors, rejected payloads, timeouts). */
+export const functionErrors = (fn: lambda.IFunction, period: Duration): cloudwatch.Metric =>
+  fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM });
+
+export const functionMaxDuration = (fn: lambda.IFunction, period: Duration): cloudwatch.Metric =>
+  fn.metricDuration({ period, statistic: cloudwatch.Stats.MAXIMUM });
+
+/** Messages waiting in a queue nothing drains: each one a failure to read. */
+export const queuedMessages = (queue: sqs.IQueue, period: Duration): cloudwatch.Metric =>
+  queue.metricApproximateNumberOfMessagesVisible({ period, statistic: cloudwatch.Stats.MAXIMUM });

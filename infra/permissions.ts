@@ -1,0 +1,150 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { type DetailType, EVENT_SOURCE } from '../functions/domain/names.js';
+
+/**
+ * The rotator's IAM statements, built from ARNs and names only (no construct, no stack), so
+ * each grant can be unit-tested as it is written.
+ */
+
+export const ROTATE_EVENTS = [
+  'Atlas X509 Certificate Rotated',
+  'Atlas X509 Rotation Failed',
+  'Atlas X509 Certificate Approaching Expiry',
+] as const satisfies readonly DetailType[];
+export const DISABLE_EVENTS = [
+  'Atlas Customer X509 Disabled',
+] as const satisfies readonly DetailType[];
+
+/** A secret as a policy names it: its ARN (or pattern) and the key it is encrypted with, if any. */
+export interface SecretAccess {
+  readonly secretArn: string;
+  readonly keyArn?: string | undefined;
+}
+
+/** Key use through Secrets Manager in `region` only, for the secrets `secretArn` matches. */
+const viaSecretsManager = (region: string, secretArn: string) => ({
+  StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+  StringLike: { 'kms:EncryptionContext:SecretARN': secretArn },
+});
+
+/** Reads one secret: `Read<sid>`, plus `Decrypt<sid>` when it has its own key. */
+export const readSecretStatements = (
+  sid: string,
+  secret: SecretAccess,
+  region: string,
+): iam.PolicyStatement[] => [
+  new iam.PolicyStatement({
+    sid: `Read${sid}`,
+    actions: ['secretsmanager:GetSecretValue'],
+    resources: [secret.secretArn],
+  }),
+  ...(secret.keyArn
+    ? [
+        new iam.PolicyStatement({
+          sid: `Decrypt${sid}`,
+          actions: ['kms:Decrypt'],
+          resources: [secret.keyArn],
+          conditions: viaSecretsManager(region, secret.secretArn),
+        }),
+      ]
+    : []),
+];
+
+export const putEventsStatement = (
+  eventBusArn: string,
+  detailTypes: readonly DetailType[],
+): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'PutEventsOnDefaultBus',
+    actions: ['events:PutEvents'],
+    resources: [eventBusArn],
+    // EventBridge authorizes each entry on its own source and detail type.
+    conditions: {
+      StringEquals: { 'events:source': EVENT_SOURCE, 'events:detail-type': [...detailTypes] },
+    },
+  });
+
+/** What both functions reach: the Atlas credential they read and the bus they report on. */
+export interface FunctionAccess {
+  readonly region: string;
+  readonly credentials: SecretAccess;
+  readonly eventBusArn: string;
+}
+
+export interface RotateAccess extends FunctionAccess {
+  /** `arn:…:secret:<secretNamePrefix>*` */
+  readonly certificateSecretsArnPattern: string;
+  readonly certificateKeyArn: string;
+  readonly leaseTableArn: string;
+}
+
+export const rotateStatements = (access: RotateAccess): iam.PolicyStatement[] => [
+  new iam.PolicyStatement({
+    sid: 'ManageCertificateSecrets',
+    actions: [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:CreateSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+      // CreateSecret with Tags is authorized as TagResource too; each run also tags
+      // the current certificate's expiry.
+      'secretsmanager:TagResource',
+      // The consumers' read policy on each new secret.
+      'secretsmanager:PutResourcePolicy',
+    ],
+    resources: [access.certificateSecretsArnPattern],
+  }),
+  new iam.PolicyStatement({
+    sid: 'IndexCertificateSecrets',
+    // Planning reads the metadata of every secret under the prefix, 100 per call
+    // (the function filters by name).
+    actions: ['secretsmanager:ListSecrets'],
+    resources: ['*'],
+  }),
+  new iam.PolicyStatement({
+    sid: 'EncryptCertificateSecrets',
+    actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'],
+    resources: [access.certificateKeyArn],
+    conditions: viaSecretsManager(access.region, access.certificateSecretsArnPattern),
+  }),
+  ...readSecretStatements('AtlasCredentials', access.credentials, access.region),
+  new iam.PolicyStatement({
+    sid: 'Leases',
+    actions: ['dynamodb:DescribeTable', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    resources: [access.leaseTableArn],
+  }),
+  putEventsStatement(access.eventBusArn, ROTATE_EVENTS),
+];
+
+export const disableStatements = (access: FunctionAccess): iam.PolicyStatement[] => [
+  ...readSecretStatements('AtlasCredentials', access.credentials, access.region),
+  putEventsStatement(access.eventBusArn, DISABLE_EVENTS),
+];
+
+/** Key policy: consumers decrypt certificate secrets through Secrets Manager only. */
+export const consumersDecryptStatement = (
+  principalArns: readonly string[],
+  region: string,
+  certificateSecretsArnPattern: string,
+): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'ConsumersDecryptCertificatesViaSecretsManager',
+    principals: principalArns.map((arn) => new iam.ArnPrincipal(arn)),
+    actions: ['kms:Decrypt'],
+    resources: ['*'],
+    // Certificate secrets only, never the credentials secret under the same key.
+    conditions: viaSecretsManager(region, certificateSecretsArnPattern),
+  });
+
+/**
+ * Key policy of the alarm topic's key. Alarms cannot publish to a topic under the AWS managed
+ * SNS key: CloudWatch must be allowed to use this one.
+ */
+export const alarmsPublishStatement = (): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'CloudWatchAlarmsPublish',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+    resources: ['*'],
+  });

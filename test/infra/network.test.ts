@@ -1,0 +1,78 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { checkNetworkProps } from '../../infra/network.js';
+import {
+  actions,
+  bySid,
+  customizedProps,
+  logicalId,
+  ROTATE,
+  roleStatements,
+  synth,
+} from './support.js';
+
+describe('network, default deployment', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    ({ template } = synth());
+  });
+
+  it('has no VPC, NAT gateway, Elastic IP or egress output by default', () => {
+    for (const type of ['AWS::EC2::VPC', 'AWS::EC2::NatGateway', 'AWS::EC2::EIP']) {
+      template.resourceCountIs(type, 0);
+    }
+    expect(template.findOutputs('EgressIp')).toEqual({});
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig).toBeUndefined();
+    }
+  });
+});
+
+describe('network, static egress IP', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    ({ template } = synth(customizedProps()));
+  });
+
+  it('puts both functions in a VPC whose one NAT gateway has the Elastic IP, and outputs it', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    const eip = logicalId(template, 'AWS::EC2::EIP');
+    template.hasResourceProperties('AWS::EC2::NatGateway', {
+      AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] },
+    });
+    template.hasOutput('EgressIp', { Value: { 'Fn::GetAtt': [eip, 'PublicIp'] } });
+    const group = logicalId(template, 'AWS::EC2::SecurityGroup');
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      VpcConfig: {
+        SecurityGroupIds: [{ 'Fn::GetAtt': [group, 'GroupId'] }],
+        SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('EgressSubnet') }]),
+      },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })],
+    });
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+  });
+
+  it('lets the functions manage their network interfaces', () => {
+    const rotate = roleStatements(template, ROTATE);
+    expect(bySid(rotate, 'ManageVpcNetworkInterfaces').Resource).toBe('*');
+    expect(actions(bySid(rotate, 'ManageVpcNetworkInterfaces'))).toContain(
+      'ec2:CreateNetworkInterface',
+    );
+  });
+});
+
+describe('checkNetworkProps', () => {
+  it('refuses a VPC of its own together with a given one', () => {
+    const vpc = {} as IVpc;
+    expect(() => checkNetworkProps({ staticEgressIp: true, vpc })).toThrow(/do not also pass vpc/);
+    expect(() => checkNetworkProps({ vpc })).not.toThrow();
+    expect(() => checkNetworkProps({ staticEgressIp: true })).not.toThrow();
+  });
+});

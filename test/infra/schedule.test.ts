@@ -1,0 +1,102 @@
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseRotateEvent } from '../../functions/domain/request.js';
+import { actions, customizedProps, logicalId, type Statement, synth } from './support.js';
+
+describe('schedule, default deployment', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    ({ template } = synth());
+  });
+
+  it('runs daily at 03:00 UTC in a flexible window, with few retries and a dead-letter queue', () => {
+    const queue = logicalId(template, 'AWS::SQS::Queue');
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      ScheduleExpressionTimezone: 'Etc/UTC',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RotateFunction'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queue, 'Arn'] } },
+      },
+    });
+  });
+
+  it('sends exactly {"scheduledTime": <scheduled time>}, which the handler accepts', () => {
+    const input = new Capture();
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { Target: { Input: input } });
+    expect(JSON.parse(input.asString())).toEqual({
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
+    const delivered = input
+      .asString()
+      .replace('<aws.scheduler.scheduled-time>', '2026-11-28T03:00:00Z');
+    expect(parseRotateEvent(JSON.parse(delivered))).toMatchObject({
+      dryRun: false,
+      force: false,
+      scheduledTime: '2026-11-28T03:00:00Z',
+    });
+  });
+
+  it('is invoked by a role that may invoke the rotate function only', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p).includes('SchedulerRole'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    expect(statements.flatMap(actions).sort()).toEqual([
+      'lambda:InvokeFunction',
+      'sqs:SendMessage',
+    ]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: { Service: 'scheduler.amazonaws.com' },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
+        ],
+      },
+    });
+  });
+
+  describe('failure queue', () => {
+    it('is encrypted and refuses plain HTTP', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+});
+
+describe('schedule, customized deployment', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    ({ template } = synth(customizedProps()));
+  });
+
+  it('uses the given schedule, time zone, window and critical floor', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(30 1 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Berlin',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 30 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'MinDaysToExpiry',
+      Threshold: 10,
+    });
+  });
+});
