@@ -21,7 +21,32 @@ export default defineConfig({
           ...shared,
           name: 'main',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/faults/**'],
+          exclude: ['test/faults/**', 'test/infra/**', 'test/domain/**', 'test/adapters/**'],
+        },
+      },
+      {
+        // Pure modules against in-memory fakes: no service, no global state to leak between
+        // files, so they share one module registry per worker.
+        test: { ...shared, name: 'domain', include: ['test/domain/**/*.test.ts'], isolate: false },
+      },
+      {
+        // Adapters over MockAgent, a fake wire or moto: each test owns its agent or client, and
+        // the two class-wide SDK mocks are restored after their file.
+        test: {
+          ...shared,
+          name: 'adapters',
+          include: ['test/adapters/**/*.test.ts'],
+          isolate: false,
+        },
+      },
+      {
+        // Synth tests only read what they synthesize: sharing one module registry per worker
+        // loads aws-cdk-lib once and lets the files share the two common syntheses.
+        test: {
+          ...shared,
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          isolate: false,
         },
       },
       {

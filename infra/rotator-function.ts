@@ -141,6 +141,8 @@ export class RotatorFunction extends Construct {
         sourceMap: true,
         // Maps without embedded sources: small, and enough to name file and line.
         sourcesContent: false,
+        // esbuild's per-file size summary on every synth is noise; warnings still show.
+        logLevel: nodejs.LogLevel.WARNING,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -1,12 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
- * `npm run synth:check`: synthesizes the app offline with the example config (bundling
- * included, so cdk-nag and the bundles are checked too), in both network variants, then runs
- * cfn-lint on every template. Exits non-zero on the first failure.
+ * The offline synth check: synthesizes the app with the example config through the real `cdk`
+ * CLI (bundling included, so cdk-nag and the bundles are checked too), in both network
+ * variants at once, then runs cfn-lint on every template. `npm test` runs it as a test
+ * (test/infra/synth-check.test.ts); `npm run synth:check` runs it alone.
  */
 
 const variants: Record<string, string[]> = {
@@ -21,39 +23,80 @@ const variants: Record<string, string[]> = {
   ],
 };
 
-const run = (command: string, args: string[]): void => {
-  const result = spawnSync(command, args, { stdio: 'inherit' });
-  if (result.status !== 0) {
-    process.stderr.write(`synth:check: ${command} ${args.join(' ')} failed\n`);
-    process.exit(result.status ?? 1);
+export interface StepResult {
+  step: string;
+  ok: boolean;
+  output: string;
+}
+
+const run = (step: string, command: string, args: string[]): Promise<StepResult> =>
+  new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    child.once('error', (err) => resolve({ step, ok: false, output: err.message }));
+    child.once('close', (code) => resolve({ step, ok: code === 0, output }));
+  });
+
+export interface SynthCheckOptions {
+  /** Variants to synthesize through the cdk CLI. @default all */
+  variants?: readonly (keyof typeof variants)[];
+  /** Templates synthesized elsewhere, linted with the others. */
+  templates?: readonly string[];
+}
+
+/** Every step's result; the first failed one says why. */
+export const synthCheck = async (options: SynthCheckOptions = {}): Promise<StepResult[]> => {
+  const root = await mkdtemp(join(tmpdir(), 'atlas-x509-synth-'));
+  const chosen = options.variants ?? Object.keys(variants);
+  try {
+    const cdk = fileURLToPath(new URL('../node_modules/aws-cdk/bin/cdk', import.meta.url));
+    const synths = await Promise.all(
+      chosen
+        .map((name) => [name, variants[name] ?? []] as const)
+        .map(([name, context]) =>
+          run(`cdk synth (${name})`, process.execPath, [
+            cdk,
+            'synth',
+            '--quiet',
+            '-c',
+            'config=infra/example.config.json',
+            ...context,
+            '-o',
+            join(root, name),
+          ]),
+        ),
+    );
+    if (synths.some((s) => !s.ok)) return synths;
+    const templates: string[] = [...(options.templates ?? [])];
+    for (const name of chosen) {
+      const dir = join(root, name);
+      for (const file of await readdir(dir)) {
+        if (file.endsWith('.template.json')) templates.push(join(dir, file));
+      }
+    }
+    const lint = await run(`cfn-lint (${templates.length} templates)`, 'cfn-lint', [
+      '--config-file',
+      'infra/cfn-lint.yaml',
+      '--',
+      ...templates,
+    ]);
+    return [...synths, lint];
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 };
 
-const root = mkdtempSync(join(tmpdir(), 'atlas-x509-synth-'));
-try {
-  const templates: string[] = [];
-  for (const [name, context] of Object.entries(variants)) {
-    const outdir = join(root, name);
-    process.stdout.write(`synth:check: cdk synth (${name}) -> ${outdir}\n`);
-    run('npx', [
-      'cdk',
-      'synth',
-      '--quiet',
-      '-c',
-      'config=infra/example.config.json',
-      ...context,
-      '-o',
-      outdir,
-    ]);
-    templates.push(
-      ...readdirSync(outdir)
-        .filter((file) => file.endsWith('.template.json'))
-        .map((file) => join(outdir, file)),
-    );
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const results = await synthCheck();
+  for (const r of results) {
+    process.stdout.write(`synth:check: ${r.step} ${r.ok ? 'ok' : 'FAILED'}\n`);
+    if (!r.ok) process.stdout.write(r.output);
   }
-  process.stdout.write(`synth:check: cfn-lint ${templates.length} templates\n`);
-  run('cfn-lint', ['--config-file', 'infra/cfn-lint.yaml', '--', ...templates]);
-  process.stdout.write('synth:check: ok\n');
-} finally {
-  rmSync(root, { recursive: true, force: true });
+  process.exit(results.every((r) => r.ok) ? 0 : 1);
 }

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
 import { runEvents, runMetrics } from '../../functions/adapters/signals.js';
 import type { RotatorEvent } from '../../functions/domain/events.js';
@@ -125,6 +125,7 @@ describe('signals: events', () => {
 describe('signals: EventBridge publisher', () => {
   const eb = mockClient(EventBridgeClient);
   beforeEach(() => eb.reset());
+  afterAll(() => eb.restore());
   const events = (n: number): RotatorEvent[] =>
     Array.from({ length: n }, (_, i) => ({
       detailType: 'Atlas X509 Certificate Rotated',

@@ -2,12 +2,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfigFile } from '../../functions/domain/config.js';
 import { MIN_ROTATE_TIMEOUT_SECONDS } from '../../functions/domain/timing.js';
 import { readConfigFile } from '../../infra/config.js';
 import { exampleConfig, PROJECT_A, synth } from './support.js';
+
+const CDK_CLI = fileURLToPath(new URL('../../node_modules/aws-cdk/bin/cdk', import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-x509-infra-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -103,9 +106,10 @@ describe('config validation at synth time', () => {
   it('fails `cdk synth` with the same message, and no stack trace', () => {
     const path = join(dir, 'synth-bad.json');
     writeFileSync(path, JSON.stringify(badConfig));
+    // The cdk CLI itself (node_modules/aws-cdk), without npx's own start-up.
     const result = spawnSync(
-      'npx',
-      ['cdk', 'synth', '--quiet', '-c', `config=${path}`, '-o', join(dir, 'cdk.out')],
+      process.execPath,
+      [CDK_CLI, 'synth', '--quiet', '-c', `config=${path}`, '-o', join(dir, 'cdk.out')],
       { encoding: 'utf8', timeout: 60_000 },
     );
     expect(result.status).toBe(1);

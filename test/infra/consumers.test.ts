@@ -6,7 +6,6 @@ import { ConfigError } from '../../functions/domain/config.js';
 import { checkConsumers, consumerPrincipals } from '../../infra/consumers.js';
 import {
   CERT_PREFIX_ARN,
-  customizedProps,
   DISABLE,
   newApp,
   PROJECT_A,
@@ -16,6 +15,8 @@ import {
   ROTATE,
   render,
   synth,
+  synthCustomized,
+  synthDefault,
   VIA_SECRETS_MANAGER,
 } from './support.js';
 
@@ -23,7 +24,7 @@ describe('consumers, default deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('has no consumer statement and no ROTATOR_CONSUMERS without consumers', () => {
@@ -36,7 +37,7 @@ describe('consumers, customized deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth(customizedProps()));
+    ({ template } = synthCustomized());
   });
 
   it('lets consumers decrypt certificate secrets through Secrets Manager only', () => {

@@ -15,6 +15,7 @@ import {
   resources,
   roleStatements,
   synth,
+  synthDefault,
 } from './support.js';
 
 describe('functions, default deployment', () => {
@@ -22,7 +23,7 @@ describe('functions, default deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth());
+    ({ stack, template } = synthDefault());
   });
 
   it('run ESM handlers on Node 24, arm64, with source maps enabled', () => {

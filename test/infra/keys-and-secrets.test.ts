@@ -7,7 +7,6 @@ import { ConfigError } from '../../functions/domain/config.js';
 import { outsidePrefix } from '../../infra/atlas-credentials.js';
 import {
   bySid,
-  customizedProps,
   DISABLE,
   logicalId,
   newApp,
@@ -15,13 +14,15 @@ import {
   roleStatements,
   secretArnOf,
   synth,
+  synthCustomized,
+  synthDefault,
 } from './support.js';
 
 describe('keys and secrets, default deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('encrypts certificate secrets with a rotating customer managed key that is retained', () => {
@@ -57,7 +58,7 @@ describe('credentials the config names', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth(customizedProps()));
+    ({ template } = synthCustomized());
   });
 
   it('imports the credentials the config names and splits them between the functions', () => {

@@ -1,12 +1,12 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, it } from 'vitest';
-import { synth } from './support.js';
+import { synthDefault } from './support.js';
 
 describe('lease table', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('is keyed by pk, on demand, with TTL, point-in-time recovery and encryption', () => {

@@ -4,14 +4,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { alarmThresholds } from '../../infra/monitoring/alarms.js';
 import * as metrics from '../../infra/monitoring/metrics.js';
 import type { AtlasX509RotatorStack } from '../../infra/stack.js';
-import { customizedProps, logicalId, render, synth } from './support.js';
+import { logicalId, render, synthCustomized, synthDefault } from './support.js';
 
 describe('monitoring, default deployment', () => {
   let stack: AtlasX509RotatorStack;
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth());
+    ({ stack, template } = synthDefault());
   });
 
   describe('alarms', () => {
@@ -165,7 +165,7 @@ describe('alarms, customized deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth(customizedProps()));
+    ({ template } = synthCustomized());
   });
 
   it('subscribes the alarm email', () => {

@@ -5,18 +5,18 @@ import { checkNetworkProps } from '../../infra/network.js';
 import {
   actions,
   bySid,
-  customizedProps,
   logicalId,
   ROTATE,
   roleStatements,
-  synth,
+  synthCustomized,
+  synthDefault,
 } from './support.js';
 
 describe('network, default deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('has no VPC, NAT gateway, Elastic IP or egress output by default', () => {
@@ -34,7 +34,7 @@ describe('network, static egress IP', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth(customizedProps()));
+    ({ template } = synthCustomized());
   });
 
   it('puts both functions in a VPC whose one NAT gateway has the Elastic IP, and outputs it', () => {

@@ -20,7 +20,7 @@ import {
   resources,
   roleStatements,
   type Statement,
-  synth,
+  synthDefault,
   VIA_SECRETS_MANAGER,
 } from './support.js';
 
@@ -28,7 +28,7 @@ describe('rotate function permissions', () => {
   let template: Template;
   let statements: Statement[];
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
     statements = roleStatements(template, ROTATE);
   });
 
@@ -142,7 +142,7 @@ describe('disable function permissions', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('reads and decrypts its credential, puts its one event, and nothing else', () => {

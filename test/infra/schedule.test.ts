@@ -1,13 +1,13 @@
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseRotateEvent } from '../../functions/domain/request.js';
-import { actions, customizedProps, logicalId, type Statement, synth } from './support.js';
+import { actions, logicalId, type Statement, synthCustomized, synthDefault } from './support.js';
 
 describe('schedule, default deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth());
+    ({ template } = synthDefault());
   });
 
   it('runs daily at 03:00 UTC in a flexible window, with few retries and a dead-letter queue', () => {
@@ -85,7 +85,7 @@ describe('schedule, customized deployment', () => {
   let template: Template;
 
   beforeAll(() => {
-    ({ template } = synth(customizedProps()));
+    ({ template } = synthCustomized());
   });
 
   it('uses the given schedule, time zone, window and critical floor', () => {

@@ -26,6 +26,22 @@ export const synth = (
 };
 
 /**
+ * The default deployment and the customized one, synthesized once per worker and shared by the
+ * test files that only read them (the infra project runs with `isolate: false`). Tests that add
+ * to an app or a stack synthesize their own.
+ */
+let defaults: ReturnType<typeof synth> | undefined;
+let customized: ReturnType<typeof synth> | undefined;
+export const synthDefault = (): ReturnType<typeof synth> => {
+  defaults ??= synth();
+  return defaults;
+};
+export const synthCustomized = (): ReturnType<typeof synth> => {
+  customized ??= synth(customizedProps());
+  return customized;
+};
+
+/**
  * The deployment with every option changed at once: static egress IP, consumers, imported
  * credentials (a separate one for disable), alarm email, schedule, window and critical floor.
  */

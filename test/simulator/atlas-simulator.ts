@@ -142,6 +142,11 @@ export interface AtlasSimulatorOptions {
   keyBits?: number;
   /** When > 0, generate this many keys at start and reuse them round-robin (benchmarks). */
   keyPool?: number;
+  /**
+   * Keys to reuse round-robin instead of generating (a test process shares one set across its
+   * simulators: RSA generation is most of a test's CPU). The first also signs every project CA.
+   */
+  keys?: readonly RsaKeyPair[];
   serviceAccounts?: readonly ServiceAccount[];
   apiKeys?: readonly ApiKey[];
   /** A token bucket for `/api/atlas/v2`; without it headers still say limit 1200. */
@@ -406,10 +411,12 @@ export class AtlasSimulator {
   static async start(options: AtlasSimulatorOptions = {}): Promise<AtlasSimulator> {
     const simulator = new AtlasSimulator(options);
     const poolSize = options.keyPool ?? 0;
-    simulator.#keyPool = await Promise.all(
-      Array.from({ length: poolSize }, () => generateRsaKeyPair(simulator.#keyBits)),
-    );
-    if (poolSize > 0) await simulator.#caKeys();
+    simulator.#keyPool = options.keys
+      ? [...options.keys]
+      : await Promise.all(
+          Array.from({ length: poolSize }, () => generateRsaKeyPair(simulator.#keyBits)),
+        );
+    if (simulator.#keyPool.length > 0) await simulator.#caKeys();
     await simulator.#listen(options.host ?? '127.0.0.1', options.port ?? 0);
     return simulator;
   }

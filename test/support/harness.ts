@@ -10,6 +10,7 @@ import type { RunReport, UserReport } from '../../functions/domain/report.js';
 import type { RotationRequest, RotationTuning } from '../../functions/domain/rotation/index.js';
 import { type RunOptions, rotateWithConfig } from '../../functions/runtime.js';
 import { AtlasSimulator, type AtlasSimulatorOptions } from '../simulator/atlas-simulator.js';
+import { generateRsaKeyPair, type RsaKeyPair } from '../simulator/pki.js';
 import { createLeaseTable, type SeedCertificate, seedSecret } from './aws.js';
 import { CapturingLogger } from './capture-log.js';
 
@@ -36,6 +37,9 @@ export const FAST_KEY_WRITES = {
   attemptTimeoutMs: 1_000,
 };
 
+/** Four RSA keys per test process, reused by every simulator it starts (round-robin). */
+let sharedKeys: Promise<RsaKeyPair[]> | undefined;
+
 export class Harness {
   readonly clientId = `mdb_sa_id_${randomBytes(4).toString('hex')}`;
   readonly clientSecret = `mdb_sa_sk_${randomBytes(16).toString('hex')}`;
@@ -53,7 +57,8 @@ export class Harness {
   ) {}
 
   static async start(options: AtlasSimulatorOptions = {}): Promise<Harness> {
-    const sim = await AtlasSimulator.start(options);
+    sharedKeys ??= Promise.all(Array.from({ length: 4 }, () => generateRsaKeyPair(2048)));
+    const sim = await AtlasSimulator.start({ keys: await sharedKeys, ...options });
     const h = new Harness(sim, await mkdtemp(join(tmpdir(), 'rotator-')));
     sim.addServiceAccount(h.clientId, h.clientSecret);
     sim.addProject(P1);

@@ -11,7 +11,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SecretStore, SecretStoreError } from '../../../functions/adapters/aws/secret-store.js';
 import type { ValidatedCertificate } from '../../../functions/domain/certificate.js';
 import {
@@ -48,6 +48,8 @@ const state = (over: Partial<SecretState> = {}): SecretState => ({
 });
 
 beforeEach(() => sm.reset());
+// The mock patches every SecretsManagerClient of this worker (the adapter tests share one).
+afterAll(() => sm.restore());
 
 describe('store: version ids', () => {
   it('derives a stable UUID from the serial', () => {
