@@ -7,7 +7,9 @@ import type {
   AtlasPort,
   CreateOptions,
 } from '../../domain/rotation/ports.js';
+import type { CallSpec } from './call.js';
 import { AtlasResponseError } from './errors.js';
+import { parseBody } from './responses.js';
 import {
   databaseUserPageSchema,
   type ServiceAccount,
@@ -16,12 +18,7 @@ import {
   userCertPageSchema,
   userSecuritySchema,
 } from './schemas.js';
-import {
-  type AtlasClientOptions,
-  type AtlasClientStats,
-  AtlasTransport,
-  type CallSpec,
-} from './transport.js';
+import { type AtlasClientOptions, type AtlasClientStats, AtlasTransport } from './transport.js';
 
 export type { ServiceAccount, UserSecurity } from './schemas.js';
 export type { AtlasClientOptions } from './transport.js';
@@ -124,7 +121,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       groupId,
       safety: 'safe',
     };
-    return this.transport.parse(spec, await this.transport.call(spec), userSecuritySchema);
+    return parseBody(spec, await this.transport.call(spec), userSecuritySchema);
   }
 
   /**
@@ -138,7 +135,7 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       groupId,
       safety: 'unsafe',
     };
-    return this.transport.parse(spec, await this.transport.call(spec), userSecuritySchema);
+    return parseBody(spec, await this.transport.call(spec), userSecuritySchema);
   }
 
   /**
@@ -163,14 +160,14 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       safety: 'safe',
       mediaType: SERVICE_ACCOUNT_MEDIA_TYPE,
     };
-    return this.transport.parse(spec, await this.transport.call(spec), serviceAccountSchema);
+    return parseBody(spec, await this.transport.call(spec), serviceAccountSchema);
   }
 
   private async listAll<T>(spec: CallSpec, schema: z.ZodType<{ results: T[] }>): Promise<T[]> {
     const all: T[] = [];
     for (let pageNum = 1; pageNum <= MAX_PAGES; pageNum++) {
       const page = { ...spec, query: `itemsPerPage=${PAGE_SIZE}&pageNum=${pageNum}` };
-      const { results } = this.transport.parse(page, await this.transport.call(page), schema);
+      const { results } = parseBody(page, await this.transport.call(page), schema);
       all.push(...results);
       // totalCount is documented as an estimate: a short page is the reliable end marker.
       if (results.length < PAGE_SIZE) return all;

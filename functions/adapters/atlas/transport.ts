@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
-import type { z } from 'zod';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { asError, RotatorError } from '../../domain/errors.js';
 import { type Log, silentLog } from '../../domain/log.js';
@@ -12,13 +11,12 @@ import {
   DigestAuth,
   OAuthTokenProvider,
 } from './auth.js';
+import type { CallSpec } from './call.js';
 import {
   AtlasApiError,
   AtlasAuthError,
-  type AtlasCall,
   AtlasCreateOutcomeUnknownError,
   AtlasDeadlineError,
-  AtlasResponseError,
   AtlasUnavailableError,
 } from './errors.js';
 import {
@@ -28,7 +26,6 @@ import {
   MAX_WAIT_WITHOUT_DEADLINE_MS,
   parseRetryAfter,
   provablyNotSent,
-  type RawRequest,
   type RawResponse,
   type RetryOptions,
   runWithRetries,
@@ -36,8 +33,7 @@ import {
   transportCode,
   waitTooLong,
 } from './http.js';
-import { parseJson } from './json.js';
-import { apiErrorSchema } from './schemas.js';
+import { apiErrorOf } from './responses.js';
 
 /** Options of {@link AtlasClient}. */
 export interface AtlasClientOptions {
@@ -108,24 +104,6 @@ const defaultAgent = new Agent({
   bodyTimeout: ATLAS_REQUEST_TIMEOUT_MS,
 });
 
-/**
- * How a request may be repeated. `safe`: any transient failure. `create`: only when no
- * certificate can have been minted. `unsafe`: only when the request provably did not reach
- * Atlas (connection refused) or was throttled.
- */
-export type Safety = 'safe' | 'create' | 'unsafe';
-
-export interface CallSpec extends AtlasCall {
-  method: RawRequest['method'];
-  query?: string;
-  body?: string;
-  safety: Safety;
-  /** The versioned media type; every certificate endpoint exists only in 2023-01-01. */
-  mediaType?: string;
-  /** No attempt starts after this (epoch ms), besides the run's deadline. */
-  startBy?: number | undefined;
-}
-
 /** A read near the deadline still gets this long to answer. */
 const MIN_READ_TIMEOUT_MS = 1_000;
 
@@ -135,15 +113,6 @@ const MAX_STALE_NONCES = 3;
 /** 401 error codes that are about project membership or roles, not about the credential. */
 const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
 const RETRYABLE_5XX = new Set([500, 502, 503, 504]);
-
-/** A short, non-secret description of a body we will not echo. */
-const describeBody = (res: RawResponse): string => {
-  const type = String(res.headers['content-type'] ?? 'no content type')
-    .split(';')[0]
-    ?.trim()
-    .slice(0, 60);
-  return `${type}, ${Buffer.byteLength(res.text)} bytes`;
-};
 
 /**
  * The Admin API transport: authentication (a Bearer token or a Digest answer, renewed after a
@@ -213,29 +182,6 @@ export class AtlasTransport {
       },
     });
     return new BearerAuth(tokens);
-  }
-
-  parse<T>(spec: CallSpec, res: RawResponse, schema: z.ZodType<T>): T {
-    let json: unknown;
-    try {
-      json = parseJson(res.text);
-    } catch {
-      throw new AtlasResponseError(
-        spec,
-        `the ${res.status} body is not JSON (${describeBody(res)})`,
-      );
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      const issues = parsed.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`);
-      throw new AtlasResponseError(
-        spec,
-        `the ${res.status} body does not match: ${issues.join('; ')}`,
-      );
-    }
-    return parsed.data;
   }
 
   /** Runs one API call to a 2xx response, with the retry rules of its `safety`. */
@@ -337,7 +283,7 @@ export class AtlasTransport {
         auth.accepted();
         return res;
       }
-      const apiError = this.apiError(spec, res);
+      const apiError = apiErrorOf(spec, res);
       // An authenticated 401 about membership or roles: the credential is fine, the project is not.
       if (authorization !== undefined && PROJECT_AUTH_CODES.has(apiError.errorCode)) throw apiError;
       const renewal = auth.renew(res);
@@ -418,7 +364,7 @@ export class AtlasTransport {
   }
 
   private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
-    const apiError = this.apiError(spec, res);
+    const apiError = apiErrorOf(spec, res);
     const retryAfterMs = parseRetryAfter(res.headers['retry-after'], this.now());
     // Throttled requests were not acted on: every kind of call may repeat them.
     if (res.status === 429) {
@@ -450,35 +396,4 @@ export class AtlasTransport {
     }
     return { kind: 'fail', error: apiError };
   }
-
-  /** The `ApiError` of an error response, or a generic one when the body is not an ApiError. */
-  private apiError(spec: CallSpec, res: RawResponse): AtlasApiError {
-    let body: unknown;
-    try {
-      body = parseJson(res.text);
-    } catch {
-      body = undefined;
-    }
-    const parsed = apiErrorSchema.safeParse(body);
-    if (parsed.success) {
-      const { errorCode, detail, reason, parameters } = parsed.data;
-      return new AtlasApiError({
-        ...callOf(spec),
-        status: res.status,
-        errorCode,
-        detail: detail ?? reason ?? '',
-        parameters: parameters ?? [],
-      });
-    }
-    return new AtlasApiError({
-      ...callOf(spec),
-      status: res.status,
-      errorCode: `HTTP_${res.status}`,
-      detail: `no Atlas error body (${describeBody(res)})`,
-    });
-  }
 }
-
-/** Just what errors may name about a call: never its body. */
-const callOf = ({ method, path, groupId }: CallSpec): AtlasCall =>
-  groupId === undefined ? { method, path } : { method, path, groupId };
