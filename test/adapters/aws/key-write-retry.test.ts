@@ -190,69 +190,51 @@ describe('retryKeyWrite', () => {
     expect(f.attempts()).toBe(1);
   });
 
+  /** A fake clock that sleeping advances, and the longest jitter every time. */
+  const clocked = () => {
+    const clock = { now: 0 };
+    const options = {
+      now: () => clock.now,
+      sleep: async (ms: number) => {
+        clock.now += ms;
+      },
+      random: () => 0.999,
+    };
+    return { clock, options };
+  };
+  const throttled = (n: number) => failing(Array.from({ length: n }, () => throttle));
+
   it('makes a retry only if it can end inside the time budget', async () => {
-    let now = 0;
-    const f = failing(Array.from({ length: 20 }, () => throttle));
+    const { clock, options } = clocked();
+    const f = throttled(20);
     await expect(
-      retryKeyWrite(f.write, {
-        now: () => now,
-        sleep: async (ms) => {
-          now += ms;
-        },
-        random: () => 0.999,
-        budgetMs: 10_000,
-        attemptTimeoutMs: 2_000,
-      }),
+      retryKeyWrite(f.write, { ...options, budgetMs: 10_000, attemptTimeoutMs: 2_000 }),
     ).rejects.toBe(throttle);
     // Waits of 499, 999, 1,998 and 3,996 ms each leave a 2 s attempt inside 10 s; 7,992 would not.
     expect(f.attempts()).toBe(5);
-    expect(now).toBe(7_492);
+    expect(clock.now).toBe(7_492);
   });
 
   it('under the default budget a throttled write gets eight attempts at the longest jitter', async () => {
-    let now = 0;
-    const f = failing(Array.from({ length: 7 }, () => throttle));
-    await expect(
-      retryKeyWrite(f.write, {
-        now: () => now,
-        sleep: async (ms) => {
-          now += ms;
-        },
-        random: () => 0.999,
-      }),
-    ).resolves.toBe('ok');
+    const first = clocked();
+    const f = throttled(7);
+    await expect(retryKeyWrite(f.write, first.options)).resolves.toBe('ok');
     expect(f.attempts()).toBe(8);
-    expect(now).toBeLessThan(KEY_WRITE_BUDGET_MS);
-    const g = failing(Array.from({ length: 8 }, () => throttle));
-    now = 0;
-    await expect(
-      retryKeyWrite(g.write, {
-        now: () => now,
-        sleep: async (ms) => {
-          now += ms;
-        },
-        random: () => 0.999,
-      }),
-    ).rejects.toBe(throttle);
+    expect(first.clock.now).toBeLessThan(KEY_WRITE_BUDGET_MS);
+    const g = throttled(8);
+    await expect(retryKeyWrite(g.write, clocked().options)).rejects.toBe(throttle);
     // The ninth attempt could not end inside the budget, so it is not made.
     expect(g.attempts()).toBe(8);
   });
 
   it('never waits past the deadline', async () => {
-    let now = 0;
-    const f = failing(Array.from({ length: 10 }, () => throttle));
-    await expect(
-      retryKeyWrite(f.write, {
-        now: () => now,
-        sleep: async (ms) => {
-          now += ms;
-        },
-        random: () => 0.999,
-        deadline: () => 2_000,
-      }),
-    ).rejects.toBe(throttle);
+    const { clock, options } = clocked();
+    const f = throttled(10);
+    await expect(retryKeyWrite(f.write, { ...options, deadline: () => 2_000 })).rejects.toBe(
+      throttle,
+    );
     // Waits of 499 and 999 ms fit before 2,000 ms; the next (1,998 ms) would not.
     expect(f.attempts()).toBe(3);
-    expect(now).toBe(1_498);
+    expect(clock.now).toBe(1_498);
   });
 });
