@@ -238,8 +238,9 @@ describe('chaos: SIGKILL at random moments, dropped creates, throttled writes', 
           const p = start(args);
           inRound.push(p);
           if (random() < 0.7) {
-            // The CLI takes about a second to start; most kills land in its work.
-            const at = between(500, 4_000);
+            // The bundled CLI starts in under half a second and a round's work takes one or two:
+            // most kills land in the work, a few before it starts or after it is done.
+            const at = between(150, 2_000);
             setTimeout(() => killGroup(p), at);
           }
         }
