@@ -10,6 +10,7 @@ import {
 import {
   type AttemptResult,
   isTransient,
+  maxWaitFor,
   parseRetryAfter,
   type RawRequest,
   type RawResponse,
@@ -279,6 +280,7 @@ export class OAuthTokenProvider {
       call: this.call,
       options: options.retry,
       deadline: options.deadline,
+      maxWaitMs: maxWaitFor(options.deadline()),
       now: options.now,
       onRetry: ({ attempt, waitMs }) => {
         options.onRetry();

@@ -112,6 +112,13 @@ export const backoffMs = (retry: number, options: RetryOptions, random = Math.ra
 /** The longest single wait a run without a deadline accepts (well inside a lease). */
 export const MAX_WAIT_WITHOUT_DEADLINE_MS = 120_000;
 
+/**
+ * The longest single wait a run accepts: bounded by its deadline when it has one, else
+ * MAX_WAIT_WITHOUT_DEADLINE_MS, so a long Retry-After cannot hold the run and its leases.
+ */
+export const maxWaitFor = (runDeadline: number | undefined): number =>
+  runDeadline === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY;
+
 /** A wait longer than a run without a deadline accepts: the caller defers instead. */
 export const waitTooLong = (call: AtlasCall, waitMs: number, cause?: unknown): AtlasDeadlineError =>
   new AtlasDeadlineError(
@@ -136,11 +143,8 @@ export interface RetryContext {
   call: AtlasCall;
   options: RetryOptions;
   deadline: () => number | undefined;
-  /**
-   * The longest single wait. @default MAX_WAIT_WITHOUT_DEADLINE_MS without a deadline, else
-   * unbounded (the deadline bounds it)
-   */
-  maxWaitMs?: number;
+  /** The longest single wait: `maxWaitFor(the run's deadline)`. */
+  maxWaitMs: number;
   now: () => number;
   onRetry: (retry: { attempt: number; waitMs: number; reason: Error }) => void;
   /** Builds the error thrown when the retries run out. */
@@ -179,12 +183,8 @@ export const runWithRetries = async <T>(
     if (until !== undefined && ctx.now() + waitMs > until) {
       throw new AtlasDeadlineError(ctx.call, waitMs, result.reason);
     }
-    // Without a run deadline (a CLI run with no --time-budget) a long Retry-After would hold
-    // the run (and its leases) for as long as Atlas says: defer instead; never shorten the wait.
-    const maxWaitMs =
-      ctx.maxWaitMs ??
-      (until === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY);
-    if (waitMs > maxWaitMs) throw waitTooLong(ctx.call, waitMs, result.reason);
+    // Defer rather than wait longer than the run accepts; Atlas's wait is never shortened.
+    if (waitMs > ctx.maxWaitMs) throw waitTooLong(ctx.call, waitMs, result.reason);
     ctx.onRetry({ attempt: attemptNumber, waitMs, reason: result.reason });
     if (waitMs > 0) await sleep(waitMs);
   }

@@ -23,7 +23,7 @@ import {
   type AttemptResult,
   DEFAULT_RETRY,
   isTransient,
-  MAX_WAIT_WITHOUT_DEADLINE_MS,
+  maxWaitFor,
   parseRetryAfter,
   provablyNotSent,
   type RawResponse,
@@ -190,7 +190,7 @@ export class AtlasTransport {
       call: spec,
       options: this.retry,
       deadline: () => this.deadlineOf(spec),
-      maxWaitMs: this.maxWaitMs(),
+      maxWaitMs: maxWaitFor(this.deadline()),
       now: this.now,
       onRetry: ({ attempt, waitMs, reason }) => {
         this.stats.retries += 1;
@@ -206,11 +206,6 @@ export class AtlasTransport {
       exhausted: (reason, attempts) =>
         new AtlasUnavailableError(spec, `gave up after ${attempts} attempts`, reason),
     });
-  }
-
-  /** A run without a deadline waits no longer than this at once; one with a deadline, up to it. */
-  private maxWaitMs(): number {
-    return this.deadline() === undefined ? MAX_WAIT_WITHOUT_DEADLINE_MS : Number.POSITIVE_INFINITY;
   }
 
   /** The earliest of the run's deadline and the call's own `startBy`. */
@@ -348,7 +343,8 @@ export class AtlasTransport {
     if (deadline !== undefined && this.now() + waitMs > deadline) {
       return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
     }
-    if (waitMs > this.maxWaitMs()) return { kind: 'fail', error: waitTooLong(spec, waitMs) };
+    if (waitMs > maxWaitFor(this.deadline()))
+      return { kind: 'fail', error: waitTooLong(spec, waitMs) };
     if (this.givesWay(spec, waitMs)) {
       return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
     }
