@@ -7,6 +7,8 @@ const shared = {
   hookTimeout: 60_000,
   // Key generation and child processes dominate; two cores on CI.
   pool: 'forks' as const,
+  // The shipped bundles load through Node's own loader, untransformed (test/support/bundles.ts).
+  server: { deps: { external: [/\/dist\//] } },
 };
 
 export default defineConfig({

@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import packageJson from '../package.json' with { type: 'json' };
 import { StderrLogger } from './adapters/log.js';
 import { loadConfigFile } from './domain/config.js';
 import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
@@ -8,7 +9,6 @@ import { exitCodeFor, formatReport } from './domain/report.js';
 import { parseRotateEvent } from './domain/request.js';
 import type { UserRef } from './domain/rotation/index.js';
 import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
-import { disableWithConfig, rotateWithConfig } from './runtime.js';
 
 /**
  * Local CLI: the same operations as the Lambda handlers, for operators and the demo.
@@ -16,7 +16,7 @@ import { disableWithConfig, rotateWithConfig } from './runtime.js';
  * refused request.
  */
 
-const ROTATE_USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-run]
+const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-run]
          [--force (--only <projectId>:<username>... | --all)] [--only ...] [--json]
          [--time-budget <seconds>]
 
@@ -31,7 +31,7 @@ const ROTATE_USAGE = `Usage: npm run --silent rotate -- --config <file> [--dry-r
                          with ${CREATE_RESERVE_MS / 1000} s left for it and its key's store (users
                          left are deferred). Without it, each user is bounded by its lease`;
 
-const DISABLE_USAGE = `Usage: npm run --silent disable-customer-x509 -- --config <file> --project <id>
+const DISABLE_USAGE = `Usage: atlas-x509-rotator disable-customer-x509 --config <file> --project <id>
          [--confirm <id> --requested-by <who> --reason <why>] [--json]
 
   Clears the project's customer CA (self-managed X.509) and restarts its clusters.
@@ -44,6 +44,12 @@ or MONGODB_ATLAS_PUBLIC_API_KEY + MONGODB_ATLAS_PRIVATE_API_KEY, or the credenti
 named in the config. Log level: POWERTOOLS_LOG_LEVEL (default WARN).`;
 
 class UsageError extends Error {}
+
+/**
+ * The runtime builds its AWS clients at module load (one per process, as in Lambda): loaded
+ * only once a command really runs, so help and usage errors answer at once.
+ */
+const loadRuntime = () => import('./runtime.js');
 
 const parseOnly = (values: string[] | undefined): UserRef[] | undefined =>
   values?.map((value) => {
@@ -92,6 +98,7 @@ const rotate = async (argv: string[]): Promise<number> => {
   // Counted from the process's start, like a Lambda timeout from the invoke.
   const deadline =
     budget === undefined ? undefined : performance.timeOrigin + budget * 1000 - REPORT_RESERVE_MS;
+  const { rotateWithConfig } = await loadRuntime();
   const report = await rotateWithConfig({
     config: await loadConfigFile(args.config),
     request,
@@ -119,6 +126,7 @@ const disable = async (argv: string[]): Promise<number> => {
     requestedBy: args['requested-by'],
     reason: args.reason,
   });
+  const { disableWithConfig } = await loadRuntime();
   const report = await disableWithConfig({
     config: await loadConfigFile(args.config),
     request,
@@ -135,20 +143,51 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   'disable-customer-x509': { run: disable, usage: DISABLE_USAGE },
 };
 
+const USAGE = `Usage: atlas-x509-rotator <command> [options]
+
+Commands:
+  rotate                 renew the configured users' certificates that are due (the scheduled job)
+  disable-customer-x509  clear a project's customer CA (guarded: a dry run unless confirmed)
+
+Run \`atlas-x509-rotator <command> --help\` for its options; --version prints the version.`;
+
+/**
+ * The AWS SDK warns in nine lines, on every process below Node 22, that its releases after
+ * January 2027 need 22. True for this package too, so one line says it, only when a command
+ * runs (never for help), and the SDK's own switch silences both.
+ */
+const noteNodeVersion = (): void => {
+  const SILENCE = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 22 && process.env[SILENCE] !== 'true') {
+    process.stderr.write(
+      `Note: Node ${process.version} is past its end of life; releases of atlas-x509-rotator (and of the AWS SDK in it) after January 2027 need Node 22 or later. ${SILENCE}=true silences this.\n`,
+    );
+  }
+  process.env[SILENCE] = 'true';
+};
+
 /** Runs `<command> [options]`; resolves to the exit status. */
 export const main = async (argv: string[]): Promise<number> => {
   const [name = '', ...rest] = argv;
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n${COMMON_HELP}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${packageJson.version}\n`);
+    return 0;
+  }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(
-      `Unknown command "${name}"; expected one of: ${Object.keys(COMMANDS).join(', ')}\n`,
-    );
+    process.stderr.write(`${name ? `Unknown command "${name}"\n\n` : ''}${USAGE}\n`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
     return 0;
   }
+  noteNodeVersion();
   try {
     return await command.run(rest);
   } catch (err) {
@@ -166,10 +205,3 @@ export const main = async (argv: string[]): Promise<number> => {
     return 1;
   }
 };
-
-// Run when executed directly (tsx functions/cli.ts …), not when imported by tests.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}

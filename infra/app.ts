@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, TimeZone, Validations } from 'aws-cdk-lib';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../functions/domain/config.js';
 import { readConfigFile } from './config.js';
 import type { Consumers } from './construct.js';
+import { failOnGuardFindings } from './guard.js';
 import { AtlasX509RotatorStack } from './stack.js';
 
 /**
@@ -63,6 +65,10 @@ try {
   throw err;
 }
 
-// AwsSolutions findings fail `cdk synth`; accepted ones are acknowledged in code, with reasons.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+// AwsSolutions (cdk-nag) and Control Tower proactive control (cfn-guard) findings fail
+// `cdk synth`; accepted ones are acknowledged in code, with reasons (docs/cdk-hygiene.md).
+Validations.of(app).addPlugins(
+  new AwsSolutionsChecks(app),
+  failOnGuardFindings(new CfnGuardValidator()),
+);
 app.synth();

@@ -1,6 +1,7 @@
 import { ArnFormat, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { grantsForAwsServicesOnlyStatement } from './permissions.js';
 
 /** The certificate secrets' ARN pattern, `arn:…:secret:<secretNamePrefix>*`: IAM is scoped to it. */
 export const certificateSecretsArnPattern = (stack: Stack, secretNamePrefix: string): string =>
@@ -23,8 +24,8 @@ export const certificateKey = (
   scope: Construct,
   alias: string,
   secretNamePrefix: string,
-): kms.Key =>
-  new kms.Key(scope, 'Key', {
+): kms.Key => {
+  const key = new kms.Key(scope, 'Key', {
     description: `Atlas X.509 certificate secrets (${secretNamePrefix}*) rotated by atlas-x509-rotator`,
     enableKeyRotation: true,
     alias,
@@ -32,3 +33,6 @@ export const certificateKey = (
     // CloudFormation): deleting the key would make every one of them unreadable.
     removalPolicy: RemovalPolicy.RETAIN,
   });
+  key.addToResourcePolicy(grantsForAwsServicesOnlyStatement());
+  return key;
+};

@@ -20,7 +20,7 @@ export const disableFunction = (
   props: DisableFunctionProps,
 ): lambda.IFunction => {
   const disable = new RotatorFunction(scope, 'DisableCustomerX509', {
-    entry: 'functions/disable-customer-x509/handler.ts',
+    handler: 'disable-customer-x509',
     description:
       'atlas-x509-rotator: disables customer-managed X.509 on a configured project (manual, guarded; restarts its clusters)',
     config: props.config,

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { suppressGuardRule } from './guard.js';
 
 /** Where the functions run: no VPC, a given one, or a new one with one static egress IP. */
 
@@ -47,20 +48,31 @@ const staticEgressVpc = (
     natGateways: 1,
     natGatewayProvider: ec2.NatProvider.gateway({ eipAllocationIds: [eip.attrAllocationId] }),
     subnetConfiguration: [
-      { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+      // The public subnets hold only the NAT gateway, whose address is the Elastic IP above:
+      // nothing there is given a public IP on launch.
+      {
+        name: 'Public',
+        subnetType: ec2.SubnetType.PUBLIC,
+        cidrMask: 24,
+        mapPublicIpOnLaunch: false,
+      },
       { name: 'Egress', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
     ],
     // Nothing uses the default security group, and restricting it needs a custom
     // resource Lambda of its own.
     restrictDefaultSecurityGroup: false,
   });
+  const flowLogs = new logs.LogGroup(scope, 'FlowLogs', {
+    retention: logRetention,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  suppressGuardRule(
+    flowLogs,
+    'cloudwatch_log_group_encrypted_check',
+    'CloudWatch Logs encrypts every log group at rest. Flow log records hold addresses, ports and byte counts, no payload: a customer managed key would add a key and its policy for no data it would protect.',
+  );
   vpc.addFlowLog('FlowLog', {
-    destination: ec2.FlowLogDestination.toCloudWatchLogs(
-      new logs.LogGroup(scope, 'FlowLogs', {
-        retention: logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-    ),
+    destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
     trafficType: ec2.FlowLogTrafficType.ALL,
   });
   return { vpc, egressIp: eip.attrPublicIp };

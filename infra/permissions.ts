@@ -148,3 +148,22 @@ export const alarmsPublishStatement = (): iam.PolicyStatement =>
     actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
     resources: ['*'],
   });
+
+/**
+ * Key policy of every key the stack creates: grants on it only for AWS resources or from AWS
+ * services (Control Tower CT.KMS.PR.3). Nothing here creates a grant any other way.
+ */
+export const grantsForAwsServicesOnlyStatement = (): iam.PolicyStatement =>
+  new iam.PolicyStatement({
+    sid: 'DenyGrantsOutsideAwsServices',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['kms:CreateGrant'],
+    resources: ['*'],
+    conditions: {
+      BoolIfExists: {
+        'kms:GrantIsForAWSResource': 'false',
+        'aws:PrincipalIsAWSService': 'false',
+      },
+    },
+  });

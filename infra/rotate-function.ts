@@ -44,7 +44,7 @@ export interface RotateFunctionProps {
 /** The scheduled rotate function, its failed runs sent to the failure queue. */
 export const rotateFunction = (scope: Construct, props: RotateFunctionProps): lambda.IFunction => {
   const rotate = new RotatorFunction(scope, 'Rotate', {
-    entry: 'functions/rotate/handler.ts',
+    handler: 'rotate',
     description:
       'atlas-x509-rotator: rotates Atlas-managed X.509 certificates into Secrets Manager',
     config: props.config,

@@ -1,31 +1,18 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { RawConfig } from '../functions/domain/config.js';
+import { suppressRotatorFunctionGuardRules } from './guard.js';
+import { handlerCode } from './handler-asset.js';
+import type { HandlerName } from './handlers.js';
 import { acknowledge } from './nag.js';
 
-/** The repository root: entries, package-lock.json and tsconfig.json are resolved from it. */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** The file name the handlers read beside themselves (`functions/bundled-config.ts`). */
-export const SHIPPED_CONFIG_FILE = 'rotation.config.json';
-
-/**
- * ESM bundles of CommonJS dependencies (undici, the AWS SDK) call `require` for Node
- * built-ins, which ESM lacks: without this banner they crash at load.
- */
-export const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
-
 export interface RotatorFunctionProps {
-  /** Handler file, relative to the repository root (it exports `handler`). */
-  readonly entry: string;
+  /** Which prebuilt handler runs (`dist/assets/<handler>/index.mjs`, exporting `handler`). */
+  readonly handler: HandlerName;
   readonly description: string;
   /** The config written beside the bundled handler as `rotation.config.json`. */
   readonly config: RawConfig;
@@ -46,13 +33,13 @@ export interface RotatorFunctionProps {
 }
 
 /**
- * One of the rotator's Lambda functions: a locally bundled ESM handler (esbuild, no Docker)
- * with its validated config beside it, its own log group, and a role that holds exactly the
+ * One of the rotator's Lambda functions: a prebuilt ESM handler with its validated config
+ * beside it, its own log group, and a role that holds exactly the
  * given statements plus writing to that log group (no AWSLambdaBasicExecutionRole, whose
  * `logs:*` reaches every log group).
  */
 export class RotatorFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -108,12 +95,9 @@ export class RotatorFunction extends Construct {
       acknowledge(this.role, 'AwsSolutions-IAM5[Resource::*]', unscoped.join(' '));
     }
 
-    const configJson = `${JSON.stringify(props.config, null, 2)}\n`;
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+    this.function = new lambda.Function(this, 'Function', {
+      code: handlerCode(props.handler, props.config),
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -129,31 +113,7 @@ export class RotatorFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.vpc ? props.securityGroups : undefined,
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        // Bundle the SDK: the version package-lock.json pins is the one that runs.
-        bundleAwsSDK: true,
-        minify: true,
-        // Errors carry class names the logs and reports show.
-        keepNames: true,
-        sourceMap: true,
-        // Maps without embedded sources: small, and enough to name file and line.
-        sourcesContent: false,
-        // esbuild's per-file size summary on every synth is noise; warnings still show.
-        logLevel: nodejs.LogLevel.WARNING,
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // The handler reads the config beside itself (`new URL('./rotation.config.json',
-          // import.meta.url)`). CDK also renders these commands for a Docker build, so they
-          // must be plain commands: node writes the file from base64, immune to quoting.
-          afterBundling: (_inputDir: string, outputDir: string) => [
-            `node -e "require('fs').writeFileSync(process.argv[1], Buffer.from(process.argv[2], 'base64'))" "${join(outputDir, SHIPPED_CONFIG_FILE)}" ${Buffer.from(configJson).toString('base64')}`,
-          ],
-        },
-      },
     });
+    suppressRotatorFunctionGuardRules(this);
   }
 }

@@ -154,7 +154,7 @@ const runCli = (
   killAfterMs: number | undefined,
 ): Promise<{ stdout: string; killed: boolean }> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'functions/cli.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'functions/bin.ts', ...args], {
       env,
       detached: true,
       // SCENARIOS_DEBUG=1 shows the CLI's log (set POWERTOOLS_LOG_LEVEL=DEBUG for all of it).

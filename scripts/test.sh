@@ -1,13 +1,27 @@
 #!/bin/sh
 # npm test: Biome first (seconds, fails fast), then the type check beside the suite: tsc is
 # single-threaded and the suite's workers mostly wait on services, so on two cores they overlap.
+# The suite runs on Node 24, the functions' Lambda runtime: a pinned binary from the npm registry,
+# fetched into npx's cache while Biome runs (scripts/lambda-node.sh). Spawned tools on PATH (npm,
+# the cdk app, an installed CLI's shebang) keep the machine's Node.
 # Arguments go to vitest (.ci/run adds its reporters).
 set -u
+here=$(dirname "$0")
+node24_log=$(mktemp)
+sh "$here/lambda-node.sh" >"$node24_log" 2>&1 &
+node24_pid=$!
 npx biome check . || exit 1
+if ! wait "$node24_pid"; then
+  echo "Could not fetch Node 24 (scripts/lambda-node.sh):" >&2
+  cat "$node24_log" >&2
+  exit 1
+fi
+node24=$(tail -n 1 "$node24_log")
+rm -f "$node24_log"
 log=$(mktemp)
 npx tsc --noEmit >"$log" 2>&1 &
 tsc_pid=$!
-npx vitest run "$@"
+ROTATOR_TEST_NODE_MAJOR=24 "$node24" node_modules/vitest/vitest.mjs run "$@"
 tests=$?
 wait "$tsc_pid"
 tsc=$?

@@ -10,16 +10,78 @@ import { RotatorError } from './errors.js';
 const DAYS_PER_MONTH_AT_LEAST = 28;
 const MAX_SECRET_NAME_LENGTH = 512;
 
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+const editDistance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= a.length; i++) {
+    const row = d[i] ?? [];
+    for (let j = 1; j <= b.length; j++) {
+      const substitute = at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      const swapped = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1];
+      row[j] = Math.min(
+        at(i - 1, j) + 1,
+        at(i, j - 1) + 1,
+        substitute,
+        swapped ? at(i - 2, j - 2) + 1 : Number.POSITIVE_INFINITY,
+      );
+    }
+  }
+  return at(a.length, b.length);
+};
+
+/**
+ * The known key a typo most likely meant: case aside, at most 2 edits away, or a quarter of
+ * the length for long keys (`monthsUntilExpiry` still finds `monthsUntilExpiration`).
+ */
+export const closestKey = (key: string, known: readonly string[]): string | undefined => {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(key.toLowerCase(), name.toLowerCase());
+    const allowed = Math.max(2, Math.floor(Math.max(key.length, name.length) / 4));
+    if (distance <= allowed && (best === undefined || distance < best.distance)) {
+      best = { name, distance };
+    }
+  }
+  return best?.name;
+};
+
+const quoted = (names: readonly string[]): string => names.map((n) => `"${n}"`).join(', ');
+
+/** Zod's wording, plus the fix: the key meant, or the keys allowed at this level. */
+const unknownKeysMessage = (keys: readonly string[], known: readonly string[]): string => {
+  const near = keys.map((key) => closestKey(key, known));
+  const named = keys.map((key, i) =>
+    near[i] === undefined ? `"${key}"` : `"${key}" (did you mean "${near[i]}"?)`,
+  );
+  const label = keys.length === 1 ? 'Unrecognized key' : 'Unrecognized keys';
+  const allowed = near.includes(undefined) ? `; allowed here: ${quoted(known)}` : '';
+  return `${label}: ${named.join(', ')}${allowed}`;
+};
+
+/** Every config object refuses unknown keys: a typo must not silently fall back to a default. */
+const strict = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? unknownKeysMessage(issue.keys, Object.keys(shape))
+        : undefined,
+  });
+
 const projectId = z
   .string()
-  .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hexadecimal Atlas project id');
+  .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hexadecimal Atlas project id')
+  .describe('24-hex Atlas project (group) id.');
 
 // Atlas usernames for X.509 users become `CN=<username>`; keep them printable and bounded.
 const username = z
   .string()
   .min(1, 'must not be empty')
   .max(1024)
-  .regex(/^[^\s/\\]+$/, 'must not contain whitespace, "/" or "\\"');
+  .regex(/^[^\s/\\]+$/, 'must not contain whitespace, "/" or "\\"')
+  .describe('Atlas database username (no whitespace, "/" or "\\").');
 
 const months = z
   .number()
@@ -32,6 +94,10 @@ const renewBeforeDays = z
   .int('must be a whole number of days')
   .min(1, 'must be at least 1');
 
+const MONTHS_TEXT = 'Validity of new certificates in months, 1-24 (the Atlas maximum).';
+const RENEW_TEXT =
+  'Renew this many days before expiry; absent: when a third of the lifetime remains. Must be shorter than 28 days x monthsUntilExpiration.';
+
 // Secrets Manager names hold letters, digits and /_+=.@- only.
 const secretNamePart = z
   .string()
@@ -39,100 +105,195 @@ const secretNamePart = z
   .max(MAX_SECRET_NAME_LENGTH)
   .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may only contain letters, digits and /_+=.@-');
 
-const userObject = z.strictObject({
+const userObject = strict({
   username,
-  monthsUntilExpiration: months.optional(),
-  renewBeforeDays: renewBeforeDays.optional(),
-  secretName: secretNamePart.optional(),
-  /** `false` pauses rotation for this user; it is still reported. */
-  enabled: z.boolean().default(true),
+  monthsUntilExpiration: months.optional().describe(`${MONTHS_TEXT} Default: the one in defaults.`),
+  renewBeforeDays: renewBeforeDays
+    .optional()
+    .describe(`${RENEW_TEXT} Default: the one in defaults.`),
+  secretName: secretNamePart
+    .optional()
+    .describe('Secret name under defaults.secretNamePrefix; default: <projectId>/<username>.'),
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('false pauses rotation for this user; it is still reported.'),
 });
 
-const project = z.strictObject({
+const project = strict({
   projectId,
-  users: z.array(z.union([username, userObject])).default([]),
-  /** Rotate every database user of the project whose `x509Type` is `MANAGED`. */
-  discover: z.boolean().default(false),
-  exclude: z.array(username).default([]),
+  users: z
+    .array(z.union([username, userObject]))
+    .default([])
+    .describe('Users to rotate: a username, or an object with per-user overrides.'),
+  discover: z
+    .boolean()
+    .default(false)
+    .describe('Rotate every database user of the project whose x509Type is MANAGED.'),
+  exclude: z
+    .array(username)
+    .default([])
+    .describe('Usernames that discovery skips; a listed user must not be excluded.'),
 });
 
 /** Hosts whose traffic never leaves the machine: the only ones plain http may reach. */
 const isLoopback = (hostname: string): boolean =>
   hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 
-const rawConfig = z.strictObject({
-  atlas: z
-    .strictObject({
-      baseUrl: z
-        .url({ protocol: /^https?$/ })
-        .default('https://cloud.mongodb.com')
-        .refine(
-          (url) => url.startsWith('https:') || isLoopback(new URL(url).hostname),
-          'must use https (plain http is allowed only for loopback simulators: localhost, 127.0.0.0/8, [::1]); the client secret would travel in clear text',
-        )
-        .transform((url) => url.replace(/\/+$/, '')),
-      credentialsSecretId: z.string().min(1).optional(),
-      /** Project Owner credential for the disable operation; falls back to the one above. */
-      disableCredentialsSecretId: z.string().min(1).optional(),
-      /** With a service account: read its secret's expiry each run (needs the org id). */
-      organizationId: z
-        .string()
-        .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hexadecimal organization id')
-        .optional(),
-    })
-    .default({ baseUrl: 'https://cloud.mongodb.com' }),
-  defaults: z
-    .strictObject({
-      monthsUntilExpiration: months.default(3),
-      renewBeforeDays: renewBeforeDays.optional(),
-      secretNamePrefix: z
-        .string()
-        .max(256)
-        .regex(/^[A-Za-z0-9/_+=.@-]*$/, 'may only contain letters, digits and /_+=.@-')
-        .default('atlas-x509/'),
-      kmsKeyId: z.string().min(1).optional(),
-    })
-    .default({ monthsUntilExpiration: 3, secretNamePrefix: 'atlas-x509/' }),
-  locks: z
-    .strictObject({
-      tableName: z
-        .string()
-        .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a valid DynamoDB table name')
-        .default('atlas-x509-rotator-locks'),
-      // A create and its store need 90 s of lease left, and the lease keeps a 30 s margin.
-      leaseSeconds: z.number().int().min(180).max(3600).default(900),
-    })
-    .default({ tableName: 'atlas-x509-rotator-locks', leaseSeconds: 900 }),
-  rotation: z
-    .strictObject({
-      /** Most users in flight; the run starts lower and paces itself by Atlas's headers. */
-      concurrency: z.number().int().min(1).max(128).default(64),
-      /** Refuse to mint for a user that already has this many recent orphans. */
-      orphanLimit: z.number().int().min(1).max(20).default(2),
-      orphanWindowDays: z.number().int().min(1).max(90).default(7),
-      /**
-       * A certificate this close to expiry (or none at all) is minted on every run even past
-       * the orphan limit: an outage costs more than a few more capped certificates.
-       */
-      criticalDays: z.number().int().min(1).max(60).default(7),
-      /**
-       * Certificates created for one user within `orphanWindowDays`, held or not, beyond which
-       * nothing more is minted, critical or not: Atlas caps certificates per user and a fault
-       * that rejects every certificate must not burn through that cap one run at a time.
-       */
-      maxMintsPerWindow: z.number().int().min(1).max(50).default(4),
-    })
+const nonEmpty = z.string().min(1);
+
+/** Exported for the JSON Schema generator and its test; parse with `parseConfig`. */
+export const rawConfig = strict({
+  $schema: z.string().optional().describe('The JSON Schema of this file, for editors; ignored.'),
+  atlas: strict({
+    baseUrl: z
+      .url({ protocol: /^https?$/ })
+      .default('https://cloud.mongodb.com')
+      .refine(
+        // zod runs refinements after a failed format check too: leave that one its own issue.
+        (url) =>
+          !URL.canParse(url) || url.startsWith('https:') || isLoopback(new URL(url).hostname),
+        'must use https (plain http is allowed only for loopback simulators: localhost, 127.0.0.0/8, [::1]); the client secret would travel in clear text',
+      )
+      .transform((url) => url.replace(/\/+$/, ''))
+      // The refinement has no JSON Schema form: say it, the rotator checks it on load.
+      .describe(
+        'Atlas Admin API origin: https only (plain http only to loopback: localhost, 127.0.0.0/8, [::1]); a path prefix is kept.',
+      ),
+    credentialsSecretId: nonEmpty
+      .optional()
+      .describe('Secrets Manager secret holding the Atlas credential.'),
+    disableCredentialsSecretId: nonEmpty
+      .optional()
+      .describe(
+        'Project Owner credential for the disable operation; default: credentialsSecretId.',
+      ),
+    organizationId: z
+      .string()
+      .regex(/^[a-f0-9]{24}$/, 'must be a 24-character lowercase hexadecimal organization id')
+      .optional()
+      .describe(
+        'With a service account: each run reads when its secret expires (needs the org id).',
+      ),
+  })
+    .default({ baseUrl: 'https://cloud.mongodb.com' })
+    .describe('Where and as whom to call Atlas.'),
+  defaults: strict({
+    monthsUntilExpiration: months.default(3).describe(MONTHS_TEXT),
+    renewBeforeDays: renewBeforeDays.optional().describe(RENEW_TEXT),
+    secretNamePrefix: z
+      .string()
+      .max(256)
+      .regex(/^[A-Za-z0-9/_+=.@-]*$/, 'may only contain letters, digits and /_+=.@-')
+      .default('atlas-x509/')
+      .describe('Every secret lives under it, so IAM can be scoped to it.'),
+    kmsKeyId: nonEmpty
+      .optional()
+      .describe('KMS key for new secrets; default: the AWS managed key.'),
+  })
+    .default({ monthsUntilExpiration: 3, secretNamePrefix: 'atlas-x509/' })
+    .describe('Settings for every user unless the user overrides them.'),
+  locks: strict({
+    tableName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, 'must be a valid DynamoDB table name')
+      .default('atlas-x509-rotator-locks')
+      .describe('DynamoDB lease table.'),
+    // A create and its store need 90 s of lease left, and the lease keeps a 30 s margin.
+    leaseSeconds: z
+      .number()
+      .int()
+      .min(180)
+      .max(3600)
+      .default(900)
+      .describe("How long a crashed run's lease blocks a user."),
+  })
+    .default({ tableName: 'atlas-x509-rotator-locks', leaseSeconds: 900 })
+    .describe('Per-user leases, so two runs never rotate one user at once.'),
+  rotation: strict({
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(128)
+      .default(64)
+      .describe("Most users in flight; a run starts lower and paces itself by Atlas's headers."),
+    orphanLimit: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(2)
+      .describe('Refuse to mint for a user with this many orphans minted in the window.'),
+    orphanWindowDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(90)
+      .default(7)
+      .describe('The window, in days, of orphanLimit and maxMintsPerWindow.'),
+    // An outage costs more than a few more capped certificates.
+    criticalDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(7)
+      .describe(
+        'A user with no certificate or one expiring within this many days is minted once per run even past orphanLimit, up to maxMintsPerWindow.',
+      ),
+    // Atlas caps certificates per user: a fault that rejects every certificate must not burn
+    // through that cap one run at a time.
+    maxMintsPerWindow: z
+      .number()
+      .int()
+      .min(1)
+      .max(50)
+      .default(4)
+      .describe(
+        'Certificates created for one user within orphanWindowDays, held or not, beyond which nothing more is minted, critical or not.',
+      ),
+  })
     .default({
       concurrency: 64,
       orphanLimit: 2,
       orphanWindowDays: 7,
       criticalDays: 7,
       maxMintsPerWindow: 4,
-    }),
-  projects: z.array(project).min(1, 'must name at least one project'),
+    })
+    .describe('Pacing and the limits that keep a fault from minting without end.'),
+  projects: z
+    .array(project)
+    .min(1, 'must name at least one project')
+    .describe('Atlas projects and the users to rotate in each.'),
 });
 
 export type RawConfig = z.input<typeof rawConfig>;
+
+/** The `$id` of the config's JSON Schema: a name, not a location, so any copy of it fits. */
+export const CONFIG_SCHEMA_ID = 'urn:atlas-x509-rotator:rotation-config';
+
+/**
+ * The JSON Schema of the config file as written (`io: 'input'`: fields with defaults are
+ * optional), draft-07 because editors handle it best. Zod drops refinements and transforms
+ * from it, so the description names the checks only the rotator makes. Anything else zod cannot
+ * represent throws (its default), so a new field cannot slip out of the schema unnoticed.
+ */
+export const configJsonSchema = (): Record<string, unknown> => {
+  const { $schema, ...body } = z.toJSONSchema(rawConfig, { io: 'input', target: 'draft-07' });
+  return {
+    $schema,
+    $id: CONFIG_SCHEMA_ID,
+    title: 'atlas-x509-rotator rotation config',
+    description:
+      'Generated from functions/domain/config.ts by scripts/config-schema.ts: do not edit. ' +
+      'The rotator also checks, when it loads the file: atlas.baseUrl uses https (http only to loopback); ' +
+      'renewBeforeDays is shorter than 28 days x monthsUntilExpiration; no project, user in a project ' +
+      'or secret name appears twice; every secret name, prefix included, fits in 512 characters; ' +
+      'each project lists users or sets discover; no user is both listed and excluded.',
+    ...body,
+  };
+};
 type UserEntry = z.infer<typeof userObject>;
 
 /** One user's effective settings, after defaults are applied. */

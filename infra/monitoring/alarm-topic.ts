@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { alarmsPublishStatement } from '../permissions.js';
+import { alarmsPublishStatement, grantsForAwsServicesOnlyStatement } from '../permissions.js';
 
 /** The topic every alarm notifies: encrypted under its own key, SSL only. */
 export const alarmTopic = (scope: Construct, alarmEmail: string | undefined): sns.Topic => {
@@ -15,6 +15,7 @@ export const alarmTopic = (scope: Construct, alarmEmail: string | undefined): sn
     pendingWindow: Duration.days(7),
   });
   key.addToResourcePolicy(alarmsPublishStatement());
+  key.addToResourcePolicy(grantsForAwsServicesOnlyStatement());
   const topic = new sns.Topic(scope, 'AlarmTopic', {
     displayName: 'Atlas X.509 rotation alarms',
     masterKey: key,

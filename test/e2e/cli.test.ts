@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../functions/domain/report.js';
+import packageJson from '../../package.json' with { type: 'json' };
 import { daysFromNow, Harness, P1 } from '../support/harness.js';
 
 let h: Harness;
@@ -241,5 +244,45 @@ describe('secrecy', () => {
     const keyLine = stored.current.privateKey.split('\n')[5] ?? '';
     expect(keyLine.length).toBeGreaterThan(40);
     expect(text).not.toContain(keyLine);
+  });
+});
+
+describe('the command itself', () => {
+  const run = promisify(execFile);
+  const cli = (node: string, args: string[], env: Record<string, string> = {}) => {
+    const { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: _, ...rest } = process.env;
+    return run(node, [String(process.env.ROTATOR_TEST_CLI), ...args], { env: { ...rest, ...env } });
+  };
+
+  it('lists its commands on --help and --version prints the package version', async () => {
+    const help = await cli(process.execPath, ['--help']);
+    expect(help.stdout).toMatch(/^Usage: atlas-x509-rotator <command>/);
+    expect(help.stdout).toMatch(/\n {2}rotate .*\n {2}disable-customer-x509 /);
+    const version = await cli(process.execPath, ['--version']);
+    expect(version.stdout.trim()).toBe(packageJson.version);
+    await expect(cli(process.execPath, ['rotat'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^Unknown command "rotat"\n\nUsage: atlas-x509-rotator/),
+    });
+  });
+
+  // The suite's Node (24 under npm test) and the machine's (`node` on PATH: 20 here): the
+  // SDK's nine-line warning never shows; one line notes a Node below 22, only when a command runs.
+  it.each([
+    ['the suite', process.execPath],
+    ['the machine', 'node'],
+  ])("on %s's Node: help is quiet, a run notes an end-of-life Node once", async (_, node) => {
+    const help = await cli(node, ['rotate', '--help']);
+    expect(help.stderr).toBe('');
+    h.sim.addUser(P1, 'app1');
+    const config = await h.writeConfig(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+    );
+    const { stdout: version } = await run(node, ['--version']);
+    const dryRun = await cli(node, ['rotate', '--config', config, '--dry-run'], h.atlasEnv);
+    expect(dryRun.stdout).toMatch(/1 planned/);
+    expect(dryRun.stderr).not.toMatch(/NodeVersionSupportWarning/);
+    const notes = dryRun.stderr.match(/is past its end of life/g) ?? [];
+    expect(notes).toHaveLength(Number(version.slice(1).split('.')[0]) < 22 ? 1 : 0);
   });
 });

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { importHandlerBundle } from '../support/bundles.js';
 import { Harness, P1 } from '../support/harness.js';
 
 let h: Harness;
@@ -40,7 +41,17 @@ const context = (remainingMs = 300_000): Context =>
     succeed: () => undefined,
   }) as Context;
 
-const handler = async () => (await import('../../functions/rotate/handler.js')).handler;
+type RotateModule = typeof import('../../functions/rotate/handler.js');
+
+/** The handler as it ships: the prebuilt bundle, loaded fresh for each test. */
+const handler = async () => (await importHandlerBundle<RotateModule>('rotate')).handler;
+
+it('runs on the Node version npm test chose (Lambda runs Node 24)', () => {
+  // scripts/test.sh runs the suite on Node 24 and says so here; a plain `npx vitest` does not.
+  const expected = process.env.ROTATOR_TEST_NODE_MAJOR;
+  if (expected) expect(process.versions.node.split('.')[0]).toBe(expected);
+  expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
+});
 
 describe('rotate Lambda handler', () => {
   it('runs everything for the scheduled payload, returns the report and emits run metrics', async () => {

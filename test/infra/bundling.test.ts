@@ -2,16 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ESM_REQUIRE_BANNER, SHIPPED_CONFIG_FILE } from '../../infra/rotator-function.js';
+import { SHIPPED_CONFIG_FILE } from '../../infra/handlers.js';
 import type { AtlasX509RotatorStack } from '../../infra/stack.js';
-import { synth } from './support.js';
+import { ESM_REQUIRE_BANNER } from '../../scripts/build.js';
+import { cdkApp, synth } from './support.js';
 
 /**
- * The one test that bundles for real (esbuild, locally), then loads each bundle the way
- * Lambda does: `import()` of index.mjs from the asset directory, in a fresh Node process.
+ * The one test that stages the function assets for real (the prebuilt bundles the test setup
+ * rebuilt, beside the config), then loads each the way Lambda does: `import()` of index.mjs
+ * from the asset directory, in a fresh Node process of the same version as this one (Node 24,
+ * Lambda's runtime, under `npm test`).
  */
 
 const outdir = mkdtempSync(join(tmpdir(), 'atlas-x509-bundling-'));
@@ -25,7 +27,7 @@ beforeAll(() => {
   const announce = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   let result: ReturnType<typeof synth>;
   try {
-    result = synth({}, new App({ outdir }));
+    result = synth({}, cdkApp({ outdir }));
   } finally {
     announce.mockRestore();
   }

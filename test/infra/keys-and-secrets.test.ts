@@ -36,6 +36,26 @@ describe('keys and secrets, default deployment', () => {
     });
   });
 
+  it('lets no key be granted except for AWS resources or by AWS services', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
+      expect(key.Properties.KeyPolicy.Statement).toContainEqual({
+        Sid: 'DenyGrantsOutsideAwsServices',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'kms:CreateGrant',
+        Resource: '*',
+        Condition: {
+          BoolIfExists: {
+            'kms:GrantIsForAWSResource': 'false',
+            'aws:PrincipalIsAWSService': 'false',
+          },
+        },
+      });
+    }
+  });
+
   it('creates the credentials secret holding {} under that key, retained, for the operator to fill', () => {
     template.hasResource('AWS::SecretsManager::Secret', {
       Properties: {

@@ -59,6 +59,12 @@ describe('network, static egress IP', () => {
     template.resourceCountIs('AWS::EC2::FlowLog', 1);
   });
 
+  it('gives nothing a public IP on launch, in the public subnets either', () => {
+    const subnets = Object.values(template.findResources('AWS::EC2::Subnet'));
+    expect(subnets).toHaveLength(4);
+    for (const subnet of subnets) expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+  });
+
   it('lets the functions manage their network interfaces', () => {
     const rotate = roleStatements(template, ROTATE);
     expect(bySid(rotate, 'ManageVpcNetworkInterfaces').Resource).toBe('*');

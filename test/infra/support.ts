@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { App, Duration, type Stack, TimeZone } from 'aws-cdk-lib';
+import { App, type AppProps, Duration, type Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import type { RawConfig } from '../../functions/domain/config.js';
@@ -14,8 +14,19 @@ export const PROJECT_B = '6a1f00aa00bb00cc00dd00ee';
 export const READER_A = 'arn:aws:iam::111122223333:role/app1-reader';
 export const READER_B = 'arn:aws:iam::444455556666:role/analytics-reader';
 
+/**
+ * `cdk.json`'s context: the feature flags the cdk CLI gives the deployed app. Every test app
+ * starts from them, so what the tests assert is the template that deploys.
+ */
+export const cdkJsonContext = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')).context;
+
+/** An app with `cdk.json`'s context, plus `props.context` on top. */
+export const cdkApp = (props: AppProps = {}): App =>
+  new App({ ...props, context: { ...cdkJsonContext(), ...props.context } });
+
 /** A bundling-free app (bundling is proven once, in bundling.test.ts). */
-export const newApp = (): App => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+export const newApp = (): App => cdkApp({ context: { 'aws:cdk:bundling-stacks': [] } });
 
 export const synth = (
   props: Partial<AtlasX509RotatorStackProps> = {},

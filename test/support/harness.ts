@@ -194,13 +194,13 @@ export class Harness {
 
 /**
  * How to start the CLI: the bundle the test setup built (ROTATOR_TEST_CLI), or the sources
- * under tsx (the demo, outside the tests).
+ * under tsx (the demo and the scenarios, outside the tests).
  */
 export const cliArgs = (command: string, args: readonly string[]): string[] => {
   const bundle = process.env.ROTATOR_TEST_CLI;
   return bundle
     ? [bundle, command, ...args]
-    : ['--import', 'tsx', 'functions/cli.ts', command, ...args];
+    : ['--import', 'tsx', 'functions/bin.ts', command, ...args];
 };
 
 /** Spawns the CLI's `<command>` with the given extra environment. */

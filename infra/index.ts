@@ -1,0 +1,16 @@
+/**
+ * The package's public API: `import { AtlasX509Rotation } from 'atlas-x509-rotator'`.
+ * The construct, its props, the config's types and the function that validates a config
+ * exactly as the deployed handlers do.
+ */
+
+export {
+  ConfigError,
+  loadConfigFile,
+  parseConfig,
+  type RawConfig,
+  type RotatorConfig,
+} from '../functions/domain/config.js';
+export { readConfigFile } from './config.js';
+export { AtlasX509Rotation, type AtlasX509RotationProps, type Consumers } from './construct.js';
+export { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from './stack.js';

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { failOnGuardFindings, suppressGuardRule } from '../../infra/guard.js';
+import { cdkApp, synthCustomized, synthDefault } from './support.js';
+
+/**
+ * cfn-guard's Control Tower rules over both deployments (the synth check runs them on the
+ * default one through the CLI), and the suppression mechanism itself.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), 'atlas-x509-guard-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+type TemplateJson = {
+  Resources: Record<string, { Metadata?: { guard?: { SuppressedRules?: string[] } } }>;
+};
+
+/** What cfn-guard finds in `template`, as `rule@LogicalId` (it ignores suppressions itself). */
+const guardFindings = (app: App, name: string, template: TemplateJson): string[] => {
+  const path = join(dir, `${name}.template.json`);
+  writeFileSync(path, JSON.stringify(template));
+  const report = new CfnGuardValidator().validate({ templatePaths: [path], appConstruct: app });
+  return report.violations
+    .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}@${r.resourceLogicalId}`))
+    .sort();
+};
+
+/** What the template says is suppressed, as `rule@LogicalId`. */
+const suppressedIn = (template: TemplateJson): string[] =>
+  Object.entries(template.Resources)
+    .flatMap(([id, r]) => (r.Metadata?.guard?.SuppressedRules ?? []).map((rule) => `${rule}@${id}`))
+    .sort();
+
+/** The reasons acknowledged for cfn-guard rules anywhere in `stack`'s tree. */
+const guardReasons = (stack: Stack): string[] =>
+  stack.node
+    .findAll()
+    .flatMap((c) => c.node.metadata)
+    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+    .flatMap((m) => Object.entries(m.data as Record<string, string>))
+    .filter(([id]) => id.startsWith('cdk-validator-cfnguard::'))
+    .map(([, reason]) => reason);
+
+describe('cfn-guard Control Tower rules', () => {
+  // The syntheses the other infra tests share: guard runs on what they assert.
+  for (const [name, synthesized] of Object.entries({
+    default: synthDefault,
+    customized: synthCustomized,
+  })) {
+    it(`find exactly what is suppressed, each with a reason (${name})`, () => {
+      const { app, stack, template } = synthesized();
+      const json = template.toJSON() as TemplateJson;
+      const suppressed = suppressedIn(json);
+      expect(suppressed.length).toBeGreaterThan(0);
+      expect(guardFindings(app, name, json)).toEqual(suppressed);
+      const reasons = guardReasons(stack);
+      expect(reasons).toHaveLength(suppressed.length);
+      for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
+    }, 60_000);
+  }
+});
+
+describe('suppressGuardRule and failOnGuardFindings', () => {
+  const sqsDlqRule = join(
+    dirname(createRequire(import.meta.url).resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
+    'rules/control-tower/cfn-guard/sqs/ct-sqs-pr-1.guard',
+  );
+
+  /** Two queues without a dead-letter queue, `Accepted` suppressed, under the guard plugin. */
+  const queuesApp = (suppressOther: boolean): App => {
+    const app = cdkApp({ outdir: mkdtempSync(join(dir, 'app-')) });
+    const stack = new Stack(app, 'Queues');
+    const accepted = new sqs.Queue(stack, 'Accepted', { enforceSSL: true });
+    suppressGuardRule(accepted, 'sqs_dlq_check', 'accepted in this test');
+    suppressGuardRule(accepted, 'sqs_dlq_check', 'accepted in this test');
+    const other = new sqs.Queue(stack, 'Other', { enforceSSL: true });
+    if (suppressOther)
+      suppressGuardRule(other.node.defaultChild as Construct, 'sqs_dlq_check', 'too');
+    const guard = new CfnGuardValidator({ controlTowerRulesEnabled: false, rules: [sqsDlqRule] });
+    Validations.of(app).addPlugins(failOnGuardFindings(guard));
+    return app;
+  };
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('fails synth on a finding left beside a suppressed one', () => {
+    let failure = '';
+    try {
+      queuesApp(false).synth();
+    } catch (err) {
+      failure = String(err);
+    }
+    expect(failure).toMatch(/Queues\/Other\/Resource[\s\S]*sqs_dlq_check/);
+    expect(failure).not.toContain('Queues/Accepted');
+  });
+
+  it('passes once every finding is suppressed, reasons in the report and the template', () => {
+    const app = queuesApp(true);
+    const assembly = app.synth();
+    const resources = assembly.getStackByName('Queues').template
+      .Resources as TemplateJson['Resources'];
+    const suppressed = Object.values(resources).map((r) => r.Metadata?.guard?.SuppressedRules);
+    expect(suppressed.filter((s) => s !== undefined)).toEqual([
+      ['sqs_dlq_check'],
+      ['sqs_dlq_check'],
+    ]);
+    const report = JSON.parse(
+      readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'),
+    );
+    const guard = report.pluginReports.find(
+      (r: { pluginName: string }) => r.pluginName === 'cdk-validator-cfnguard',
+    );
+    expect(guard.violations).toEqual([]);
+    expect(guard.suppressedViolations.map((v: { reason: string }) => v.reason).sort()).toEqual([
+      'accepted in this test',
+      'too',
+    ]);
+  });
+
+  it('refuses a construct with no resource of its own', () => {
+    const stack = new Stack(cdkApp(), 'Empty');
+    expect(() => suppressGuardRule(new Construct(stack, 'Group'), 'sqs_dlq_check', 'x')).toThrow(
+      /Empty\/Group: no CloudFormation resource/,
+    );
+  });
+});

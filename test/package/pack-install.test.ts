@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../functions/domain/report.js';
+import { buildLib } from '../../scripts/build.js';
+import { Harness, P1 } from '../support/harness.js';
+
+/**
+ * The package as an adopter gets it: `npm pack`, installed into an empty app beside aws-cdk-lib
+ * and constructs, used from plain JavaScript (CommonJS, as `cdk init --language javascript`
+ * writes), and its bin run from that install with the machine's Node (the shebang's).
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const run = promisify(execFile);
+
+interface TemplateResource {
+  Type: string;
+  Properties: { Handler?: string; Runtime?: string; Code: { S3Key: string } };
+}
+
+let work: string;
+let app: string;
+let packed: { filename: string; files: { path: string }[] };
+
+/** A command in the adopter's app, with the machine's own Node and npm on PATH. */
+const inApp = (file: string, args: string[], env: Record<string, string> = {}) =>
+  run(file, args, { cwd: app, env: { ...process.env, ...env }, timeout: 90_000 });
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'atlas-x509-pack-'));
+  app = join(work, 'app');
+  // The bundles are fresh (test setup); the library and its types are built here, as prepack
+  // would, and the pack skips prepack so it does not rebuild what other tests are loading.
+  await buildLib();
+  const { stdout } = await run(
+    'npm',
+    ['pack', '--ignore-scripts', '--json', '--pack-destination', work, '--loglevel=error'],
+    { cwd: ROOT },
+  );
+  [packed] = JSON.parse(stdout);
+  await run('mkdir', [app]);
+  const dependency = (name: string) => `file:${join(ROOT, 'node_modules', name)}`;
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'adopter',
+      private: true,
+      dependencies: {
+        'aws-cdk-lib': dependency('aws-cdk-lib'),
+        constructs: dependency('constructs'),
+        'atlas-x509-rotator': `file:${join(work, packed.filename)}`,
+      },
+    }),
+  );
+  await inApp('npm', [
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+  ]);
+}, 180_000);
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+describe('the packed tarball', () => {
+  it('ships the compiled library with types, the prebuilt handlers, the bin and the schema', () => {
+    const files = packed.files.map((f) => f.path);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/lib/infra/index.js',
+        'dist/lib/infra/index.d.ts',
+        'dist/assets/rotate/index.mjs',
+        'dist/assets/rotate/index.mjs.map',
+        'dist/assets/disable-customer-x509/index.mjs',
+        'dist/cli/atlas-x509-rotator.mjs',
+        'schema/rotation-config.schema.json',
+        'LICENSE',
+        'README.md',
+        'package.json',
+      ]),
+    );
+    const unwanted = files.filter(
+      (f) =>
+        /^(test|scripts|functions|infra|examples|node_modules|cdk\.out)\//.test(f) ||
+        /\.test\.|\.ts$|rotation\.config\.json$|cdk\.json$|\.env/.test(f.replace(/\.d\.ts$/, '')),
+    );
+    expect(unwanted).toEqual([]);
+  });
+
+  it('installs with zod as its one dependency, aws-cdk-lib and constructs as peers', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(app, 'node_modules/atlas-x509-rotator/package.json'), 'utf8'),
+    );
+    expect(Object.keys(manifest.dependencies)).toEqual(['zod']);
+    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    expect(readdirSync(join(app, 'node_modules')).sort()).toEqual(
+      expect.arrayContaining(['atlas-x509-rotator', 'aws-cdk-lib', 'constructs', 'zod']),
+    );
+  });
+});
+
+describe('a plain JavaScript CDK app that uses the construct', () => {
+  it('synthesizes examples/cdk-app, each function carrying its prebuilt handler and the config', async () => {
+    // The example as it is in the repository: its app and its config, nothing adapted.
+    const example = join(ROOT, 'examples/cdk-app');
+    await cp(join(example, 'bin'), join(app, 'bin'), { recursive: true });
+    await cp(join(example, 'rotation.config.json'), join(app, 'rotation.config.json'));
+    const exampleConfig = JSON.parse(readFileSync(join(example, 'rotation.config.json'), 'utf8'));
+    await inApp('node', ['bin/app.js'], { CDK_OUTDIR: join(app, 'cdk.out') });
+    const template = JSON.parse(
+      readFileSync(join(app, 'cdk.out/AtlasX509Rotation.template.json'), 'utf8'),
+    );
+    const functions = Object.values(template.Resources as Record<string, TemplateResource>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions).toHaveLength(2);
+    const shipped = (name: string) =>
+      readFileSync(join(app, 'node_modules/atlas-x509-rotator/dist/assets', name, 'index.mjs'));
+    const bundles = functions.map((fn) => {
+      expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x' });
+      const asset = join(app, 'cdk.out', `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+      expect(readdirSync(asset).sort()).toEqual([
+        'index.mjs',
+        'index.mjs.map',
+        'rotation.config.json',
+      ]);
+      const config = JSON.parse(readFileSync(join(asset, 'rotation.config.json'), 'utf8'));
+      expect(config.projects).toEqual(exampleConfig.projects);
+      return readFileSync(join(asset, 'index.mjs'));
+    });
+    const names = ['rotate', 'disable-customer-x509'];
+    expect(names.map((n) => bundles.findIndex((b) => b.equals(shipped(n))))).toEqual(
+      expect.arrayContaining([0, 1]),
+    );
+  }, 120_000);
+});
+
+describe('the installed bin', () => {
+  it('answers `npx atlas-x509-rotator rotate --help`', async () => {
+    const { stdout, stderr } = await inApp('npx', [
+      '--no-install',
+      'atlas-x509-rotator',
+      'rotate',
+      '--help',
+    ]);
+    expect(stdout).toMatch(/^Usage: atlas-x509-rotator rotate --config <file>/);
+    expect(stderr).toBe('');
+  });
+
+  it('runs a dry run against the simulator and moto_server', async () => {
+    const h = await Harness.start();
+    try {
+      h.sim.addUser(P1, 'app1');
+      const config = await h.writeConfig(
+        h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+      );
+      const { stdout } = await inApp(
+        join(app, 'node_modules/.bin/atlas-x509-rotator'),
+        ['rotate', '--config', config, '--dry-run', '--json'],
+        h.atlasEnv,
+      );
+      const report = JSON.parse(stdout) as RunReport;
+      expect(report.users).toEqual([
+        expect.objectContaining({ username: 'app1', action: 'planned' }),
+      ]);
+      expect(h.sim.count('POST', '/certs')).toBe(0);
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
