@@ -1,11 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import { StderrLogger } from './adapters/log.js';
+import { inFlagLanguage, isRequestError } from './cli/flags.js';
+import { colorsFor, Progress, tableStyle } from './cli/terminal.js';
 import { loadConfigFile } from './domain/config.js';
 import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
 import { RotatorError } from './domain/errors.js';
 import { SERVICE_NAME } from './domain/names.js';
-import { exitCodeFor, formatReport } from './domain/report.js';
+import { exitCodeFor } from './domain/report.js';
+import { formatReport } from './domain/report-table.js';
 import { parseRotateEvent } from './domain/request.js';
 import type { UserRef } from './domain/rotation/index.js';
 import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
@@ -18,7 +21,7 @@ import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
 
 const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-run]
          [--force (--only <projectId>:<username>... | --all)] [--only ...] [--json]
-         [--time-budget <seconds>]
+         [--quiet] [--time-budget <seconds>]
 
   --config <file>        rotation config (JSON)
   --dry-run              list and evaluate, report the plan; mint nothing, write nothing
@@ -26,6 +29,8 @@ const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-ru
   --only <p>:<u>         restrict the run to these users (repeatable)
   --all                  with --force: every configured user
   --json                 print exactly one JSON run report on stdout (logs go to stderr)
+  --quiet                no progress on stderr (shown for runs longer than 3 s: a live line on
+                         a terminal, a line every 10 s otherwise)
   --time-budget <s>      print the report within <s> seconds of the start, as a Lambda timeout
                          would: work stops ${REPORT_RESERVE_MS / 1000} s before, and a create starts only
                          with ${CREATE_RESERVE_MS / 1000} s left for it and its key's store (users
@@ -49,7 +54,10 @@ class UsageError extends Error {}
  * The runtime builds its AWS clients at module load (one per process, as in Lambda): loaded
  * only once a command really runs, so help and usage errors answer at once.
  */
-const loadRuntime = () => import('./runtime.js');
+const loadRuntime = () => {
+  noteNodeVersion();
+  return import('./runtime.js');
+};
 
 const parseOnly = (values: string[] | undefined): UserRef[] | undefined =>
   values?.map((value) => {
@@ -78,6 +86,7 @@ const rotate = async (argv: string[]): Promise<number> => {
     only: { type: 'string', multiple: true },
     all: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    quiet: { type: 'boolean', default: false },
     'time-budget': { type: 'string' },
   });
   if (!args.config) throw new UsageError('--config is required');
@@ -98,14 +107,23 @@ const rotate = async (argv: string[]): Promise<number> => {
   // Counted from the process's start, like a Lambda timeout from the invoke.
   const deadline =
     budget === undefined ? undefined : performance.timeOrigin + budget * 1000 - REPORT_RESERVE_MS;
+  const config = await loadConfigFile(args.config);
   const { rotateWithConfig } = await loadRuntime();
+  const progress = args.quiet
+    ? undefined
+    : new Progress({ stream: process.stderr, live: process.stderr.isTTY === true });
   const report = await rotateWithConfig({
-    config: await loadConfigFile(args.config),
+    config,
     request,
     log: stderrLogger(),
     deadline: () => deadline,
-  });
-  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    progress: progress?.update,
+  }).finally(() => progress?.stop());
+  process.stdout.write(
+    args.json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : formatReport(report, tableStyle(colorsFor(process.stdout))),
+  );
   return exitCodeFor(report);
 };
 
@@ -138,9 +156,28 @@ const disable = async (argv: string[]): Promise<number> => {
   return 0;
 };
 
+const DOCTOR_USAGE = `Usage: atlas-x509-rotator doctor --config <file>
+
+  Checks, read-only, what a real run needs: the Atlas credential and what it may read (database
+  users, certificates, userSecurity, /rateLimits), the API access list, the lease table, the
+  secrets under the prefix (list, read, decrypt) and the event bus. One line each, with a remedy.
+  Exit 0 only when a real run would work.`;
+
+const doctor = async (argv: string[]): Promise<number> => {
+  const args = parseOptions(argv, { config: { type: 'string' } });
+  if (!args.config) throw new UsageError('--config is required');
+  const config = await loadConfigFile(args.config);
+  noteNodeVersion();
+  const { runDoctor, formatChecks } = await import('./cli/doctor.js');
+  const results = await runDoctor({ config, log: stderrLogger() });
+  process.stdout.write(formatChecks(results));
+  return results.some((r) => r.status === 'fail') ? 1 : 0;
+};
+
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   rotate: { run: rotate, usage: ROTATE_USAGE },
   'disable-customer-x509': { run: disable, usage: DISABLE_USAGE },
+  doctor: { run: doctor, usage: DOCTOR_USAGE },
 };
 
 const USAGE = `Usage: atlas-x509-rotator <command> [options]
@@ -148,6 +185,7 @@ const USAGE = `Usage: atlas-x509-rotator <command> [options]
 Commands:
   rotate                 renew the configured users' certificates that are due (the scheduled job)
   disable-customer-x509  clear a project's customer CA (guarded: a dry run unless confirmed)
+  doctor                 check, read-only, what a first deployment needs (credential, access, table)
 
 Run \`atlas-x509-rotator <command> --help\` for its options; --version prints the version.`;
 
@@ -187,7 +225,6 @@ export const main = async (argv: string[]): Promise<number> => {
     process.stdout.write(`${command.usage}\n${COMMON_HELP}\n`);
     return 0;
   }
-  noteNodeVersion();
   try {
     return await command.run(rest);
   } catch (err) {
@@ -195,6 +232,11 @@ export const main = async (argv: string[]): Promise<number> => {
       err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     if (invalidArgs) {
       process.stderr.write(`${(err as Error).message}\n\n${command.usage}\n`);
+      return 2;
+    }
+    if (isRequestError(err)) {
+      const { message, remedy } = inFlagLanguage(err, name);
+      process.stderr.write(`${message}\n→ ${remedy}\n`);
       return 2;
     }
     if (err instanceof RotatorError) {

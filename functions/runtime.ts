@@ -11,9 +11,10 @@ import {
   secretsManagerKeyWrites,
 } from './adapters/aws/clients.js';
 import { resolveAtlasCredentials } from './adapters/aws/credentials.js';
-import { EventBridgePublisher } from './adapters/aws/events.js';
+import { EventBridgePublisher, eventTarget } from './adapters/aws/events.js';
 import type { KeyWriteRetryOptions } from './adapters/aws/key-write-retry.js';
 import { LeaseTable } from './adapters/aws/lease-table.js';
+import { sharedByEveryClient } from './adapters/aws/run-wide.js';
 import { SecretStore } from './adapters/aws/secret-store.js';
 import { runEvents } from './adapters/signals.js';
 import type { RotatorConfig } from './domain/config.js';
@@ -24,8 +25,9 @@ import {
   type DisableRequest,
   disableCustomerX509,
 } from './domain/customer-x509.js';
+import type { EventPublisher } from './domain/events.js';
 import type { Log } from './domain/log.js';
-import type { RunReport } from './domain/report.js';
+import type { EventsOutcome, RunReport } from './domain/report.js';
 import {
   type RotationRequest,
   type RotationTuning,
@@ -73,6 +75,40 @@ const atlasClient = async (
   return { atlas, credentials };
 };
 
+/**
+ * The publisher for this process's events: EventBridge, or, for a local run whose events would
+ * reach a real bus (`eventTarget`), one that sends nothing and says so once.
+ */
+const eventPublisher = (log: Log): EventPublisher => {
+  const target = eventTarget();
+  if ('bus' in target) return new EventBridgePublisher(eventBridge, log, { busName: target.bus });
+  return {
+    publish: async () => {
+      log.warn('events not published', { reason: target.skipped });
+      return 0;
+    },
+  };
+};
+
+/** A finished run's events, and where they went for the report. */
+const publishRunEvents = async (report: RunReport, log: Log, now: Date): Promise<EventsOutcome> => {
+  if (report.dryRun) return { skipped: 'dry run' };
+  // No region or credentials fails EventBridge as it failed the run: one message is enough.
+  if (report.error && sharedByEveryClient(report.error.code)) {
+    return { skipped: `the run stopped (${report.error.code}); EventBridge would fail alike` };
+  }
+  const target = eventTarget();
+  if ('skipped' in target) {
+    log.warn('events not published', { reason: target.skipped });
+    return target;
+  }
+  const events = runEvents(report, now);
+  const published = await new EventBridgePublisher(eventBridge, log, {
+    busName: target.bus,
+  }).publish(events);
+  return { bus: target.bus, published, dropped: events.length - published };
+};
+
 export interface RunOptions extends CommonOptions {
   request: RotationRequest;
   runId?: string;
@@ -82,6 +118,8 @@ export interface RunOptions extends CommonOptions {
     KeyWriteRetryOptions,
     'baseDelayMs' | 'maxDelayMs' | 'budgetMs' | 'attemptTimeoutMs'
   >;
+  /** Told after each user (the CLI's progress line). */
+  progress?: (done: number, total: number) => void;
 }
 
 /** A rotation run, then its events (Rotated, Failed, Approaching Expiry) on EventBridge. */
@@ -101,7 +139,6 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       config,
       atlas,
       store: new SecretStore(secretsManager, {
-        readersFor: consumersFromEnv(options.env ?? process.env),
         keyWrites: secretsManagerKeyWrites,
         keyWriteRetry: { ...options.keyWriteRetry, deadline: options.deadline },
       }),
@@ -118,6 +155,8 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       tuning: options.tuning,
       limit: pacing.limit,
       paused: options.deadline ? () => pacing.paused : undefined,
+      progress: options.progress,
+      consumers: consumersFromEnv(options.env ?? process.env),
     },
     options.request,
   );
@@ -129,7 +168,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
     log,
   });
   if (credential) report.credential = credential;
-  await new EventBridgePublisher(eventBridge, log).publish(runEvents(report, now()));
+  report.events = await publishRunEvents(report, log, now());
   return report;
 };
 
@@ -150,7 +189,7 @@ export const disableWithConfig = async (options: DisableOptions): Promise<Disabl
       config,
       atlas: (await atlasClient(options, disableCredentialsSecretId ?? credentialsSecretId, now))
         .atlas,
-      events: new EventBridgePublisher(eventBridge, log),
+      events: eventPublisher(log),
       log,
       requestId: options.requestId ?? randomUUID(),
       now,

@@ -1,5 +1,10 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { type DetailType, EVENT_SOURCE } from '../functions/domain/names.js';
+import {
+  type DetailType,
+  EVENT_SOURCE,
+  MANAGED_BY_TAG,
+  MANAGED_BY_VALUE,
+} from '../functions/domain/names.js';
 
 /**
  * The rotator's IAM statements, built from ARNs and names only (no construct, no stack), so
@@ -90,10 +95,23 @@ export const rotateStatements = (access: RotateAccess): iam.PolicyStatement[] =>
       // CreateSecret with Tags is authorized as TagResource too; each run also tags
       // the current certificate's expiry.
       'secretsmanager:TagResource',
-      // The consumers' read policy on each new secret.
+      // The consumers' read policy: put on each new secret, read back to find drift, put
+      // again when it drifted, removed when the project's consumers are removed.
       'secretsmanager:PutResourcePolicy',
+      'secretsmanager:GetResourcePolicy',
+      'secretsmanager:DeleteResourcePolicy',
     ],
     resources: [access.certificateSecretsArnPattern],
+  }),
+  new iam.PolicyStatement({
+    sid: 'DeleteOwnEmptySecrets',
+    // After Atlas refused a first mint, the empty secret the function just created goes at
+    // once (it checks no version exists first); IAM holds it to secrets carrying its own tag.
+    actions: ['secretsmanager:DeleteSecret', 'secretsmanager:ListSecretVersionIds'],
+    resources: [access.certificateSecretsArnPattern],
+    conditions: {
+      StringEquals: { [`secretsmanager:ResourceTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE },
+    },
   }),
   new iam.PolicyStatement({
     sid: 'IndexCertificateSecrets',

@@ -48,11 +48,13 @@ export interface SynthCheckOptions {
   variants?: readonly (keyof typeof variants)[];
   /** Templates synthesized elsewhere, linted with the others. */
   templates?: readonly string[];
+  /** Where the cloud assemblies go (`<outdir>/<variant>`), kept for the caller. @default a temporary directory, removed */
+  outdir?: string;
 }
 
 /** Every step's result; the first failed one says why. */
 export const synthCheck = async (options: SynthCheckOptions = {}): Promise<StepResult[]> => {
-  const root = await mkdtemp(join(tmpdir(), 'atlas-x509-synth-'));
+  const root = options.outdir ?? (await mkdtemp(join(tmpdir(), 'atlas-x509-synth-')));
   const chosen = options.variants ?? Object.keys(variants);
   try {
     const cdk = fileURLToPath(new URL('../node_modules/aws-cdk/bin/cdk', import.meta.url));
@@ -88,7 +90,7 @@ export const synthCheck = async (options: SynthCheckOptions = {}): Promise<StepR
     ]);
     return [...synths, lint];
   } finally {
-    await rm(root, { recursive: true, force: true });
+    if (!options.outdir) await rm(root, { recursive: true, force: true });
   }
 };
 

@@ -1,6 +1,6 @@
 #!/bin/sh
-# npm test: Biome first (seconds, fails fast), then the type check beside the suite: tsc is
-# single-threaded and the suite's workers mostly wait on services, so on two cores they overlap.
+# npm test: Biome (seconds; the suite starts only once it passed), and the type check beside the
+# suite: tsc is single-threaded and the suite's workers often wait on services.
 # The suite runs on Node 24, the functions' Lambda runtime: a pinned binary from the npm registry,
 # fetched into npx's cache while Biome runs (scripts/lambda-node.sh). Spawned tools on PATH (npm,
 # the cdk app, an installed CLI's shebang) keep the machine's Node.
@@ -10,7 +10,9 @@ here=$(dirname "$0")
 node24_log=$(mktemp)
 sh "$here/lambda-node.sh" >"$node24_log" 2>&1 &
 node24_pid=$!
-npx biome check . || exit 1
+lint_log=$(mktemp)
+npx biome check . >"$lint_log" 2>&1 &
+lint_pid=$!
 if ! wait "$node24_pid"; then
   echo "Could not fetch Node 24 (scripts/lambda-node.sh):" >&2
   cat "$node24_log" >&2
@@ -21,6 +23,13 @@ rm -f "$node24_log"
 log=$(mktemp)
 npx tsc --noEmit >"$log" 2>&1 &
 tsc_pid=$!
+# Biome fails in seconds: stop before the suite when it does.
+if ! wait "$lint_pid"; then
+  cat "$lint_log" >&2
+  kill "$tsc_pid" 2>/dev/null
+  exit 1
+fi
+rm -f "$lint_log"
 ROTATOR_TEST_NODE_MAJOR=24 "$node24" node_modules/vitest/vitest.mjs run "$@"
 tests=$?
 wait "$tsc_pid"

@@ -13,8 +13,20 @@ export interface RunMetrics {
   ResumedUsers: number;
   FailedUsers: number;
   DeferredUsers: number;
+  /** Deferred users known to hold no certificate, or one expiring within `criticalDays`. */
+  DeferredCritical: number;
+  /** Orphans first reported by this run (each orphan counts once, in the run that found it). */
   Orphans: number;
-  /** Smallest days-to-expiry of any covered user; 0 for a user left with no certificate. */
+  /** Every unexpired orphan the run's users have: a gauge. */
+  StandingOrphans: number;
+  /** Users whose create Atlas refused with ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED. */
+  CertificateLimitReached: number;
+  /** Secrets whose consumers' resource policy or rotator tags this run put back as configured. */
+  DriftRepaired: number;
+  /**
+   * Smallest days-to-expiry of any covered user whose expiry is known; 0 for a failed or
+   * deferred user known to hold no certificate. Users the run could not tell about are left out.
+   */
   MinDaysToExpiry: number | undefined;
   /** Days until the rotator's own service account secret expires, when known. */
   AtlasCredentialDaysToExpiry: number | undefined;
@@ -24,6 +36,13 @@ export interface RunMetrics {
 export type MetricName = keyof RunMetrics;
 
 export const EVENT_SOURCE = 'atlas-x509-rotator';
+
+/**
+ * The tag every certificate secret the rotator creates carries: IAM lets the rotator delete a
+ * secret only when it carries it (an empty one it created, after Atlas refused the first mint).
+ */
+export const MANAGED_BY_TAG = 'atlas-x509-rotator:managed-by';
+export const MANAGED_BY_VALUE = 'atlas-x509-rotator';
 
 export type DetailType =
   | 'Atlas X509 Certificate Rotated'

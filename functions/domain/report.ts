@@ -23,7 +23,32 @@ export interface UserReport {
   remedy?: string;
   /** Serials of unexpired Atlas certificates whose keys no secret holds. */
   orphans: string[];
+  /** Of `orphans`, those no earlier run reported (absent: none). */
+  newOrphans?: string[];
+  /**
+   * `none`: the user is known to hold no certificate (no secret, or one with no current
+   * version). On deferred and failed rows only, which otherwise carry the expiry known before
+   * the run in `notAfter`; neither set means the run could not tell.
+   */
+  certificate?: 'none';
+  /** What the secret carried out of line besides its value, and whether the run repaired it. */
+  drift?: DriftFinding[];
 }
+
+/** One thing found out of line on a secret: its resource policy or the rotator's tags. */
+export interface DriftFinding {
+  what: 'resource policy' | 'tags';
+  /** What was out of line, e.g. `consumers changed in config`. */
+  found: string;
+  repaired: boolean;
+  /** When not repaired: why, the error code and what to do. The next run tries again. */
+  error?: string;
+  errorCode?: string;
+  remedy?: string;
+}
+
+/** The reason of every row a run-wide failure stopped: the report's `error` tells the rest. */
+export const STOPPED_REASON = 'run stopped (see error)';
 
 export interface RunFailure {
   code: string;
@@ -52,8 +77,19 @@ export interface RunReport {
   error?: RunFailure;
   /** Set when the config names the organization and the credential is a service account. */
   credential?: CredentialStatus;
+  /** Where the run's EventBridge events went, or why none were sent. */
+  events?: EventsOutcome;
   users: UserReport[];
 }
+
+/**
+ * `bus`: the bus the events were put on (`default` or `ROTATOR_EVENT_BUS`), how many it
+ * accepted and how many were dropped. `skipped`: why nothing was sent (a dry run, or a local run
+ * whose events would have reached a real bus).
+ */
+export type EventsOutcome =
+  | { bus: string; published: number; dropped: number }
+  | { skipped: string };
 
 export const summarize = (users: readonly UserReport[]): RunReport['summary'] => {
   const summary = {
@@ -71,48 +107,3 @@ export const summarize = (users: readonly UserReport[]): RunReport['summary'] =>
 /** Exit status: 0 when nothing failed, 1 when a user or the run failed. */
 export const exitCodeFor = (report: RunReport): 0 | 1 =>
   report.error || report.summary.failed > 0 ? 1 : 0;
-
-const pad = (text: string, width: number): string =>
-  text.length >= width ? text : text + ' '.repeat(width - text.length);
-
-/** A readable table for terminals. */
-export const formatReport = (report: RunReport): string => {
-  const header = ['PROJECT', 'USER', 'ACTION', 'SERIAL', 'NOT AFTER', 'REASON'];
-  const rows = report.users.map((u) => [
-    u.projectId,
-    u.username,
-    u.action,
-    u.serialNumber ?? '-',
-    u.notAfter?.slice(0, 10) ?? '-',
-    [
-      u.reason,
-      u.errorCode ? `[${u.errorCode}]` : '',
-      u.remedy ? `→ ${u.remedy}` : '',
-      u.orphans.length > 0 ? `(orphans: ${u.orphans.join(', ')})` : '',
-    ]
-      .filter(Boolean)
-      .join(' '),
-  ]);
-  const widths = header.map((h, i) =>
-    i === header.length - 1 ? 0 : Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)),
-  );
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const s = report.summary;
-  const counts = `${s.users} users: ${s.rotated} rotated, ${s.resumed} resumed, ${s.skipped} skipped, ${s.planned} planned, ${s.deferred} deferred, ${s.failed} failed, ${s.orphans} orphans`;
-  const lines = [
-    `Run ${report.runId}${report.dryRun ? ' (dry run: nothing minted or written)' : ''}`,
-    line(header),
-    ...rows.map(line),
-    counts,
-  ];
-  if (report.error) {
-    lines.push(
-      `Run stopped: ${report.error.message} [${report.error.code}] → ${report.error.remedy}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
-};

@@ -83,7 +83,44 @@ export interface SecretState {
    * urgency before anything else is read, never a basis for a decision.
    */
   notAfterHint: Date | undefined;
+  /**
+   * Orphan serials earlier runs already reported (the orphans tag): what lets a run count only
+   * the orphans it is first to see. Absent: none recorded.
+   */
+  orphansSeen?: readonly string[] | undefined;
+  /**
+   * The policy tag: the hash of the consumers' resource policy the rotator last put, or `none`
+   * (`domain/consumers.ts`). Absent: never recorded.
+   */
+  policyTag?: string | undefined;
 }
+
+/** A tag value holds at most this many characters (Secrets Manager's TagResource limit). */
+export const TAG_VALUE_MAX = 256;
+
+const serialSchema = z.string().regex(/^[1-9][0-9]*$/);
+
+const bySerial = (a: string, b: string): number =>
+  a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The orphans tag's value: distinct serials in ascending order, space-separated, as many whole
+ * serials as fit in a tag value (about 12). Past that the rest go unrecorded and count as new
+ * again on each run: beyond the orphan limit and the mint cap, a fault to fix anyway.
+ */
+export const orphansTagValue = (serials: readonly string[]): string => {
+  let value = '';
+  for (const serial of [...new Set(serials)].sort(bySerial)) {
+    const next = value ? `${value} ${serial}` : serial;
+    if (next.length > TAG_VALUE_MAX) break;
+    value = next;
+  }
+  return value;
+};
+
+/** The serials an orphans tag records; anything that is not a serial is ignored. */
+export const parseOrphansTag = (value: string | undefined): string[] =>
+  (value ?? '').split(' ').filter((token) => serialSchema.safeParse(token).success);
 
 /** Where AWSCURRENT and AWSPENDING sit, from a secret's version-to-labels map. */
 export const labelsOf = (

@@ -19,15 +19,16 @@ export const handler = async (event: unknown, context: Context): Promise<RunRepo
   // The work ends this long before Lambda's hard stop, so the report still goes out; each create
   // starts only with time for itself and its key's store before then (domain/timing.ts).
   const deadline = Date.now() + context.getRemainingTimeInMillis() - REPORT_RESERVE_MS;
+  const config = await bundledConfig();
   const report = await rotateWithConfig({
-    config: await bundledConfig(),
+    config,
     request,
     log: logger,
     runId: context.awsRequestId,
     deadline: () => deadline,
   });
   // EMF on stdout: CloudWatch turns it into metrics without an API call.
-  addRunMetrics(metrics, report, new Date());
+  addRunMetrics(metrics, report, new Date(), { criticalDays: config.rotation.criticalDays });
   // A dry run records no metrics; flushing an empty set only logs a warning.
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   return report;

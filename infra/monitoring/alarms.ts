@@ -5,7 +5,13 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { functionErrors, queuedMessages, runMetric } from './metrics.js';
+import {
+  deferredNotShrinking,
+  functionErrors,
+  queuedMessages,
+  runMetric,
+  STAGNANT_DAYS,
+} from './metrics.js';
 
 /** The floors the alarms fire at; the dashboard draws them too. */
 export interface AlarmThresholds {
@@ -38,6 +44,9 @@ export type RotationAlarms = Readonly<
   Record<
     | 'failedUsers'
     | 'minDaysToExpiry'
+    | 'deferredCritical'
+    | 'deferredNotShrinking'
+    | 'certificateLimit'
     | 'heartbeat'
     | 'credentialExpiry'
     | 'functionErrors'
@@ -97,6 +106,49 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
         metric: runMetric('MinDaysToExpiry', cloudwatch.Stats.MINIMUM),
         threshold: criticalDays,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+      true,
+    ),
+    // The engine's own critical floor (config rotation.criticalDays) decides the count.
+    deferredCritical: alarm(
+      'DeferredCritical',
+      {
+        alarmDescription:
+          'A run deferred a user that holds no certificate or one about to expire (within the config criticalDays): the next scheduled run may be too late. Run it now for that user (docs/runbook.md).',
+        metric: runMetric('DeferredCritical', cloudwatch.Stats.MAXIMUM),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+      true,
+    ),
+    // Evaluated over one day more than it needs, so STAGNANT_DAYS breaching days suffice
+    // whether or not the range's first DIFF sees the day before. A missing day (no run) is
+    // the heartbeat's to report, not this one's.
+    deferredNotShrinking: alarm(
+      'DeferredNotShrinking',
+      {
+        alarmDescription: `Users were deferred on ${STAGNANT_DAYS} of the last ${STAGNANT_DAYS + 1} days without the deferred count falling: the runs are not keeping up (rate limits, timeout, concurrency). See docs/runbook.md.`,
+        metric: deferredNotShrinking(),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: STAGNANT_DAYS + 1,
+        datapointsToAlarm: STAGNANT_DAYS,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      },
+      true,
+    ),
+    certificateLimit: alarm(
+      'CertificateLimitReached',
+      {
+        alarmDescription:
+          'Atlas refused to mint for a user: it has as many certificates as Atlas allows per user (ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED). Nothing can be minted for it until old certificates expire or the user is recreated. See docs/runbook.md.',
+        metric: runMetric('CertificateLimitReached', cloudwatch.Stats.MAXIMUM),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       },

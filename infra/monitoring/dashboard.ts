@@ -7,6 +7,7 @@ import { METRICS_NAMESPACE } from '../../functions/domain/names.js';
 import type { AlarmThresholds } from './alarms.js';
 import {
   dailyRunMetric as daily,
+  deferredNotShrinking,
   functionErrors,
   functionMaxDuration,
   queuedMessages,
@@ -95,9 +96,30 @@ export const rotationDashboard = (
           left: [
             daily('FailedUsers', cloudwatch.Stats.SUM, 'failed users'),
             daily('DeferredUsers', cloudwatch.Stats.SUM, 'deferred users'),
-            daily('Orphans', cloudwatch.Stats.SUM, 'orphaned certificates'),
+            daily('Orphans', cloudwatch.Stats.SUM, 'new orphans'),
+            daily('CertificateLimitReached', cloudwatch.Stats.MAXIMUM, 'Atlas certificate limit'),
             functionErrors(props.rotateFunction, day).with({ label: 'function errors' }),
             queuedMessages(props.failureQueue, day).with({ label: 'failure queue' }),
+          ],
+          width: 12,
+        }),
+      ],
+      [
+        new cloudwatch.GraphWidget({
+          title: 'Deferred users (worst run of the day)',
+          left: [
+            daily('DeferredUsers', cloudwatch.Stats.MAXIMUM, 'deferred'),
+            daily('DeferredCritical', cloudwatch.Stats.MAXIMUM, 'deferred within criticalDays'),
+          ],
+          right: [deferredNotShrinking()],
+          rightYAxis: { min: 0, max: 1, label: 'not shrinking', showUnits: false },
+          width: 12,
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Orphaned certificates',
+          left: [
+            daily('StandingOrphans', cloudwatch.Stats.MAXIMUM, 'standing'),
+            daily('Orphans', cloudwatch.Stats.SUM, 'first seen'),
           ],
           width: 12,
         }),

@@ -27,6 +27,25 @@ export const dailyRunMetric = (
   label: string,
 ): cloudwatch.Metric => runMetric(name, statistic, Duration.days(1)).with({ label });
 
+/** Days in a row the deferred set may fail to shrink before it alarms (within one more day). */
+export const STAGNANT_DAYS = 3;
+
+/**
+ * 1 for a day whose worst run left users deferred, and no fewer than the day before's worst
+ * run; else 0. A catch-up after a large due day defers by design, but its count falls day by
+ * day; a count that holds or grows means the runs no longer keep up. Daily, whatever the
+ * schedule: the maximum is the full scheduled run, not a forced run over a few users.
+ */
+export const deferredNotShrinking = (): cloudwatch.MathExpression =>
+  new cloudwatch.MathExpression({
+    expression: 'IF(deferred > 0 AND DIFF(deferred) >= 0, 1, 0)',
+    usingMetrics: {
+      deferred: runMetric('DeferredUsers', cloudwatch.Stats.MAXIMUM, Duration.days(1)),
+    },
+    period: Duration.days(1),
+    label: 'deferred set not shrinking',
+  });
+
 /** Failed invocations of a function (run-wide errors, rejected payloads, timeouts). */
 export const functionErrors = (fn: lambda.IFunction, period: Duration): cloudwatch.Metric =>
   fn.metricErrors({ period, statistic: cloudwatch.Stats.SUM });

@@ -1,8 +1,9 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
-import { runEvents, runMetrics } from '../../functions/adapters/signals.js';
+import { addRunMetrics, runEvents, runMetrics } from '../../functions/adapters/signals.js';
 import type { RotatorEvent } from '../../functions/domain/events.js';
 import { silentLog } from '../../functions/domain/log.js';
 import { type RunReport, summarize, type UserReport } from '../../functions/domain/report.js';
@@ -30,28 +31,34 @@ const report = (users: UserReport[], over: Partial<RunReport> = {}): RunReport =
   ...over,
 });
 
+const critical = { criticalDays: 7 };
+const metricsOf = (users: UserReport[]) => runMetrics(report(users), now, critical);
+
 describe('signals: metrics', () => {
   it('aggregates the run, with the smallest days to expiry', () => {
-    const m = runMetrics(
-      report([
-        row({ username: 'a', action: 'rotated' }),
-        row({ username: 'b', notAfter: '2026-12-08T00:00:00.000Z' }),
-        row({
-          username: 'c',
-          action: 'failed',
-          notAfter: undefined,
-          serialNumber: undefined,
-          orphans: ['9'],
-        }),
-      ]),
-      now,
-    );
+    const m = metricsOf([
+      row({ username: 'a', action: 'rotated' }),
+      row({ username: 'b', notAfter: '2026-12-08T00:00:00.000Z' }),
+      row({
+        username: 'c',
+        action: 'failed',
+        notAfter: undefined,
+        serialNumber: undefined,
+        certificate: 'none',
+        orphans: ['9'],
+        newOrphans: ['9'],
+      }),
+    ]);
     expect(m).toEqual({
       RotatedUsers: 1,
       ResumedUsers: 0,
       FailedUsers: 1,
       DeferredUsers: 0,
+      DeferredCritical: 0,
       Orphans: 1,
+      StandingOrphans: 1,
+      CertificateLimitReached: 0,
+      DriftRepaired: 0,
       MinDaysToExpiry: 0,
       RunCompleted: 1,
     });
@@ -59,7 +66,7 @@ describe('signals: metrics', () => {
 
   it('counts a run stopped before any user row as a failure', () => {
     expect(
-      runMetrics(report([], { error: { code: 'X', message: 'm', remedy: 'r' } }), now),
+      runMetrics(report([], { error: { code: 'X', message: 'm', remedy: 'r' } }), now, critical),
     ).toMatchObject({
       FailedUsers: 1,
       MinDaysToExpiry: undefined,
@@ -67,9 +74,108 @@ describe('signals: metrics', () => {
   });
 
   it('reports 10 days for a certificate expiring in 10 days', () => {
+    expect(metricsOf([row({ notAfter: '2026-12-08T00:00:00.000Z' })]).MinDaysToExpiry).toBe(10);
+  });
+
+  const unread = { serialNumber: undefined, notAfter: undefined };
+  it.each<[string, Partial<UserReport>, number | undefined]>([
+    [
+      'a deferred user with its tagged expiry',
+      { action: 'deferred', serialNumber: undefined, notAfter: '2026-12-18T00:00:00.000Z' },
+      20,
+    ],
+    [
+      'a failed user with its tagged expiry',
+      { action: 'failed', serialNumber: undefined, notAfter: '2026-12-03T00:00:00.000Z' },
+      5,
+    ],
+    [
+      'a deferred user known to hold none',
+      { action: 'deferred', ...unread, certificate: 'none' },
+      0,
+    ],
+    ['a failed user known to hold none', { action: 'failed', ...unread, certificate: 'none' }, 0],
+    ['a deferred user the run could not tell about', { action: 'deferred', ...unread }, undefined],
+    ['a failed user the run could not tell about', { action: 'failed', ...unread }, undefined],
+    [
+      'a disabled user without a certificate',
+      { action: 'skipped', ...unread, certificate: 'none' },
+      undefined,
+    ],
+  ])('MinDaysToExpiry for %s', (_, over, days) => {
     expect(
-      runMetrics(report([row({ notAfter: '2026-12-08T00:00:00.000Z' })]), now).MinDaysToExpiry,
-    ).toBe(10);
+      metricsOf([row({ action: 'rotated', notAfter: undefined }), row(over)]).MinDaysToExpiry,
+    ).toBe(days);
+  });
+
+  it('counts as critical the deferred users with no certificate or one inside criticalDays', () => {
+    const deferred = (username: string, over: Partial<UserReport>) =>
+      row({ username, action: 'deferred', serialNumber: undefined, ...over });
+    const users = [
+      deferred('none', { notAfter: undefined, certificate: 'none' }),
+      deferred('six-days', { notAfter: '2026-12-04T00:00:00.000Z' }),
+      deferred('eight-days', { notAfter: '2026-12-06T00:00:00.000Z' }),
+      deferred('unknown', { notAfter: undefined }),
+      row({ username: 'failed-soon', action: 'failed', notAfter: '2026-11-29T00:00:00.000Z' }),
+    ];
+    expect(metricsOf(users)).toMatchObject({ DeferredUsers: 4, DeferredCritical: 2 });
+    expect(runMetrics(report(users), now, { criticalDays: 9 }).DeferredCritical).toBe(3);
+  });
+
+  it('counts each orphan once, in the run that first reports it, and every standing one', () => {
+    const first = metricsOf([
+      row({ username: 'a', orphans: ['1', '2'], newOrphans: ['1', '2'] }),
+      row({ username: 'b', action: 'failed', orphans: ['3'], newOrphans: ['3'] }),
+    ]);
+    expect(first).toMatchObject({ Orphans: 3, StandingOrphans: 3 });
+    const next = metricsOf([
+      row({ username: 'a', orphans: ['1', '2', '4'], newOrphans: ['4'] }),
+      row({ username: 'b', action: 'failed', orphans: ['3'] }),
+    ]);
+    expect(next).toMatchObject({ Orphans: 1, StandingOrphans: 4 });
+  });
+
+  it('counts the users Atlas refused for its per-user certificate limit', () => {
+    const limited = (username: string) =>
+      row({ username, action: 'failed', errorCode: 'ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED' });
+    const m = metricsOf([
+      limited('a'),
+      limited('b'),
+      row({ username: 'c', action: 'failed', errorCode: 'ORPHAN_LIMIT' }),
+    ]);
+    expect(m).toMatchObject({ FailedUsers: 3, CertificateLimitReached: 2 });
+    expect(metricsOf([row({})]).CertificateLimitReached).toBe(0);
+  });
+});
+
+describe('signals: EMF', () => {
+  it('emits the new counters on every real run, and nothing for a dry run', () => {
+    const metrics = new Metrics({
+      namespace: 'AtlasX509Rotator',
+      serviceName: 'atlas-x509-rotator',
+    });
+    const users = [
+      row({
+        action: 'deferred',
+        serialNumber: undefined,
+        notAfter: undefined,
+        certificate: 'none',
+      }),
+      row({ username: 'b', orphans: ['5', '6'], newOrphans: ['6'] }),
+    ];
+    addRunMetrics(metrics, report(users), now, critical);
+    const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+    expect(emf).toMatchObject({
+      DeferredUsers: 1,
+      DeferredCritical: 1,
+      Orphans: 1,
+      StandingOrphans: 2,
+      CertificateLimitReached: 0,
+      MinDaysToExpiry: 0,
+    });
+    const quiet = new Metrics({ namespace: 'AtlasX509Rotator', serviceName: 'atlas-x509-rotator' });
+    addRunMetrics(quiet, report(users, { dryRun: true }), now, critical);
+    expect(quiet.hasStoredMetrics()).toBe(false);
   });
 });
 

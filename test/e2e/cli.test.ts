@@ -91,7 +91,7 @@ describe('CLI (real child process)', () => {
         await h.writeConfig(h.config({ projects: [{ projectId: P1, users: ['a'] }] })),
         '--force',
       ],
-      /force needs an explicit list of users/,
+      /^Invalid options: --force needs --only <projectId>:<username> or --all\n→ See `atlas-x509-rotator rotate --help`/,
     ],
     [
       'a malformed --only',
@@ -112,10 +112,11 @@ describe('CLI (real child process)', () => {
     expect(h.sim.requests).toHaveLength(0);
   });
 
-  it('fails clearly when the lease table is missing', async () => {
+  it('fails clearly when the lease table is missing, saying so once', async () => {
     h.sim.addUser(P1, 'app1');
+    h.sim.addUser(P1, 'app2');
     const config = await h.writeConfig({
-      ...h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+      ...h.config({ projects: [{ projectId: P1, users: ['app1', 'app2'] }] }),
       locks: { tableName: 'no-such-table' },
     });
     const result = await h.cli(['--config', config]);
@@ -123,6 +124,7 @@ describe('CLI (real child process)', () => {
     expect(result.stdout).toMatch(
       /Run stopped: Lease table no-such-table does not exist \[LEASE_TABLE_MISSING\] → .*aws dynamodb create-table --table-name no-such-table/,
     );
+    expect(`${result.stdout}${result.stderr}`.match(/create-table/g)).toHaveLength(1);
     expect(h.sim.count('POST', '/certs')).toBe(0);
   });
 
@@ -284,5 +286,47 @@ describe('the command itself', () => {
     expect(dryRun.stderr).not.toMatch(/NodeVersionSupportWarning/);
     const notes = dryRun.stderr.match(/is past its end of life/g) ?? [];
     expect(notes).toHaveLength(Number(version.slice(1).split('.')[0]) < 22 ? 1 : 0);
+  });
+
+  // `script` runs the command on a pseudo-terminal, as an operator's shell would.
+  const onTerminal = async (args: string[], env: Record<string, string>) => {
+    const command = [process.execPath, String(process.env.ROTATOR_TEST_CLI), ...args].join(' ');
+    const result = await run('script', ['-qefc', command, '/dev/null'], {
+      env: { ...process.env, ...env },
+    }).catch((err: { code: number; stdout: string; stderr: string }) => err);
+    // On failure the terminal's output (the CLI's stdout and stderr together) says why.
+    expect(result.stdout).toMatch(/planned/);
+    return result;
+  };
+
+  it('colours the table on a terminal only, never with NO_COLOR or when piped', async () => {
+    h.sim.addUser(P1, 'app1');
+    const config = await h.writeConfig(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+    );
+    const args = ['rotate', '--config', config, '--dry-run'];
+    const ESC = String.fromCharCode(27);
+    const piped = await cli(process.execPath, args, h.atlasEnv);
+    expect(piped.stdout).toMatch(/planned/);
+    expect(piped.stdout).not.toContain(ESC);
+    const terminal = await onTerminal(args, h.atlasEnv);
+    expect(terminal.stdout).toContain(`${ESC}[36mplanned`);
+    const noColor = await onTerminal(args, { ...h.atlasEnv, NO_COLOR: '1' });
+    expect(noColor.stdout).toMatch(/planned/);
+    expect(noColor.stdout).not.toContain(`${ESC}[36m`);
+  });
+
+  it('says what was wrong in flags, not in Lambda payloads', async () => {
+    const config = await h.writeConfig(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+    );
+    await expect(
+      cli(process.execPath, ['rotate', '--config', config, '--force', '--only', 'nope:app1']),
+    ).rejects.toMatchObject({
+      code: 2,
+      stderr:
+        'Invalid options: --only #1: the project id: must be a 24-character hex project id\n→ See `atlas-x509-rotator rotate --help`.\n',
+    });
+    expect(h.sim.requests).toHaveLength(0);
   });
 });

@@ -1,6 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import { CreateSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetResourcePolicyCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ORPHANS_TAG } from '../../functions/adapters/aws/secret-store.js';
+import { runMetrics } from '../../functions/adapters/signals.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
 import { readSecret, secretExists, sm } from '../support/aws.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
@@ -203,7 +209,9 @@ describe('rotation end to end (simulator + moto_server)', () => {
     );
     expect(report.summary).toMatchObject({ users: 40, rotated: 40, failed: 0 });
     const answered = h.sim.requests.filter((r) => r.auth === 'digest').length;
-    expect(answered).toBe(80); // one list and one create per user
+    // One list and one create per user, and once for the project the checks before a mint
+    // (its database users and userSecurity).
+    expect(answered).toBe(82);
     // One-use nonces cost a challenge per request; reusable ones far fewer.
     if (reuse) expect(h.sim.stats.digestChallenges).toBeLessThan(answered / 2);
     else expect(h.sim.stats.digestChallenges).toBeGreaterThanOrEqual(answered - 1);
@@ -304,5 +312,41 @@ describe('rotation end to end (simulator + moto_server)', () => {
     for (const u of users) h.sim.addUser(P1, u);
     await h.run(h.config({ projects: [{ projectId: P1, users }] }));
     expect(h.sim.stats.tokensIssued).toBe(1);
+  });
+});
+
+describe('orphans across runs (simulator + moto_server)', () => {
+  it('counts an orphan in the run that first reports it, not again in the next', async () => {
+    await h.seedDue(P1, 'app1', 20);
+    // Minted after the secret was created, held by no version: their keys are lost.
+    const lost = [await h.sim.mintCertificate(P1, 'app1'), await h.sim.mintCertificate(P1, 'app1')];
+    const serials = lost.map((c) => c.serialNumber).sort();
+    const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
+    const signals = { criticalDays: 7 };
+
+    const first = await h.run(config);
+    const row = rowOf(first, 'app1');
+    expect(row).toMatchObject({ action: 'failed', errorCode: 'ORPHAN_LIMIT' });
+    expect([...(row.newOrphans ?? [])].sort()).toEqual(serials);
+    expect(runMetrics(first, new Date(), signals)).toMatchObject({
+      Orphans: 2,
+      StandingOrphans: 2,
+    });
+    // Recorded on the secret itself, which ListSecrets returns to the next run.
+    const described = await sm().send(
+      new DescribeSecretCommand({ SecretId: h.secretName(P1, 'app1') }),
+    );
+    const tag = described.Tags?.find((t) => t.Key === ORPHANS_TAG)?.Value;
+    expect(tag?.split(' ').sort()).toEqual(serials);
+
+    const second = await h.run(config);
+    const again = rowOf(second, 'app1');
+    expect([...again.orphans].sort()).toEqual(serials);
+    expect(again.newOrphans).toBeUndefined();
+    expect(runMetrics(second, new Date(), signals)).toMatchObject({
+      Orphans: 0,
+      StandingOrphans: 2,
+    });
+    expect(h.sim.count('POST', '/certs')).toBe(0);
   });
 });

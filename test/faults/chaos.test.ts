@@ -25,7 +25,7 @@ import { cliArgs, Harness, P1, P2, ROOT } from '../support/harness.js';
  */
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20_261_201);
-const SECONDS = Number(process.env.CHAOS_SECONDS ?? 20);
+const SECONDS = Number(process.env.CHAOS_SECONDS ?? 12);
 
 // mulberry32: small, seedable, good enough to draw a schedule.
 const rng = (seed: number) => {

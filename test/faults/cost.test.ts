@@ -42,9 +42,11 @@ describe('cost of a run', () => {
     expect(h.sim.requests.filter((r) => r.path.includes('/api/atlas/'))).toHaveLength(31);
   });
 
-  it('falls back to reading secrets one by one when listing is denied', async () => {
+  it('a denied ListSecrets stops the run at once: no secret is read one by one', async () => {
+    // The role the stack deploys has ListSecrets: denied, the identity is not that role, and
+    // per-secret reads would fail user by user (docs/troubleshooting.md).
     h.sim.addUser(P1, 'app1');
-    const seeded = await h.seed(P1, 'app1');
+    await h.seed(P1, 'app1');
     awsProxy().clear();
     awsProxy().inject({
       operation: 'ListSecrets',
@@ -52,7 +54,8 @@ describe('cost of a run', () => {
       times: Number.POSITIVE_INFINITY,
     });
     const report = await h.run(h.config({ projects: [{ projectId: P1, users: ['app1'] }] }));
-    expect(report.users[0]).toMatchObject({ action: 'skipped', serialNumber: seeded.serialNumber });
-    expect(secretsManagerCalls()).toEqual({ DescribeSecret: 1, GetSecretValue: 1 });
+    expect(report.error).toMatchObject({ code: 'SECRETS_ACCESS_DENIED' });
+    expect(report.users[0]).toMatchObject({ action: 'failed', errorCode: 'SECRETS_ACCESS_DENIED' });
+    expect(secretsManagerCalls()).toEqual({});
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,11 +8,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { failOnGuardFindings, suppressGuardRule } from '../../infra/guard.js';
-import { cdkApp, synthCustomized } from './support.js';
+import { cdkApp } from './support.js';
 
 /**
- * cfn-guard's Control Tower rules on the customized deployment (the synth check runs them on the
- * default one through the cdk CLI), and the suppression mechanism itself.
+ * The suppression mechanism of cfn-guard findings. The rules themselves run over the deployment
+ * in the synth check (synth-check.test.ts), where any finding not suppressed fails synth and each
+ * suppression must still have its finding.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'atlas-x509-guard-'));
@@ -21,48 +22,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type TemplateJson = {
   Resources: Record<string, { Metadata?: { guard?: { SuppressedRules?: string[] } } }>;
 };
-
-/** What cfn-guard finds in `template`, as `rule@LogicalId` (it ignores suppressions itself). */
-const guardFindings = (app: App, name: string, template: TemplateJson): string[] => {
-  const path = join(dir, `${name}.template.json`);
-  writeFileSync(path, JSON.stringify(template));
-  const report = new CfnGuardValidator().validate({ templatePaths: [path], appConstruct: app });
-  return report.violations
-    .flatMap((v) => v.violatingResources.map((r) => `${v.ruleName}@${r.resourceLogicalId}`))
-    .sort();
-};
-
-/** What the template says is suppressed, as `rule@LogicalId`. */
-const suppressedIn = (template: TemplateJson): string[] =>
-  Object.entries(template.Resources)
-    .flatMap(([id, r]) => (r.Metadata?.guard?.SuppressedRules ?? []).map((rule) => `${rule}@${id}`))
-    .sort();
-
-/** The reasons acknowledged for cfn-guard rules anywhere in `stack`'s tree. */
-const guardReasons = (stack: Stack): string[] =>
-  stack.node
-    .findAll()
-    .flatMap((c) => c.node.metadata)
-    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-    .flatMap((m) => Object.entries(m.data as Record<string, string>))
-    .filter(([id]) => id.startsWith('cdk-validator-cfnguard::'))
-    .map(([, reason]) => reason);
-
-describe('cfn-guard Control Tower rules', () => {
-  // The customized deployment (static egress IP, consumers, alarm email), as the other infra
-  // tests synthesize it. The default one runs guard through the cdk CLI in the synth check
-  // (synth-check.test.ts), where any finding not suppressed fails synth.
-  it('find exactly what is suppressed, each with a reason', () => {
-    const { app, stack, template } = synthCustomized();
-    const json = template.toJSON() as TemplateJson;
-    const suppressed = suppressedIn(json);
-    expect(suppressed.length).toBeGreaterThan(0);
-    expect(guardFindings(app, 'customized', json)).toEqual(suppressed);
-    const reasons = guardReasons(stack);
-    expect(reasons).toHaveLength(suppressed.length);
-    for (const reason of reasons) expect(reason.length).toBeGreaterThan(40);
-  }, 60_000);
-});
 
 describe('suppressGuardRule and failOnGuardFindings', () => {
   const sqsDlqRule = join(

@@ -53,6 +53,56 @@ describe('monitoring, default deployment', () => {
       });
     });
 
+    it('fire when a run deferred a user with no certificate or one within criticalDays', () => {
+      expect(alarm('DeferredCritical')).toMatchObject({
+        ...runMetric('DeferredCritical'),
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'ignore',
+        AlarmActions: [topic()],
+        OKActions: [topic()],
+      });
+    });
+
+    it('fire when Atlas refuses a mint for its per-user certificate limit', () => {
+      expect(alarm('CertificateLimitReached')).toMatchObject({
+        ...runMetric('CertificateLimitReached'),
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        TreatMissingData: 'ignore',
+      });
+    });
+
+    it('fire when the deferred count holds or grows on 3 of 4 days (metric math on DeferredUsers)', () => {
+      const stagnant = alarm('DeferredNotShrinking');
+      expect(stagnant).toMatchObject({
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 4,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [topic()],
+        OKActions: [topic()],
+      });
+      expect(stagnant.MetricName).toBeUndefined();
+      const queries = stagnant.Metrics as Record<string, unknown>[];
+      const expression = queries.find((q) => q.Expression);
+      expect(expression).toMatchObject({
+        Expression: 'IF(deferred > 0 AND DIFF(deferred) >= 0, 1, 0)',
+        ReturnData: true,
+      });
+      expect(queries.find((q) => q.Id === 'deferred')).toMatchObject({
+        MetricStat: {
+          Metric: runMetric('DeferredUsers'),
+          Period: 86_400,
+          Stat: 'Maximum',
+        },
+        ReturnData: false,
+      });
+    });
+
     it('fire when no run completed for 26 hours, silence included', () => {
       expect(alarm('NoCompletedRun')).toMatchObject({
         ...runMetric('RunCompleted'),
@@ -104,7 +154,7 @@ describe('monitoring, default deployment', () => {
     });
 
     it('publish to a topic under a customer managed key CloudWatch may use, SSL only', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
       const key = logicalId(template, 'AWS::KMS::Key', {
         Description: Match.stringLikeRegexp('alarm topic'),
       });
@@ -154,6 +204,12 @@ describe('monitoring, default deployment', () => {
         '\\"FailedUsers\\"',
         '\\"Orphans\\"',
         '\\"RunCompleted\\"',
+        'Deferred users',
+        '\\"DeferredCritical\\"',
+        'DIFF(deferred)',
+        'Orphaned certificates',
+        '\\"StandingOrphans\\"',
+        '\\"CertificateLimitReached\\"',
       ]) {
         expect(body).toContain(text);
       }

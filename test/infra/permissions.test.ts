@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../functions/adapters/aws/secret-store.js';
 import {
   alarmsPublishStatement,
   consumersDecryptStatement,
@@ -37,7 +38,9 @@ describe('rotate function permissions', () => {
     expect(actions(secrets).sort()).toEqual(
       [
         'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteResourcePolicy',
         'secretsmanager:DescribeSecret',
+        'secretsmanager:GetResourcePolicy',
         'secretsmanager:GetSecretValue',
         'secretsmanager:PutResourcePolicy',
         'secretsmanager:PutSecretValue',
@@ -46,6 +49,25 @@ describe('rotate function permissions', () => {
       ].sort(),
     );
     expect(resources(secrets)).toEqual([CERT_PREFIX_ARN]);
+  });
+
+  it('deletes (and lists versions of) only secrets under the prefix that carry its managed-by tag', () => {
+    const del = bySid(statements, 'DeleteOwnEmptySecrets');
+    expect([...actions(del)].sort()).toEqual([
+      'secretsmanager:DeleteSecret',
+      'secretsmanager:ListSecretVersionIds',
+    ]);
+    expect(resources(del)).toEqual([CERT_PREFIX_ARN]);
+    // The tag the secret store writes on CreateSecret, with its value.
+    expect(del.Condition).toEqual({
+      StringEquals: {
+        [`secretsmanager:ResourceTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE,
+      },
+    });
+    expect(MANAGED_BY_TAG).toBe('atlas-x509-rotator:managed-by');
+    // No other statement grants DeleteSecret.
+    const deleting = statements.filter((s) => actions(s).includes('secretsmanager:DeleteSecret'));
+    expect(deleting.map((s) => s.Sid)).toEqual(['DeleteOwnEmptySecrets']);
   });
 
   it('uses its key through Secrets Manager only, for those secrets', () => {
@@ -109,6 +131,7 @@ describe('rotate function permissions', () => {
     expect(statements.map((s) => s.Sid)).toEqual([
       'WriteOwnLogs',
       'ManageCertificateSecrets',
+      'DeleteOwnEmptySecrets',
       'IndexCertificateSecrets',
       'EncryptCertificateSecrets',
       'ReadAtlasCredentials',
@@ -211,6 +234,7 @@ describe('statement builders', () => {
     ) as Statement[];
     expect(statements.map((s) => s.Sid)).toEqual([
       'ManageCertificateSecrets',
+      'DeleteOwnEmptySecrets',
       'IndexCertificateSecrets',
       'EncryptCertificateSecrets',
       'ReadAtlasCredentials',

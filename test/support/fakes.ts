@@ -19,11 +19,14 @@ import {
   type SecretStorePort,
   type UserRef,
 } from '../../functions/domain/rotation/index.js';
+import type { RotatorTags } from '../../functions/domain/rotation/ports.js';
 import {
   CURRENT,
   labelsOf,
+  orphansTagValue,
   PENDING,
   parseCurrentValue,
+  parseOrphansTag,
   type SecretState,
   serializeStored,
   versionIdFor,
@@ -252,6 +255,7 @@ export class FakeAtlas implements AtlasPort {
   private readonly certs = new Map<string, FakeCertificate[]>();
   private readonly users = new Map<string, AtlasDatabaseUser[]>();
   private readonly createFaults: CreateFault[] = [];
+  private readonly customerCas = new Map<string, { readable: boolean }>();
   private readonly cas = new Map<string, Promise<ProjectCa>>();
   private nextKey = 0;
 
@@ -284,6 +288,7 @@ export class FakeAtlas implements AtlasPort {
   ): Promise<string> {
     await this.calls.enter('createCertificate', [projectId, username, months]);
     this.startBys.push(options.startBy);
+    this.refuseLikeAtlas(projectId, username);
     const fault = this.createFaults.shift();
     const start = truncateToSeconds(this.clock.now());
     // Atlas backdates notBefore by an hour and lists it as createdAt.
@@ -309,6 +314,35 @@ export class FakeAtlas implements AtlasPort {
   async listDatabaseUsers(projectId: string): Promise<AtlasDatabaseUser[]> {
     await this.calls.enter('listDatabaseUsers', [projectId]);
     return [...(this.users.get(projectId) ?? [])];
+  }
+
+  async customerCaConfigured(projectId: string): Promise<boolean | undefined> {
+    await this.calls.enter('customerCaConfigured', [projectId]);
+    const ca = this.customerCas.get(projectId);
+    return ca && !ca.readable ? undefined : ca !== undefined;
+  }
+
+  /** A customer CA on the project: creates are refused; `readable: false` as for a 403 on it. */
+  setCustomerCa(projectId: string, options: { readable?: boolean } = {}): this {
+    this.customerCas.set(projectId, { readable: options.readable ?? true });
+    return this;
+  }
+
+  /** Atlas's refusals before minting (a user it lists as not MANAGED, a customer CA). */
+  private refuseLikeAtlas(projectId: string, username: string): void {
+    const user = this.users.get(projectId)?.find((u) => u.username === username);
+    const refusal =
+      user && user.x509Type !== 'MANAGED'
+        ? 'USER_NOT_MANAGED_X509'
+        : this.customerCas.has(projectId)
+          ? 'CANNOT_GENERATE_CERT_IF_ADVANCED_X509'
+          : undefined;
+    if (refusal) {
+      throw new RotatorError(`Atlas POST certs failed: 400 ${refusal}`, {
+        code: refusal,
+        remedy: 'as Atlas says',
+      });
+    }
   }
 
   /** Queues what the next create does (one fault per create). */
@@ -381,6 +415,8 @@ export class FakeAtlas implements AtlasPort {
 
 const PREVIOUS = 'AWSPREVIOUS';
 const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
+const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
+const POLICY_TAG = 'atlas-x509-rotator:policy';
 
 export interface FakeVersion {
   id: string;
@@ -399,6 +435,8 @@ export interface FakeSecret {
   /** Every version, labelled or not, oldest first. */
   versions: FakeVersion[];
   tags: Map<string, string>;
+  /** The resource policy document, if any. */
+  policy?: string | undefined;
 }
 
 /** A store failure shaped like the adapter's `SecretStoreError` (user-scoped). */
@@ -484,19 +522,59 @@ export class FakeSecretStore implements SecretStorePort {
     removeStage(secret, PENDING, versionId);
   }
 
-  async tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean> {
+  async tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean> {
     try {
-      await this.calls.enter('tagNotAfter', [state, notAfter]);
+      await this.calls.enter('tagNotAfter', [state, notAfter, policy]);
       this.must(state.name).tags.set(NOT_AFTER_TAG, notAfter.toISOString());
+      if (policy !== undefined) this.must(state.name).tags.set(POLICY_TAG, policy);
       return true;
     } catch {
       return false;
     }
   }
 
+  async tagOrphans(
+    secret: Pick<SecretState, 'name' | 'arn'>,
+    serials: readonly string[],
+  ): Promise<boolean> {
+    try {
+      await this.calls.enter('tagOrphans', [secret, serials]);
+      this.must(secret.name).tags.set(ORPHANS_TAG, orphansTagValue(serials));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async readPolicy(state: SecretState): Promise<string | undefined> {
+    await this.calls.enter('readPolicy', [state]);
+    return this.must(state.name).policy;
+  }
+
+  async putPolicy(state: SecretState, document: string | undefined): Promise<void> {
+    await this.calls.enter('putPolicy', [state, document]);
+    this.must(state.name).policy = document;
+  }
+
+  async tag(state: SecretState, tags: RotatorTags): Promise<void> {
+    await this.calls.enter('tag', [state, tags]);
+    const secret = this.must(state.name);
+    if (tags.notAfter) secret.tags.set(NOT_AFTER_TAG, tags.notAfter.toISOString());
+    if (tags.policy !== undefined) secret.tags.set(POLICY_TAG, tags.policy);
+  }
+
   async dropPending(state: SecretState, versionId: string): Promise<void> {
     await this.calls.enter('dropPending', [state, versionId]);
     removeStage(this.must(state.name), PENDING, versionId);
+  }
+
+  /** Like the adapter: only a secret with no version at all, labelled or not, goes. */
+  async removeEmpty(state: SecretState): Promise<boolean> {
+    await this.calls.enter('removeEmpty', [state]);
+    const secret = this.secrets.get(state.name);
+    if (!secret || secret.deletedDate || secret.versions.length > 0) return false;
+    this.secrets.delete(state.name);
+    return true;
   }
 
   // ---- inspection ----
@@ -528,6 +606,14 @@ export class FakeSecretStore implements SecretStorePort {
 
   notAfterTag(name: string): string | undefined {
     return this.secrets.get(name)?.tags.get(NOT_AFTER_TAG);
+  }
+
+  orphansTag(name: string): string | undefined {
+    return this.secrets.get(name)?.tags.get(ORPHANS_TAG);
+  }
+
+  policyTag(name: string): string | undefined {
+    return this.secrets.get(name)?.tags.get(POLICY_TAG);
   }
 
   // ---- seeding ----
@@ -643,6 +729,8 @@ const stateOf = (secret: FakeSecret): SecretState => {
     ...labelsOf(versions),
     current: undefined,
     notAfterHint: tagged ? new Date(tagged) : undefined,
+    orphansSeen: parseOrphansTag(secret.tags.get(ORPHANS_TAG)),
+    policyTag: secret.tags.get(POLICY_TAG),
   };
 };
 
@@ -709,7 +797,9 @@ export interface FakeContext extends RotationContext {
 }
 
 export interface FakeContextOptions
-  extends Partial<Pick<RotationContext, 'deadline' | 'tuning' | 'limit' | 'paused' | 'runId'>> {
+  extends Partial<
+    Pick<RotationContext, 'deadline' | 'tuning' | 'limit' | 'paused' | 'runId' | 'consumers'>
+  > {
   pki: TestPki;
   /** @default one project, P1, with the user app1 */
   config?: RawConfig;

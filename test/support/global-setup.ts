@@ -10,22 +10,31 @@ declare module 'vitest' {
   }
 }
 
-let moto: MotoServer | undefined;
+/**
+ * Every project runs this setup, in the same process: one build and one moto_server serve them
+ * all (kept on globalThis, since each project may load this module anew).
+ */
+const shared = globalThis as { rotatorSetup?: Promise<{ moto?: MotoServer; endpoint: string }> };
 
-/** Uses the moto_server that `.ci/run` started (MOTO_ENDPOINT), or starts one for this run. */
-export const setup = async (project: TestProject): Promise<void> => {
+const setUpOnce = async (): Promise<{ moto?: MotoServer; endpoint: string }> => {
   // What the package ships, rebuilt from the sources first: no test runs a stale bundle.
   await buildBundles();
-  project.provide('cliBundle', CLI);
+  // The moto_server `.ci/run` started (MOTO_ENDPOINT), or one for this run.
   const given = process.env.MOTO_ENDPOINT;
-  if (given) {
-    project.provide('motoEndpoint', given);
-    return;
-  }
-  moto = await startMoto();
-  project.provide('motoEndpoint', moto.endpoint);
+  if (given) return { endpoint: given };
+  const moto = await startMoto();
+  return { moto, endpoint: moto.endpoint };
+};
+
+export const setup = async (project: TestProject): Promise<void> => {
+  shared.rotatorSetup ??= setUpOnce();
+  const { endpoint } = await shared.rotatorSetup;
+  project.provide('cliBundle', CLI);
+  project.provide('motoEndpoint', endpoint);
 };
 
 export const teardown = async (): Promise<void> => {
-  await moto?.stop();
+  const done = shared.rotatorSetup;
+  shared.rotatorSetup = undefined;
+  await (await done)?.moto?.stop();
 };

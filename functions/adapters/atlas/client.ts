@@ -8,10 +8,12 @@ import type {
   CreateOptions,
 } from '../../domain/rotation/ports.js';
 import type { CallSpec } from './call.js';
-import { AtlasResponseError } from './errors.js';
+import { AtlasApiError, AtlasResponseError } from './errors.js';
 import { parseBody } from './responses.js';
 import {
   databaseUserPageSchema,
+  type RateLimit,
+  rateLimitSchema,
   type ServiceAccount,
   serviceAccountSchema,
   type UserSecurity,
@@ -24,6 +26,7 @@ export type { ServiceAccount, UserSecurity } from './schemas.js';
 export type { AtlasClientOptions } from './transport.js';
 
 const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
+const RATE_LIMITS_MEDIA_TYPE = 'application/vnd.atlas.2025-03-12+json';
 /** Atlas's maximum page size: one request for any realistic number of certificates. */
 const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
@@ -125,6 +128,22 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
   }
 
   /**
+   * Whether the project has a customer CA, under which Atlas refuses managed certificates.
+   * Undefined when the credential may not read it: the endpoint needs Project Owner, more than
+   * the daily rotation may hold.
+   */
+  async customerCaConfigured(groupId: string): Promise<boolean | undefined> {
+    try {
+      return Boolean((await this.getUserSecurity(groupId)).customerX509.cas?.trim());
+    } catch (err) {
+      if (err instanceof AtlasApiError && (err.status === 401 || err.status === 403)) {
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  /**
    * Removes the project's customer CA (self-managed X.509); triggers a rolling restart of the
    * project's clusters. Retried only when Atlas provably did not act on it.
    */
@@ -161,6 +180,23 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
       mediaType: SERVICE_ACCOUNT_MEDIA_TYPE,
     };
     return parseBody(spec, await this.transport.call(spec), serviceAccountSchema);
+  }
+
+  /**
+   * The token bucket that governs a project's certificate endpoints (`GET /rateLimits`, version
+   * 2025-03-12): capacity, refill and scope, where the credential may read it.
+   */
+  async getCertificateRateLimit(groupId: string): Promise<RateLimit> {
+    const endpointPath = '/api/atlas/v2/groups/{groupId}/databaseUsers/{username}/certs';
+    const spec: CallSpec = {
+      method: 'GET',
+      path: '/api/atlas/v2/rateLimits',
+      query: `groupId=${groupId}&endpointPath=${encodeURIComponent(endpointPath)}`,
+      groupId,
+      safety: 'safe',
+      mediaType: RATE_LIMITS_MEDIA_TYPE,
+    };
+    return parseBody(spec, await this.transport.call(spec), rateLimitSchema);
   }
 
   private async listAll<T>(spec: CallSpec, schema: z.ZodType<{ results: T[] }>): Promise<T[]> {

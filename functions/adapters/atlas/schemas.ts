@@ -110,3 +110,15 @@ export const serviceAccountSchema = z.object({
 });
 
 export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
+
+const limitValue = z.object({ value: z.number() }).partial().optional();
+
+/** `RateLimitEndpointSetResponse` (version 2025-03-12): one endpoint set's token bucket. */
+export const rateLimitSchema = z.object({
+  endpointSetId: z.string().optional(),
+  capacity: limitValue,
+  refillRate: limitValue,
+  refillDurationSeconds: limitValue,
+  scope: z.string().optional(),
+});
+export type RateLimit = z.infer<typeof rateLimitSchema>;

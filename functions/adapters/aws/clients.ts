@@ -16,10 +16,13 @@ import { KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS } from '../.
 // Every call is bounded: the SDK's default socket timeout is minutes, so a dependency that
 // accepts a connection and never answers would hold a run until Lambda kills it. Each attempt
 // gets a connect and a response timeout; the SDK retries a timed-out attempt like a network
-// error. Values are the worst a healthy service in the same region takes, with room.
+// error. Values are the worst a healthy service in the same region takes, with room. Without
+// throwOnRequestTimeout, the SDK (smithy node-http-handler 4.x) only logs a warning when
+// requestTimeout passes and keeps waiting.
 const bounded = (connectionTimeout: number, requestTimeout: number) => ({
   connectionTimeout,
   requestTimeout,
+  throwOnRequestTimeout: true,
 });
 
 export const secretsManager = new SecretsManagerClient({

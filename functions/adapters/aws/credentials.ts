@@ -2,6 +2,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { z } from 'zod';
 import { RotatorError } from '../../domain/errors.js';
 import type { AtlasCredentials } from '../atlas/auth.js';
+import { runWideError } from './run-wide.js';
 
 /**
  * Where the Atlas credential comes from: the environment variables the Atlas CLI uses, else
@@ -64,6 +65,9 @@ export const resolveAtlasCredentials = async (input: {
     );
     text = got.SecretString;
   } catch (err) {
+    // No region, no AWS credentials, no endpoint: say that, not that the Atlas one is missing.
+    const wide = runWideError(err, { service: 'Secrets Manager', action: 'GetSecretValue' });
+    if (wide) throw wide;
     const name = (err as { name?: string }).name ?? 'Error';
     throw new CredentialsError(
       `Cannot read the Atlas credentials secret ${input.secretId} (${name})`,

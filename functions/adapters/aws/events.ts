@@ -4,6 +4,7 @@ import type { EventPublisher, RotatorEvent } from '../../domain/events.js';
 import type { Log } from '../../domain/log.js';
 import { EVENT_SOURCE } from '../../domain/names.js';
 import { PUBLISH_BUDGET_MS } from '../../domain/timing.js';
+import { endpointOverride, isLocalEndpoint } from './endpoints.js';
 
 /**
  * The `EventPublisher` port on EventBridge. Events are notifications: best effort, and bounded
@@ -12,6 +13,25 @@ import { PUBLISH_BUDGET_MS } from '../../domain/timing.js';
 
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;
+
+const busFrom = (env: NodeJS.ProcessEnv): string => env.ROTATOR_EVENT_BUS?.trim() || 'default';
+
+/**
+ * Where this process's events go: a bus, or nowhere when Secrets Manager is a local server and
+ * EventBridge has no endpoint of its own. The SDK would then send a local run's events to the
+ * real bus of whatever account the shell's credentials belong to. The Lambda sets no endpoint.
+ */
+export const eventTarget = (
+  env: NodeJS.ProcessEnv = process.env,
+): { bus: string } | { skipped: string } => {
+  const secrets = endpointOverride('Secrets Manager', env);
+  if (secrets && isLocalEndpoint(secrets.url) && !endpointOverride('EventBridge', env)) {
+    return {
+      skipped: `Secrets Manager is local (${secrets.variable}=${secrets.url}) and EventBridge is not (set AWS_ENDPOINT_URL_EVENTBRIDGE to publish locally): not publishing to a real bus`,
+    };
+  }
+  return { bus: busFrom(env) };
+};
 
 export interface PublisherOptions {
   /** @default ROTATOR_EVENT_BUS, else the account's default bus */
@@ -22,7 +42,8 @@ export interface PublisherOptions {
 
 /** Publishes to a bus (`ROTATOR_EVENT_BUS`, default the account's default bus). */
 export class EventBridgePublisher implements EventPublisher {
-  private readonly busName: string;
+  /** The bus events are put on. */
+  readonly busName: string;
   private readonly budgetMs: number;
 
   constructor(
@@ -30,7 +51,7 @@ export class EventBridgePublisher implements EventPublisher {
     private readonly log: Log,
     options: PublisherOptions = {},
   ) {
-    this.busName = options.busName ?? process.env.ROTATOR_EVENT_BUS ?? 'default';
+    this.busName = options.busName ?? busFrom(process.env);
     this.budgetMs = options.budgetMs ?? PUBLISH_BUDGET_MS;
   }
 

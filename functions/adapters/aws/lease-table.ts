@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { RotatorError } from '../../domain/errors.js';
 import type { LeasePort, LeaseResult } from '../../domain/rotation/ports.js';
+import { runWideError } from './run-wide.js';
 
 /**
  * Per-user leases in DynamoDB. A run takes a user's lease with a conditional write before it
@@ -30,6 +31,9 @@ export class LeaseError extends RotatorError {
 }
 
 const errorName = (err: unknown): string => (err as { name?: string } | undefined)?.name ?? 'Error';
+// DynamoDB's messages name tables, actions and principals; one line of it is enough.
+const messageOf = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 300) ?? '';
 
 export interface LeaseTableOptions {
   tableName: string;
@@ -62,12 +66,15 @@ export class LeaseTable implements LeasePort {
       await this.client.send(new DescribeTableCommand({ TableName: this.options.tableName }));
     } catch (err) {
       if (err instanceof ResourceNotFoundException) throw this.missing(err);
-      throw new LeaseError(
-        `Cannot reach lease table ${this.options.tableName} (${errorName(err)})`,
-        'LEASE_TABLE_UNAVAILABLE',
-        'Check DynamoDB permissions (DescribeTable, PutItem, DeleteItem) and the region.',
-        'run',
-        errorName(err),
+      throw (
+        runWideError(err, { service: 'DynamoDB', action: 'DescribeTable' }) ??
+        new LeaseError(
+          `Cannot reach lease table ${this.options.tableName} (${errorName(err)}: ${messageOf(err)})`,
+          'LEASE_TABLE_UNAVAILABLE',
+          'Check DynamoDB permissions (DescribeTable, PutItem, DeleteItem) and the region.',
+          'run',
+          errorName(err),
+        )
       );
     }
   }
@@ -109,12 +116,15 @@ export class LeaseTable implements LeasePort {
         };
       }
       if (err instanceof ResourceNotFoundException) throw this.missing(err);
-      throw new LeaseError(
-        `Could not take the lease ${key} (${errorName(err)})`,
-        'LEASE_UNAVAILABLE',
-        'Nothing was minted for this user; the next run retries.',
-        'user',
-        errorName(err),
+      throw (
+        runWideError(err, { service: 'DynamoDB', action: 'PutItem' }) ??
+        new LeaseError(
+          `Could not take the lease ${key} (${errorName(err)})`,
+          'LEASE_UNAVAILABLE',
+          'Nothing was minted for this user; the next run retries.',
+          'user',
+          errorName(err),
+        )
       );
     }
   }

@@ -1,10 +1,14 @@
 import {
   CreateSecretCommand,
+  DeleteResourcePolicyCommand,
+  DeleteSecretCommand,
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
   type ListSecretsCommandOutput,
+  ListSecretVersionIdsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
@@ -14,27 +18,40 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import pThrottle from 'p-throttle';
 import { RotatorError } from '../../domain/errors.js';
-import type { CreateSecretOptions, SecretStorePort } from '../../domain/rotation/ports.js';
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../domain/names.js';
+import type {
+  CreateSecretOptions,
+  RotatorTags,
+  SecretStorePort,
+} from '../../domain/rotation/ports.js';
 import {
   CURRENT,
   labelsOf,
+  orphansTagValue,
   PENDING,
   parseCurrentValue,
+  parseOrphansTag,
   type SecretState,
   versionIdFor,
 } from '../../domain/stored-value.js';
 import { type KeyWriteRetryOptions, retryKeyWrite } from './key-write-retry.js';
+import { runWideError } from './run-wide.js';
 
 /**
  * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`.
  * What a value and a version mean is the domain's (`domain/stored-value.ts`).
  */
 
-export const MANAGED_BY_TAG = 'atlas-x509-rotator:managed-by';
-export const MANAGED_BY_VALUE = 'atlas-x509-rotator';
+export { MANAGED_BY_TAG, MANAGED_BY_VALUE };
 
 /** The held certificate's expiry, tagged so the next run can order users from ListSecrets. */
 export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
+
+/** Orphan serials already reported, so a run counts only the orphans it is first to see. */
+export const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
+
+/** The hash of the consumers' resource policy last put (`domain/consumers.ts` `wantedPolicy`). */
+export const POLICY_TAG = 'atlas-x509-rotator:policy';
 
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -58,6 +75,8 @@ const stateOf = (
     current: undefined,
     notAfterHint: hint && !Number.isNaN(hint.getTime()) ? hint : undefined,
     rotationEnabled: meta.RotationEnabled === true,
+    orphansSeen: parseOrphansTag(meta.Tags?.find((t) => t.Key === ORPHANS_TAG)?.Value),
+    policyTag: meta.Tags?.find((t) => t.Key === POLICY_TAG)?.Value,
   };
 };
 
@@ -70,8 +89,13 @@ export class SecretStoreError extends RotatorError {
 
 const awsErrorName = (err: unknown): string => (err as { name?: string } | undefined)?.name ?? '';
 
-/** Maps SDK failures to errors that say what to do. Messages hold names and codes only. */
-const storeFailure = (action: string, secret: string, err: unknown): SecretStoreError => {
+/**
+ * Maps SDK failures to errors that say what to do. Messages hold names and codes only, but for
+ * run-wide causes (no region, no credentials, no endpoint: `run-wide.ts`), which stop the run.
+ */
+const storeFailure = (action: string, secret: string, err: unknown): RotatorError => {
+  const wide = runWideError(err, { service: 'Secrets Manager', action });
+  if (wide) return wide;
   const name = awsErrorName(err);
   if (name === 'AccessDeniedException') {
     return new SecretStoreError(
@@ -105,9 +129,21 @@ const storeFailure = (action: string, secret: string, err: unknown): SecretStore
   );
 };
 
+/** IAM checks every principal when a policy is put: a consumer role that does not exist fails it. */
+const policyFailure = (action: string, secret: string, err: unknown): RotatorError => {
+  const name = awsErrorName(err);
+  if (name === 'MalformedPolicyDocumentException') {
+    return new SecretStoreError(
+      `Secrets Manager refused the consumers' resource policy for ${secret} (${name})`,
+      'RESOURCE_POLICY_REFUSED',
+      "Check that every consumer principal in ROTATOR_CONSUMERS (the construct's consumers) for this project exists; the next run puts the policy again.",
+      name,
+    );
+  }
+  return storeFailure(action, secret, err);
+};
+
 export interface SecretStoreOptions {
-  /** Principals (role ARNs, possibly in other accounts) allowed to read a project's secrets. */
-  readersFor?: (projectId: string) => readonly string[];
   /**
    * The client for key-holding writes (PutSecretValue, label moves), with SDK retries off:
    * they are retried by `retryKeyWrite`, on no shared retry quota. @default the main client
@@ -115,21 +151,6 @@ export interface SecretStoreOptions {
   keyWrites?: SecretsManagerClient;
   keyWriteRetry?: KeyWriteRetryOptions;
 }
-
-/** The resource policy that lets consumers read a certificate secret, and nothing else. */
-export const readerPolicy = (readers: readonly string[]): string =>
-  JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AtlasX509CertificateReaders',
-        Effect: 'Allow',
-        Principal: { AWS: [...readers] },
-        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        Resource: '*',
-      },
-    ],
-  });
 
 /**
  * Secrets Manager allows 50 requests a second per region for each write family, and the quota
@@ -148,6 +169,7 @@ const paced = {
   /** PutSecretValue and UpdateSecretVersionStage share one quota. */
   value: writeFamily(),
   tag: writeFamily(),
+  /** GetResourcePolicy shares the quota of Put/DeleteResourcePolicy: paced as a write. */
   policy: writeFamily(),
 };
 
@@ -264,18 +286,7 @@ export class SecretStore implements SecretStorePort {
         ),
       );
       const arn = created.ARN ?? name;
-      const readers = this.options.readersFor?.(options.projectId) ?? [];
-      if (readers.length > 0) {
-        await paced.policy(() =>
-          this.client.send(
-            new PutResourcePolicyCommand({
-              SecretId: arn,
-              ResourcePolicy: readerPolicy(readers),
-              BlockPublicPolicy: true,
-            }),
-          ),
-        );
-      }
+      // The consumers' policy is put once the first certificate is stored (`reconcile.ts`).
       // Nothing to read back: the secret is empty. Its creation time is backdated a little so
       // that clock skew cannot hide a certificate minted right after it from the orphan count.
       return {
@@ -341,13 +352,77 @@ export class SecretStore implements SecretStorePort {
    * Records the current certificate's expiry as a tag, so the next run can order users by
    * urgency from `ListSecrets` alone. Best effort: a hint, not a fact.
    */
-  async tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean> {
+  async tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean> {
+    try {
+      await this.tag(state, { notAfter, policy });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The rotator's tags, in one TagResource. */
+  async tag(state: SecretState, tags: RotatorTags): Promise<void> {
+    const Tags = [
+      ...(tags.notAfter ? [{ Key: NOT_AFTER_TAG, Value: tags.notAfter.toISOString() }] : []),
+      ...(tags.policy !== undefined ? [{ Key: POLICY_TAG, Value: tags.policy }] : []),
+    ];
+    if (Tags.length === 0) return;
+    try {
+      await paced.tag(() =>
+        this.client.send(new TagResourceCommand({ SecretId: state.arn, Tags })),
+      );
+    } catch (err) {
+      throw storeFailure('TagResource', state.name, err);
+    }
+  }
+
+  /** The secret's resource policy, or undefined when it has none. */
+  async readPolicy(state: SecretState): Promise<string | undefined> {
+    try {
+      const got = await paced.policy(() =>
+        this.client.send(new GetResourcePolicyCommand({ SecretId: state.arn })),
+      );
+      return got.ResourcePolicy || undefined;
+    } catch (err) {
+      throw policyFailure('GetResourcePolicy', state.name, err);
+    }
+  }
+
+  /** Puts the consumers' resource policy (public policies blocked), or removes it (undefined). */
+  async putPolicy(state: SecretState, document: string | undefined): Promise<void> {
+    try {
+      await paced.policy(() =>
+        document === undefined
+          ? this.client.send(new DeleteResourcePolicyCommand({ SecretId: state.arn }))
+          : this.client.send(
+              new PutResourcePolicyCommand({
+                SecretId: state.arn,
+                ResourcePolicy: document,
+                BlockPublicPolicy: true,
+              }),
+            ),
+      );
+    } catch (err) {
+      throw policyFailure(
+        document === undefined ? 'DeleteResourcePolicy' : 'PutResourcePolicy',
+        state.name,
+        err,
+      );
+    }
+  }
+
+  /** Records the orphans reported so far, paced like the expiry tag. Best effort. */
+  async tagOrphans(
+    secret: Pick<SecretState, 'name' | 'arn'>,
+    serials: readonly string[],
+  ): Promise<boolean> {
     try {
       await paced.tag(() =>
         this.client.send(
           new TagResourceCommand({
-            SecretId: state.arn,
-            Tags: [{ Key: NOT_AFTER_TAG, Value: notAfter.toISOString() }],
+            SecretId: secret.arn,
+            Tags: [{ Key: ORPHANS_TAG, Value: orphansTagValue(serials) }],
           }),
         ),
       );
@@ -368,6 +443,39 @@ export class SecretStore implements SecretStorePort {
       }),
       (stages) => stages.get(versionId)?.includes(PENDING) !== true,
     );
+  }
+
+  /**
+   * Deletes a secret this rotator created that holds no version, with no recovery window (a
+   * scheduled deletion would hold the name for 7 days). Checked first, unlabelled versions
+   * included; IAM allows the delete only on secrets carrying the managed-by tag.
+   */
+  async removeEmpty(state: SecretState): Promise<boolean> {
+    let action = 'DescribeSecret';
+    try {
+      const described = await this.client.send(new DescribeSecretCommand({ SecretId: state.arn }));
+      const ours = described.Tags?.some(
+        (t) => t.Key === MANAGED_BY_TAG && t.Value === MANAGED_BY_VALUE,
+      );
+      if (!ours || described.DeletedDate) return false;
+      action = 'ListSecretVersionIds';
+      const versions = await this.client.send(
+        new ListSecretVersionIdsCommand({
+          SecretId: state.arn,
+          IncludeDeprecated: true,
+          MaxResults: 1,
+        }),
+      );
+      if ((versions.Versions ?? []).length > 0 || versions.NextToken) return false;
+      action = 'DeleteSecret';
+      await this.client.send(
+        new DeleteSecretCommand({ SecretId: state.arn, ForceDeleteWithoutRecovery: true }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) return false;
+      throw storeFailure(action, state.name, err);
+    }
   }
 
   private keyWrite(

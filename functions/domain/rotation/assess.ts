@@ -1,6 +1,7 @@
 import type { UserSettings } from '../config.js';
 import { type CertificateDates, findOrphans, type ListedCertificate } from '../renewal.js';
 import { type SecretState, versionIdFor } from '../stored-value.js';
+import { atlasRefusal } from './atlas-facts.js';
 import { forcedFor, type Run } from './context.js';
 import { toDates, UserFailure } from './ledger.js';
 import { type Decision, evaluateUser, isRefusal } from './policies.js';
@@ -60,13 +61,14 @@ export const assess = async (
   if (isRefusal(verdict)) {
     throw new UserFailure(verdict.message, verdict.code, verdict.remedy, state);
   }
-  const decision: Decision =
+  const decided: Decision =
     served && !verdict.due
       ? {
           ...verdict,
           reason: `forced request already served: the current certificate was stored ${state?.currentCreatedDate?.toISOString()}, after the request of ${requestedAt?.toISOString()}; ${verdict.reason}`,
         }
       : verdict;
+  const decision = await atlasWouldRefuse(run, user, state, held, decided);
   const orphans = findOrphans({
     listed,
     isHeld: (serial) => state?.versions.has(versionIdFor(serial)) ?? false,
@@ -75,6 +77,37 @@ export const assess = async (
     now,
   });
   return { state, held, listed, orphans, decision, forced };
+};
+
+/**
+ * Atlas's own refusals of a create (`ATLAS_REFUSALS`), checked before a secret is created or a
+ * mint tried: for a user about to mint, and in a dry run for every user, so the plan predicts
+ * the run. A due user Atlas would refuse fails (in a dry run, `would fail: <code>: …`); a user
+ * that is not due keeps its decision, which in a dry run says what its renewal would meet.
+ * Finishing a pending version mints nothing, so it is not checked.
+ */
+const atlasWouldRefuse = async (
+  run: Run,
+  user: UserSettings,
+  state: SecretState | undefined,
+  held: CertificateDates | undefined,
+  decision: Decision,
+): Promise<Decision> => {
+  const { dryRun } = run.request;
+  if (state?.pendingVersionId || !(decision.due || dryRun)) return decision;
+  const refusal = await atlasRefusal(run, user);
+  if (!refusal) return decision;
+  const { code, message, remedy } = refusal;
+  if (decision.due) {
+    const said = dryRun ? `would fail: ${code}: ${message}` : `not minting: ${message}`;
+    // The failed row still names the certificate held: read the value the index spared.
+    const known =
+      held && state && !state.current
+        ? await run.ctx.store.read(user.secretName, user).catch(() => state)
+        : state;
+    throw new UserFailure(said, code, remedy, known);
+  }
+  return { ...decision, reason: `${decision.reason}; its renewal would fail: ${code}: ${message}` };
 };
 
 /**

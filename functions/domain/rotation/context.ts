@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RotatorConfig } from '../config.js';
+import type { Consumers } from '../consumers.js';
 import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';
 import { CREATE_RESERVE_MS } from '../timing.js';
@@ -21,6 +22,11 @@ export interface RotationTuning {
   confirmAttempts: number;
   /** @default 2000 */
   confirmDelayMs: number;
+  /**
+   * Each secret's resource policy is read on one day in this many (its name's hash picks the
+   * day), to find a policy changed by hand (`reconcile.ts`). @default 7
+   */
+  policyAuditDays: number;
 }
 
 export const DEFAULT_TUNING: RotationTuning = {
@@ -28,6 +34,7 @@ export const DEFAULT_TUNING: RotationTuning = {
   listLagGraceMs: 3_600_000,
   confirmAttempts: 3,
   confirmDelayMs: 2_000,
+  policyAuditDays: 7,
 };
 
 export interface RotationContext {
@@ -45,6 +52,10 @@ export interface RotationContext {
   limit?: LimitFunction | undefined;
   /** True while Atlas asked for a long pause: new users are deferred, not started. */
   paused?: (() => boolean) | undefined;
+  /** Told after each user's row: how many of the run's users are done (the CLI's progress). */
+  progress?: ((done: number, total: number) => void) | undefined;
+  /** Who may read each project's secrets (`ROTATOR_CONSUMERS`). @default nobody */
+  consumers?: Consumers | undefined;
 }
 
 /** The state of one run, shared by its phases. */

@@ -1,8 +1,8 @@
 import { type ValidatedCertificate, validateBundle } from '../certificate.js';
 import type { UserSettings } from '../config.js';
-import { CreateOutcomeUnknownError } from '../errors.js';
+import { asError, CreateOutcomeUnknownError, DeadlineError, RotatorError } from '../errors.js';
 import { recentOrphans } from '../renewal.js';
-import { serializeStored } from '../stored-value.js';
+import { type SecretState, serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
 import { createStartBy, type Run } from './context.js';
 import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
@@ -47,7 +47,14 @@ export const issue = async (
       orphans: lost,
     };
   }
-  const body = await mint(run, user, a, lost, leaseUntil);
+  const track = { refused: false };
+  let body: string;
+  try {
+    body = await mint(run, user, a, lost, leaseUntil, track);
+  } catch (err) {
+    if (!a.state && track.refused) await discardEmptySecret(run, user, state);
+    throw err;
+  }
 
   let cert: ValidatedCertificate;
   try {
@@ -91,6 +98,26 @@ export const issue = async (
 };
 
 /**
+ * Atlas refused the first mint for a secret this run created: left there, it would sit empty,
+ * and a plain delete would hold its name for the 7-day recovery window (the next run could not
+ * create it), so it goes at once. The store refuses if it holds any version. Best effort: the
+ * refusal is what the row reports.
+ */
+const discardEmptySecret = async (run: Run, user: UserSettings, state: SecretState) => {
+  const where = { projectId: user.projectId, username: user.username, secret: user.secretName };
+  try {
+    const removed = await run.ctx.store.removeEmpty(state);
+    if (removed) run.ctx.log.info('removed the empty secret this run created', where);
+    else run.ctx.log.warn('kept the secret this run created: it is not empty or not ours', where);
+  } catch (err) {
+    run.ctx.log.warn('could not remove the empty secret this run created', {
+      ...where,
+      errorCode: err instanceof RotatorError ? err.code : asError(err).name,
+    });
+  }
+};
+
+/**
  * Mints through Atlas. The create is not idempotent: after a failure that may have minted,
  * list again, count what appeared as orphans, and try again only as the mint gate allows.
  */
@@ -100,6 +127,8 @@ const mint = async (
   a: Assessment,
   lost: string[],
   leaseUntil: number,
+  /** Set when Atlas refused the first create outright: nothing was minted this run. */
+  track: { refused: boolean },
 ): Promise<string> => {
   const { ctx } = run;
   const { orphanLimit, orphanWindowDays, criticalDays, maxMintsPerWindow } = ctx.config.rotation;
@@ -140,7 +169,11 @@ const mint = async (
         { startBy },
       );
     } catch (err) {
-      if (!(err instanceof CreateOutcomeUnknownError)) throw err;
+      if (!(err instanceof CreateOutcomeUnknownError)) {
+        // By the port's contract this create minted nothing; on a first attempt, nor did the run.
+        track.refused = attempt === 1 && !(err instanceof DeadlineError);
+        throw err;
+      }
       // Poll, as after any create: a certificate the lagging list does not show yet would go
       // uncounted, and a second create would follow it.
       const { listed } = await pollList(run, user, (now) => notIn(now, known).length > 0);

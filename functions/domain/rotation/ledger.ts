@@ -1,7 +1,7 @@
 import { asError, DeadlineError, type FailureScope, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { CertificateDates, ListedCertificate } from '../renewal.js';
-import type { RunFailure, UserReport } from '../report.js';
+import { type RunFailure, STOPPED_REASON, type UserReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
 import { keyOf, sameUser, type UserRef } from './request.js';
 
@@ -62,6 +62,27 @@ export const outcome = (
   orphans: known ? serialsOf(known.orphans) : [],
 });
 
+/**
+ * What a row gains from what the run knew of the secret before acting (`before`: its index
+ * entry or first read; null: no secret): a deferred or failed row without an expiry gets the
+ * tagged one, or `certificate: 'none'`; orphans no earlier run reported are `newOrphans`.
+ */
+export const knownBefore = (
+  result: Outcome,
+  before: SecretState | null | undefined,
+): Partial<Pick<UserReport, 'notAfter' | 'certificate' | 'newOrphans'>> => {
+  const added: Partial<Pick<UserReport, 'notAfter' | 'certificate' | 'newOrphans'>> = {};
+  const stuck = result.action === 'deferred' || result.action === 'failed';
+  if (stuck && result.notAfter === undefined && before !== undefined) {
+    if (before === null || before.currentVersionId === undefined) added.certificate = 'none';
+    else if (before.notAfterHint) added.notAfter = before.notAfterHint.toISOString();
+  }
+  const seen = new Set(before?.orphansSeen ?? []);
+  const fresh = result.orphans.filter((serial) => !seen.has(serial));
+  if (fresh.length > 0) added.newOrphans = fresh;
+  return added;
+};
+
 export const unexpected = (err: unknown, scope: FailureScope): RotatorError => {
   const e = asError(err);
   return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
@@ -74,6 +95,8 @@ export const unexpected = (err: unknown, scope: FailureScope): RotatorError => {
 export class Ledger {
   private readonly rows = new Map<string, UserReport>();
   private readonly projectFailures = new Map<string, RotatorError>();
+  /** Each user's secret as first known to the run (null: none), for `knownBefore`. */
+  private readonly before = new Map<string, SecretState | null>();
   private failure: RunFailure | undefined;
 
   constructor(private readonly log: Log) {}
@@ -90,6 +113,7 @@ export class Ledger {
       username: user.username,
       secretName: user.secretName,
       ...result,
+      ...knownBefore(result, this.before.get(keyOf(user))),
     };
     this.rows.set(keyOf(user), row);
     this.log[row.action === 'failed' ? 'error' : 'info']('user done', {
@@ -102,6 +126,21 @@ export class Ledger {
       orphans: row.orphans,
     });
     return undefined;
+  }
+
+  /** What the run knew of a user's secret before acting on it; the first word stands. */
+  noteSecret(user: UserRef, secret: SecretState | null): void {
+    if (!this.before.has(keyOf(user))) this.before.set(keyOf(user), secret);
+  }
+
+  /** The user's row, once recorded. */
+  rowOf(user: UserRef): UserReport | undefined {
+    return this.rows.get(keyOf(user));
+  }
+
+  /** Orphan serials earlier runs reported for the user, as far as the run knows. */
+  orphansSeen(user: UserRef): readonly string[] {
+    return this.before.get(keyOf(user))?.orphansSeen ?? [];
   }
 
   failRun(err: RotatorError): void {
@@ -138,11 +177,8 @@ export class Ledger {
     if (projectError) return this.failed(projectError, {});
     const run = this.failure;
     if (!run) return undefined;
-    return {
-      ...outcome(undefined, 'failed', `run stopped: ${run.message}`),
-      errorCode: run.code,
-      remedy: run.remedy,
-    };
+    // The report's `error` says what and what to do, once; each row only points at it.
+    return { ...outcome(undefined, 'failed', STOPPED_REASON), errorCode: run.code };
   }
 
   /** Escalates `err`; the user's outcome is then the stop, or this error as its own failure. */

@@ -51,12 +51,26 @@ export interface AtlasPort {
     options?: CreateOptions,
   ): Promise<string>;
   listDatabaseUsers(projectId: string): Promise<AtlasDatabaseUser[]>;
+  /**
+   * Whether the project has a customer CA (self-managed X.509), under which Atlas refuses to
+   * create managed certificates; undefined when the credential may not read it (401/403: the
+   * endpoint needs Project Owner).
+   */
+  customerCaConfigured(projectId: string): Promise<boolean | undefined>;
 }
 
 export interface CreateSecretOptions {
   kmsKeyId: string | undefined;
   projectId: string;
   username: string;
+}
+
+/** Tags the rotator keeps on a secret beside its value (the adapter names the keys). */
+export interface RotatorTags {
+  /** The held certificate's expiry (`SecretState.notAfterHint`). */
+  notAfter?: Date | undefined;
+  /** The hash of the resource policy last put (`SecretState.policyTag`). */
+  policy?: string | undefined;
 }
 
 /** The certificate secrets: one per user, versions labelled AWSCURRENT / AWSPENDING. */
@@ -76,10 +90,29 @@ export interface SecretStorePort {
   put(state: SecretState, value: string, serialNumber: string): Promise<string>;
   /** Moves AWSCURRENT to `versionId` (and drops its AWSPENDING). */
   promote(state: SecretState, versionId: string): Promise<void>;
-  /** Records the current certificate's expiry for ordering; best effort. */
-  tagNotAfter(state: SecretState, notAfter: Date): Promise<boolean>;
+  /**
+   * Records the current certificate's expiry for ordering, and with `policy` the policy tag, in
+   * one write; best effort.
+   */
+  tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean>;
+  /** The secret's resource policy document, or undefined when it has none. */
+  readPolicy(state: SecretState): Promise<string | undefined>;
+  /** Puts `document` as the secret's resource policy; undefined removes the policy. */
+  putPolicy(state: SecretState, document: string | undefined): Promise<void>;
+  /** Writes the given rotator tags in one write; throws when refused. */
+  tag(state: SecretState, tags: RotatorTags): Promise<void>;
+  /** Records the orphan serials reported so far (`orphansSeen` next time); best effort. */
+  tagOrphans(
+    secret: Pick<SecretState, 'name' | 'arn'>,
+    serials: readonly string[],
+  ): Promise<boolean>;
   /** Removes AWSPENDING from `versionId`. */
   dropPending(state: SecretState, versionId: string): Promise<void>;
+  /**
+   * Deletes, without a recovery window, a secret this rotator created that holds no version:
+   * false (and nothing changed) when it holds one or is not the rotator's.
+   */
+  removeEmpty(state: SecretState): Promise<boolean>;
 }
 
 /** Either way, `expiresAt` is when the lease lapses: ours, or the other holder's. */

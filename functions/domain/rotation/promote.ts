@@ -1,10 +1,13 @@
 import type { ValidatedCertificate } from '../certificate.js';
 import type { UserSettings } from '../config.js';
 import type { CertificateDates } from '../renewal.js';
+import type { DriftFinding } from '../report.js';
 import type { SecretState } from '../stored-value.js';
 import type { Run } from './context.js';
 import { heldFields, type Outcome } from './ledger.js';
 import { pollList } from './listing.js';
+import { settleStored, withDrift } from './reconcile.js';
+import type { UserRef } from './request.js';
 
 /**
  * Promote: a stored certificate becomes AWSCURRENT only once Atlas lists it (a certificate
@@ -12,15 +15,16 @@ import { pollList } from './listing.js';
  * ordering. The first certificate of an empty secret is current the moment it is stored.
  */
 
-/** Moves AWSCURRENT to `versionId` and records the expiry. */
+/** Moves AWSCURRENT to `versionId`, settles the policy and records the expiry (`reconcile.ts`). */
 export const makeCurrent = async (
   run: Run,
   state: SecretState,
   versionId: string,
   notAfter: Date,
-): Promise<void> => {
+  user: UserRef,
+): Promise<DriftFinding[]> => {
   await run.ctx.store.promote(state, versionId);
-  await run.ctx.store.tagNotAfter(state, notAfter);
+  return settleStored(run, user, state, notAfter, false);
 };
 
 /** The outcome of a certificate just stored as `versionId`. */
@@ -40,8 +44,9 @@ export const promoteNew = async (
     orphans,
   };
   if (!state.currentVersionId) {
-    await run.ctx.store.tagNotAfter(state, cert.notAfter);
-    return { ...stored, action: 'rotated', reason: `stored the first certificate (${reason})` };
+    const drift = await settleStored(run, user, state, cert.notAfter, true);
+    const first = `stored the first certificate (${reason})`;
+    return withDrift({ ...stored, action: 'rotated', reason: first }, drift);
   }
   const listed = await pollList(run, user, (now) =>
     now.some((c) => c.serialNumber === cert.serialNumber),
@@ -57,8 +62,8 @@ export const promoteNew = async (
       orphans,
     };
   }
-  await makeCurrent(run, state, versionId, cert.notAfter);
-  return { ...stored, action: 'rotated', reason: `rotated (${reason})` };
+  const drift = await makeCurrent(run, state, versionId, cert.notAfter, user);
+  return withDrift({ ...stored, action: 'rotated', reason: `rotated (${reason})` }, drift);
 };
 
 /**

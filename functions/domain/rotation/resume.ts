@@ -7,6 +7,7 @@ import type { Assessment } from './assess.js';
 import type { Run } from './context.js';
 import { type Outcome, outcome, UserFailure } from './ledger.js';
 import { makeCurrent } from './promote.js';
+import { withDrift } from './reconcile.js';
 
 /**
  * Resume: finish a rotation a previous run stored as AWSPENDING but did not promote. The pending
@@ -96,10 +97,13 @@ export const resume = async (
       remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
     };
   }
-  await makeCurrent(run, state, pendingId, cert.notAfter);
-  return outcome(
-    { ...a, held: cert },
-    'resumed',
-    `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`,
+  const drift = await makeCurrent(run, state, pendingId, cert.notAfter, user);
+  return withDrift(
+    outcome(
+      { ...a, held: cert },
+      'resumed',
+      `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`,
+    ),
+    drift,
   );
 };

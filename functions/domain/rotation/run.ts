@@ -5,9 +5,12 @@ import type { SecretState } from '../stored-value.js';
 import { resolveUsers, secretNameCollisions } from '../users.js';
 import { handleDue } from './acquire.js';
 import { assess } from './assess.js';
+import { sharedUserLists } from './atlas-facts.js';
 import { outOfTime, type RotationContext, type Run, startRun } from './context.js';
 import { outcome } from './ledger.js';
+import { rememberOrphans } from './orphans.js';
 import { tidyPendingLabel } from './promote.js';
+import { reconcileUntouched, withDrift } from './reconcile.js';
 import { keyOf, type RotationRequest, validateRequest } from './request.js';
 
 /**
@@ -27,7 +30,9 @@ export const runRotation = async (
   validateRequest(request);
   const run = startRun(ctx, request);
   const startedAt = ctx.clock.now();
-  const users = await resolveUsers(ctx, request.only, (projectId, err) =>
+  // Discovery's user lists are the run's: the checks before a mint read them again for free.
+  const atlas = sharedUserLists(run);
+  const users = await resolveUsers({ ...ctx, atlas }, request.only, (projectId, err) =>
     run.ledger.discoveryFailed(projectId, err),
   );
 
@@ -37,9 +42,16 @@ export const runRotation = async (
   const index = users.length > 0 ? await secretIndex(run) : undefined;
   const indexed = (u: UserSettings) => (index ? (index.get(u.secretName) ?? null) : undefined);
   const ordered = [...users].sort((x, y) => urgencyHint(indexed(x)) - urgencyHint(indexed(y)));
+  let done = 0;
   await Promise.all(
     ordered.map((user) =>
-      run.limit(() => handleUser(run, user, collisions.get(keyOf(user)), indexed(user))),
+      run
+        .limit(() =>
+          handleUser(run, user, collisions.get(keyOf(user)), indexed(user)).then(() =>
+            rememberOrphans(run, user),
+          ),
+        )
+        .finally(() => ctx.progress?.(++done, ordered.length)),
     ),
   );
 
@@ -70,13 +82,20 @@ export const urgencyHint = (indexed: SecretState | null | undefined): number => 
 };
 
 /**
- * Metadata of every secret under the prefix in a few calls, or undefined (secrets are then
- * read one by one) when listing is not allowed.
+ * Metadata of every secret under the prefix in a few calls, or undefined: secrets are then read
+ * one by one, or, when the failure is the run's, the run stops.
  */
 const secretIndex = async (run: Run): Promise<Map<string, SecretState> | undefined> => {
   try {
     return await run.ctx.store.index(run.ctx.config.defaults.secretNamePrefix);
   } catch (err) {
+    // A run-wide cause (no region, credentials or endpoint; ListSecrets denied) would fail
+    // every read the same way: stop the run, once. Anything else (throttled, a 5xx after the
+    // SDK's retries) may spare the per-secret reads, which have quotas of their own.
+    if (err instanceof RotatorError && err.scope === 'run') {
+      run.ledger.failRun(err);
+      return undefined;
+    }
     run.ctx.log.warn('cannot list secrets; reading them one by one', {
       errorCode: err instanceof RotatorError ? err.code : asError(err).name,
     });
@@ -92,6 +111,7 @@ const handleUser = async (
   indexed: SecretState | null | undefined,
 ): Promise<void> => {
   const { ctx, ledger, request } = run;
+  if (indexed !== undefined) ledger.noteSecret(user, indexed);
   const stopped = ledger.stopped(user);
   if (stopped) return ledger.record(user, stopped);
   if (sharesSecretWith) {
@@ -127,12 +147,15 @@ const handleUser = async (
   let a: Awaited<ReturnType<typeof assess>>;
   try {
     a = await assess(run, user, indexed);
+    ledger.noteSecret(user, a.state ?? null);
   } catch (err) {
     return ledger.record(user, ledger.failUser(user, err));
   }
   if (!a.decision.due) {
     const tidied = request.dryRun ? '' : await tidyPendingLabel(run, user, a.state);
-    return ledger.record(user, outcome(a, 'skipped', `${a.decision.reason}${tidied}`));
+    const drift = request.dryRun ? [] : await reconcileUntouched(run, user, a.state, a.held);
+    const skipped = outcome(a, 'skipped', `${a.decision.reason}${tidied}`);
+    return ledger.record(user, withDrift(skipped, drift));
   }
   if (request.dryRun) {
     const verb = a.state?.pendingVersionId ? 'finish' : 'mint';

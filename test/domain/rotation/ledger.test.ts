@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeadlineError, RotatorError } from '../../../functions/domain/errors.js';
 import type { Log } from '../../../functions/domain/log.js';
-import type { UserReport } from '../../../functions/domain/report.js';
+import { STOPPED_REASON, type UserReport } from '../../../functions/domain/report.js';
 import {
   Ledger,
   type Outcome,
@@ -222,10 +222,10 @@ describe('ledger: escalate', () => {
       message: 'credentials rejected',
       remedy: 'fix them',
     });
-    expect(ledger.stopped(b1)).toMatchObject({
-      action: 'failed',
-      reason: 'run stopped: credentials rejected',
-      remedy: 'fix them',
+    // The row points at the report's error; the message and remedy are said there, once.
+    expect(ledger.stopped(b1)).toEqual({
+      ...outcome(undefined, 'failed', STOPPED_REASON),
+      errorCode: UNAUTH,
     });
     ledger.escalate(P1, projectErr);
     expect(users.map((u) => codeOf(ledger.stopped(u)))).toEqual([NIG, NIG, UNAUTH]);
@@ -267,7 +267,7 @@ describe('ledger: failUser', () => {
     ],
     ['a thrown string', 'oops', 'failed', 'unexpected error: Error: oops', 'INTERNAL_ERROR', retry],
     ['a project failure', projectErr, 'failed', 'not in group', NIG, 'add the key'],
-    ['a run failure', runErr, 'failed', 'run stopped: credentials rejected', UNAUTH, 'fix them'],
+    ['a run failure', runErr, 'failed', STOPPED_REASON, UNAUTH, undefined],
   ])('maps %s to %s, keeping the orphans', (_, err, action, reason, code, remedy) => {
     const out = recording().ledger.failUser(a1, err, known);
     expect(out).toMatchObject({ action, reason, orphans: ['7', '8'] });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
+import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
 import {
   APP1,
@@ -70,7 +71,7 @@ describe('engine: leases', () => {
     for (const name of ['due', 'none']) {
       expect(rowOf(report, name)).toMatchObject({
         action: 'failed',
-        reason: `run stopped: ${missing.message}`,
+        reason: STOPPED_REASON,
         errorCode: 'LEASE_TABLE_MISSING',
       });
     }
@@ -80,6 +81,8 @@ describe('engine: leases', () => {
       message: missing.message,
       remedy: missing.remedy,
     });
+    // The command in the remedy is said once, in `error`, however many users it stopped.
+    expect(JSON.stringify(report).split(missing.remedy)).toHaveLength(2);
     expect(ctx.leases.calls.count('check')).toBe(1);
     expect(ctx.leases.calls.count('acquire')).toBe(0);
     expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
@@ -105,7 +108,7 @@ describe('engine: leases', () => {
     const reason = 'unexpected error: Error: socket hang up';
     expect(rowOf(report, 'app1')).toMatchObject({
       action: 'failed',
-      reason: `run stopped: ${reason}`,
+      reason: STOPPED_REASON,
       errorCode: 'INTERNAL_ERROR',
     });
     expect(report.error).toMatchObject({ code: 'INTERNAL_ERROR', message: reason });
@@ -142,7 +145,8 @@ describe('engine: failure scopes', () => {
     const err = failure('run', 'UNAUTHORIZED');
     ctx.atlas.calls.fail('listCertificates', err, { times: Number.POSITIVE_INFINITY });
     const report = await rotate(ctx);
-    expect(report.users.map((u) => u.reason)).toEqual(Array(3).fill(`run stopped: ${err.message}`));
+    expect(report.users.map((u) => u.reason)).toEqual(Array(3).fill(STOPPED_REASON));
+    expect(report.users.some((u) => u.remedy)).toBe(false);
     expect(report.error?.code).toBe('UNAUTHORIZED');
     expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
   });

@@ -1,0 +1,163 @@
+import {
+  CreateSecretCommand,
+  DeleteResourcePolicyCommand,
+  GetResourcePolicyCommand,
+  ListSecretsCommand,
+  PutResourcePolicyCommand,
+  SecretsManagerClient,
+  TagResourceCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  POLICY_TAG,
+  SecretStore,
+  SecretStoreError,
+} from '../../../functions/adapters/aws/secret-store.js';
+import { readerPolicy } from '../../../functions/domain/consumers.js';
+import type { SecretState } from '../../../functions/domain/stored-value.js';
+
+// The resource policy calls through the SDK, pinned with mocks: moto does not validate
+// principals (AWS refuses a policy naming a role that does not exist) and has no quotas.
+
+const sm = mockClient(SecretsManagerClient);
+const READER = 'arn:aws:iam::111122223333:role/app1-reader';
+const state = (over: Partial<SecretState> = {}): SecretState => ({
+  name: 'atlas-x509/p/app1',
+  arn: 'arn:aws:secretsmanager:us-east-1:1:secret:atlas-x509/p/app1-AbCdEf',
+  createdDate: new Date(0),
+  deletedDate: undefined,
+  versions: new Map([['v-old', ['AWSCURRENT']]]),
+  currentVersionId: 'v-old',
+  pendingVersionId: undefined,
+  current: undefined,
+  notAfterHint: undefined,
+  ...over,
+});
+const awsError = (name: string) => Object.assign(new Error(name), { name });
+
+beforeEach(() => sm.reset());
+afterAll(() => sm.restore());
+
+describe('store: the consumers’ resource policy', () => {
+  it('reads the policy, and undefined when the secret has none', async () => {
+    const store = new SecretStore(new SecretsManagerClient({}));
+    sm.on(GetResourcePolicyCommand)
+      .resolvesOnce({ ARN: 'a' })
+      .resolvesOnce({ ResourcePolicy: readerPolicy([READER]) });
+    expect(await store.readPolicy(state())).toBeUndefined();
+    expect(await store.readPolicy(state())).toBe(readerPolicy([READER]));
+    expect(sm.commandCalls(GetResourcePolicyCommand)[0]?.args[0].input).toEqual({
+      SecretId: state().arn,
+    });
+  });
+
+  it('puts a policy with public policies blocked, and deletes it when none is wanted', async () => {
+    const store = new SecretStore(new SecretsManagerClient({}));
+    sm.on(PutResourcePolicyCommand).resolves({});
+    sm.on(DeleteResourcePolicyCommand).resolves({});
+    await store.putPolicy(state(), readerPolicy([READER]));
+    expect(sm.commandCalls(PutResourcePolicyCommand)[0]?.args[0].input).toEqual({
+      SecretId: state().arn,
+      ResourcePolicy: readerPolicy([READER]),
+      BlockPublicPolicy: true,
+    });
+    await store.putPolicy(state(), undefined);
+    expect(sm.commandCalls(DeleteResourcePolicyCommand)[0]?.args[0].input).toEqual({
+      SecretId: state().arn,
+    });
+  });
+
+  it('names a refused policy (a consumer role that does not exist) with what to check', async () => {
+    sm.on(PutResourcePolicyCommand).rejects(awsError('MalformedPolicyDocumentException'));
+    sm.on(GetResourcePolicyCommand).rejects(awsError('AccessDeniedException'));
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const put = await store.putPolicy(state(), readerPolicy([READER])).catch((e: unknown) => e);
+    expect(put).toBeInstanceOf(SecretStoreError);
+    expect(put).toMatchObject({ code: 'RESOURCE_POLICY_REFUSED', scope: 'user' });
+    expect((put as SecretStoreError).remedy).toMatch(/consumer principal .* exists/);
+    expect((put as Error).message).not.toContain(READER);
+    const read = await store.readPolicy(state()).catch((e: unknown) => e);
+    expect(read).toMatchObject({ code: 'SECRET_ACCESS_DENIED' });
+  });
+
+  it('no longer puts a policy when it creates a secret (the first store does)', async () => {
+    sm.on(CreateSecretCommand).resolves({ ARN: 'arn:new' });
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const created = await store.create('atlas-x509/p/app1', {
+      kmsKeyId: undefined,
+      projectId: '5e2211c17a3e5a48f5497de3',
+      username: 'app1',
+    });
+    expect(created.policyTag).toBeUndefined();
+    expect(sm.commandCalls(PutResourcePolicyCommand)).toHaveLength(0);
+  });
+});
+
+describe('store: the policy tag', () => {
+  it('reads it from the index', async () => {
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [
+        {
+          Name: 'atlas-x509/p/app1',
+          ARN: 'arn:1',
+          Tags: [{ Key: POLICY_TAG, Value: '0123456789abcdef' }],
+        },
+        { Name: 'atlas-x509/p/app2', ARN: 'arn:2' },
+      ],
+    });
+    const index = await new SecretStore(new SecretsManagerClient({})).index('atlas-x509/');
+    expect(index.get('atlas-x509/p/app1')?.policyTag).toBe('0123456789abcdef');
+    expect(index.get('atlas-x509/p/app2')?.policyTag).toBeUndefined();
+  });
+
+  it('writes it with the expiry in one TagResource, or alone; a refused write throws', async () => {
+    sm.on(TagResourceCommand).resolves({});
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const notAfter = new Date('2026-11-10T03:06:35Z');
+    expect(await store.tagNotAfter(state(), notAfter, 'abc')).toBe(true);
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
+      { Key: 'atlas-x509-rotator:not-after', Value: '2026-11-10T03:06:35.000Z' },
+      { Key: POLICY_TAG, Value: 'abc' },
+    ]);
+    await store.tag(state(), { policy: 'none' });
+    expect(sm.commandCalls(TagResourceCommand)[1]?.args[0].input.Tags).toEqual([
+      { Key: POLICY_TAG, Value: 'none' },
+    ]);
+    sm.on(TagResourceCommand).rejects(awsError('AccessDeniedException'));
+    await expect(store.tag(state(), { policy: 'abc' })).rejects.toMatchObject({
+      code: 'SECRET_ACCESS_DENIED',
+    });
+    expect(await store.tagNotAfter(state(), notAfter)).toBe(false);
+  });
+});
+
+// GetResourcePolicy shares the 50-a-second quota of Put/DeleteResourcePolicy.
+describe('store: policy pacing', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.resetModules(); // a fresh process's pacing window
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('sends at most 40 policy reads and writes together in a second', async () => {
+    const sent: number[] = [];
+    const record = () => {
+      sent.push(Date.now());
+      return {};
+    };
+    sm.on(GetResourcePolicyCommand).callsFake(record);
+    sm.on(PutResourcePolicyCommand).callsFake(record);
+    const { SecretStore } = await import('../../../functions/adapters/aws/secret-store.js');
+    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
+    const calls = [
+      ...Array.from({ length: 30 }, () => store.readPolicy(state())),
+      ...Array.from({ length: 30 }, () => store.putPolicy(state(), readerPolicy([READER]))),
+    ];
+    await vi.advanceTimersByTimeAsync(10);
+    expect(sent).toHaveLength(40);
+    await vi.advanceTimersByTimeAsync(2_000);
+    await Promise.all(calls);
+    expect(sent).toHaveLength(60);
+  });
+});
