@@ -116,7 +116,10 @@ export class Ledger {
       ...knownBefore(result, this.before.get(keyOf(user))),
     };
     this.rows.set(keyOf(user), row);
-    this.log[row.action === 'failed' ? 'error' : 'info']('user done', {
+    // A user the run's stop reached is not an error of its own: the stop is logged once.
+    const level =
+      row.action !== 'failed' ? 'info' : row.reason === STOPPED_REASON ? 'debug' : 'error';
+    this.log[level]('user done', {
       projectId: row.projectId,
       username: row.username,
       action: row.action,
@@ -144,7 +147,9 @@ export class Ledger {
   }
 
   failRun(err: RotatorError): void {
-    this.failure ??= { code: err.code, message: err.message, remedy: err.remedy };
+    if (this.failure) return;
+    this.failure = { code: err.code, message: err.message, remedy: err.remedy };
+    this.log.error('run stopped', { errorCode: err.code, message: err.message });
   }
 
   /**
