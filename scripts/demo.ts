@@ -15,8 +15,10 @@ const APP = '5e2211c17a3e5a48f5497de3';
 const DISCOVERED = '6a1f00aa00bb00cc00dd00ee';
 const DAY = 86_400_000;
 
+// Bold headings on a terminal only, as the CLI colours (NO_COLOR, pipes: plain).
+const bold = process.stdout.isTTY && process.env.NO_COLOR === undefined;
 const say = (text: string): void => {
-  process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+  process.stdout.write(bold ? `\n\x1b[1m== ${text}\x1b[0m\n` : `\n== ${text}\n`);
 };
 
 const main = async (): Promise<number> => {
