@@ -52,7 +52,8 @@ interface CommonOptions {
   now?: () => Date;
 }
 
-const atlasClient = async (
+/** The Atlas client for a command: the credential from the environment or its secret. */
+export const atlasClient = async (
   options: CommonOptions,
   secretId: string | undefined,
   now: () => Date,

@@ -1,14 +1,15 @@
 import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { AtlasClient } from '../adapters/atlas/client.js';
+import type { AtlasClient } from '../adapters/atlas/client.js';
 import { AtlasApiError } from '../adapters/atlas/errors.js';
 import { dynamoDb, eventBridge, secretsManager } from '../adapters/aws/clients.js';
-import { resolveAtlasCredentials } from '../adapters/aws/credentials.js';
+import { busFrom } from '../adapters/aws/events.js';
 import { LeaseTable } from '../adapters/aws/lease-table.js';
 import { SecretStore } from '../adapters/aws/secret-store.js';
 import type { RotatorConfig } from '../domain/config.js';
 import { asError, RotatorError } from '../domain/errors.js';
 import type { Log } from '../domain/log.js';
+import { atlasClient } from '../runtime.js';
 
 /**
  * `atlas-x509-rotator doctor`: what a first deployment needs, checked read-only, one line each
@@ -126,7 +127,7 @@ const awsChecks = async (config: RotatorConfig, env: NodeJS.ProcessEnv): Promise
     owner: 'doctor',
     now: () => new Date(),
   });
-  const bus = env.ROTATOR_EVENT_BUS ?? 'default';
+  const bus = busFrom(env);
   return [
     await attempt(`lease table ${config.locks.tableName}`, async () => {
       await leases.check();
@@ -171,12 +172,13 @@ export const runDoctor = async (options: {
   let atlas: AtlasClient | undefined;
   results.push(
     await attempt('Atlas credential', async () => {
-      const credentials = await resolveAtlasCredentials({
-        env,
-        secretId: config.atlas.credentialsSecretId,
-        secrets: secretsManager,
-      });
-      atlas = new AtlasClient({ baseUrl: config.atlas.baseUrl, credentials, log: options.log });
+      const connected = await atlasClient(
+        options,
+        config.atlas.credentialsSecretId,
+        () => new Date(),
+      );
+      atlas = connected.atlas;
+      const { credentials } = connected;
       return {
         status: 'ok',
         detail:

@@ -1,4 +1,4 @@
-import type { Action, RunReport, UserReport } from './report.js';
+import { type Action, type RunReport, STOPPED_REASON, type UserReport } from './report.js';
 
 /**
  * The run report as a terminal table: one short line per user, then what to do once per error
@@ -23,13 +23,15 @@ const truncate = (text: string, width: number): string =>
 const pad = (text: string, width: number): string =>
   text.length >= width ? text : text + ' '.repeat(width - text.length);
 
-const STOPPED = /^run stopped\b/;
+/** A row the run's stop reached: its message and remedy are said once, below the rows. */
+const stoppedBy = (row: UserReport, runStopped: boolean): boolean =>
+  runStopped && row.reason === STOPPED_REASON;
 
 const reasonCell = (row: UserReport, runStopped: boolean): string => {
-  const reason = runStopped && STOPPED.test(row.reason) ? 'run stopped (see below)' : row.reason;
+  const stopped = stoppedBy(row, runStopped);
   return [
-    truncate(reason, REASON_WIDTH),
-    row.errorCode && !(runStopped && STOPPED.test(row.reason)) ? `[${row.errorCode}]` : '',
+    truncate(stopped ? 'run stopped (see below)' : row.reason, REASON_WIDTH),
+    row.errorCode && !stopped ? `[${row.errorCode}]` : '',
     row.orphans.length > 0
       ? `+${row.orphans.length} orphan${row.orphans.length > 1 ? 's' : ''}`
       : '',
@@ -42,7 +44,7 @@ const reasonCell = (row: UserReport, runStopped: boolean): string => {
 const remedies = (rows: readonly UserReport[], runStopped: boolean): string[] => {
   const byRemedy = new Map<string, { codes: Set<string>; users: number }>();
   for (const row of rows) {
-    if (!row.remedy || (runStopped && STOPPED.test(row.reason))) continue;
+    if (!row.remedy || stoppedBy(row, runStopped)) continue;
     const entry = byRemedy.get(row.remedy) ?? { codes: new Set(), users: 0 };
     if (row.errorCode) entry.codes.add(row.errorCode);
     entry.users += 1;

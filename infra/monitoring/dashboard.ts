@@ -116,10 +116,15 @@ export const rotationDashboard = (
           width: 12,
         }),
         new cloudwatch.GraphWidget({
-          title: 'Orphaned certificates',
+          title: 'Orphaned certificates, and secrets repaired',
           left: [
-            daily('StandingOrphans', cloudwatch.Stats.MAXIMUM, 'standing'),
-            daily('Orphans', cloudwatch.Stats.SUM, 'first seen'),
+            daily('StandingOrphans', cloudwatch.Stats.MAXIMUM, 'standing orphans'),
+            daily('Orphans', cloudwatch.Stats.SUM, 'orphans first seen'),
+            daily(
+              'DriftRepaired',
+              cloudwatch.Stats.SUM,
+              'secrets whose policy or tags were repaired',
+            ),
           ],
           width: 12,
         }),

@@ -209,6 +209,7 @@ describe('monitoring, default deployment', () => {
         'DIFF(deferred)',
         'Orphaned certificates',
         '\\"StandingOrphans\\"',
+        '\\"DriftRepaired\\"',
         '\\"CertificateLimitReached\\"',
       ]) {
         expect(body).toContain(text);

@@ -14,7 +14,8 @@ import { endpointOverride, isLocalEndpoint } from './endpoints.js';
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;
 
-const busFrom = (env: NodeJS.ProcessEnv): string => env.ROTATOR_EVENT_BUS?.trim() || 'default';
+export const busFrom = (env: NodeJS.ProcessEnv): string =>
+  env.ROTATOR_EVENT_BUS?.trim() || 'default';
 
 /**
  * Where this process's events go: a bus, or nowhere when Secrets Manager is a local server and
