@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { SlowestFirst } from './test/support/sequencer.js';
 
 const shared = {
   globalSetup: ['test/support/global-setup.ts'],
@@ -17,6 +18,7 @@ export default defineConfig({
     // moto_server, the simulator or a child process rather than compute, so three share two
     // cores well (npm test on 2 cores: see README, "Development").
     maxWorkers: 3,
+    sequence: { sequencer: SlowestFirst },
     projects: [
       {
         test: {

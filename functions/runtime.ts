@@ -2,20 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { AtlasCredentials } from './adapters/atlas/auth.js';
 import { AtlasClient, type AtlasClientOptions } from './adapters/atlas/client.js';
 import { checkCredentialExpiry } from './adapters/atlas/credential-expiry.js';
-import { AdaptiveConcurrency } from './adapters/atlas/pacing.js';
-import type { RateLimitInfo } from './adapters/atlas/transport.js';
+import { RateLimitPacing, type RequestPace } from './adapters/atlas/pacing.js';
 import {
   dynamoDb,
   eventBridge,
   secretsManager,
   secretsManagerKeyWrites,
 } from './adapters/aws/clients.js';
-import { resolveAtlasCredentials } from './adapters/aws/credentials.js';
+import { atlasCredentialSource } from './adapters/aws/credentials.js';
 import { EventBridgePublisher, eventTarget } from './adapters/aws/events.js';
 import type { KeyWriteRetryOptions } from './adapters/aws/key-write-retry.js';
 import { LeaseTable } from './adapters/aws/lease-table.js';
+import { checkReplicaRegions } from './adapters/aws/replica-regions.js';
 import { sharedByEveryClient } from './adapters/aws/run-wide.js';
 import { SecretStore } from './adapters/aws/secret-store.js';
+import { lazyLoginCheck } from './adapters/mongodb/lazy.js';
 import { runEvents } from './adapters/signals.js';
 import type { RotatorConfig } from './domain/config.js';
 import { consumersFromEnv } from './domain/consumers.js';
@@ -27,7 +28,8 @@ import {
 } from './domain/customer-x509.js';
 import type { EventPublisher } from './domain/events.js';
 import type { Log } from './domain/log.js';
-import type { EventsOutcome, RunReport } from './domain/report.js';
+import { type EventsOutcome, type RunReport, type RunTrigger, summarize } from './domain/report.js';
+import { farFromRenewal, finishRun, gateRun, releaseRun } from './domain/rotation/catch-up.js';
 import {
   type RotationRequest,
   type RotationTuning,
@@ -45,33 +47,39 @@ interface CommonOptions {
   config: RotatorConfig;
   log: Log;
   /** Atlas client tuning (tests shorten timeouts and backoff). */
-  atlasClient?: Pick<AtlasClientOptions, 'retry' | 'requestTimeoutMs'>;
+  atlasClient?: Pick<AtlasClientOptions, 'retry' | 'requestTimeoutMs' | 'createReserveMs'>;
   env?: NodeJS.ProcessEnv;
   /** Epoch ms by which the work must be done. */
   deadline?: (() => number | undefined) | undefined;
   now?: () => Date;
 }
 
-/** The Atlas client for a command: the credential from the environment or its secret. */
+/**
+ * The Atlas client for a command: the credential from the environment or its secret, read on
+ * every call (never kept between invocations: Secrets Manager may rotate it), and read again
+ * once if Atlas rejects it mid-run.
+ */
 export const atlasClient = async (
   options: CommonOptions,
   secretId: string | undefined,
   now: () => Date,
-  onResponse?: (info: RateLimitInfo) => void,
+  pace?: RequestPace,
 ): Promise<{ atlas: AtlasClient; credentials: AtlasCredentials }> => {
-  const credentials = await resolveAtlasCredentials({
+  const { credentials, reread } = await atlasCredentialSource({
     env: options.env ?? process.env,
     secretId,
     secrets: secretsManager,
+    organizationId: options.config.atlas.organizationId,
   });
   const atlas = new AtlasClient({
     ...options.atlasClient,
     baseUrl: options.config.atlas.baseUrl,
     credentials,
+    rereadCredentials: reread,
     deadline: options.deadline,
     now: () => now().getTime(),
     log: options.log,
-    onResponse,
+    pace,
   });
   return { atlas, credentials };
 };
@@ -121,56 +129,126 @@ export interface RunOptions extends CommonOptions {
   >;
   /** Told after each user (the CLI's progress line). */
   progress?: (done: number, total: number) => void;
+  /** Who started the run: scheduled and catch-up runs hold the run lock. @default 'manual' */
+  trigger?: RunTrigger;
 }
+
+/**
+ * The longest a user's renewal window can be: its renewBeforeDays, else a third of its lifetime
+ * (`renewal.ts`), counted generously at 31 days a month. Discovered users have the defaults.
+ */
+const renewalWindowDays = (
+  config: RotatorConfig,
+  row: { projectId: string; username: string },
+): number => {
+  const user = config.projects
+    .find((p) => p.projectId === row.projectId)
+    ?.users.find((u) => u.username === row.username);
+  const months = user?.monthsUntilExpiration ?? config.defaults.monthsUntilExpiration;
+  return user?.renewBeforeDays ?? config.defaults.renewBeforeDays ?? (months * 31) / 3;
+};
+
+/** A run that did nothing, and why (`catch-up.ts`). */
+const notRunReport = (
+  runId: string,
+  trigger: RunTrigger,
+  at: Date,
+  reason: string,
+  log: Log,
+): RunReport => {
+  log.info('run not started', { runId, reason });
+  return {
+    runId,
+    dryRun: false,
+    startedAt: at.toISOString(),
+    finishedAt: at.toISOString(),
+    summary: summarize([]),
+    trigger,
+    notRun: reason,
+    users: [],
+  };
+};
 
 /** A rotation run, then its events (Rotated, Failed, Approaching Expiry) on EventBridge. */
 export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> => {
   const { config, log } = options;
   const now = options.now ?? (() => new Date());
   const runId = options.runId ?? randomUUID();
-  const pacing = new AdaptiveConcurrency(config.rotation.concurrency, () => now().getTime());
-  const { atlas, credentials } = await atlasClient(
-    options,
-    config.atlas.credentialsSecretId,
+  const trigger = options.trigger ?? 'manual';
+  const leases = new LeaseTable(dynamoDb, {
+    tableName: config.locks.tableName,
+    leaseMs: config.locks.leaseSeconds * 1000,
+    owner: runId,
     now,
-    (info) => pacing.observe(info),
-  );
-  const report = await runRotation(
-    {
-      config,
-      atlas,
-      store: new SecretStore(secretsManager, {
-        keyWrites: secretsManagerKeyWrites,
-        keyWriteRetry: { ...options.keyWriteRetry, deadline: options.deadline },
-      }),
-      leases: new LeaseTable(dynamoDb, {
-        tableName: config.locks.tableName,
-        leaseMs: config.locks.leaseSeconds * 1000,
-        owner: runId,
-        now,
-      }),
-      log,
-      runId,
-      clock: { now, sleep: systemClock.sleep },
-      deadline: options.deadline,
-      tuning: options.tuning,
-      limit: pacing.limit,
-      paused: options.deadline ? () => pacing.paused : undefined,
-      progress: options.progress,
-      consumers: consumersFromEnv(options.env ?? process.env),
-    },
-    options.request,
-  );
-  const credential = await checkCredentialExpiry({
-    atlas,
-    credentials,
-    organizationId: config.atlas.organizationId,
-    now: now(),
-    log,
   });
-  if (credential) report.credential = credential;
-  report.events = await publishRunEvents(report, log, now());
-  return report;
+  const catchUp = { notes: leases, leases, log };
+  const gate = await gateRun(catchUp, trigger, options.request.dryRun);
+  if (!gate.go) return notRunReport(runId, trigger, now(), gate.reason, log);
+  try {
+    await checkReplicaRegions(config, secretsManager);
+    const pacing = new RateLimitPacing({
+      maxUsers: config.rotation.concurrency,
+      now: () => now().getTime(),
+    });
+    // A read waits for a token only if its user's create could still start (tuning's reserve).
+    const reserve = options.tuning?.minTimeForMintMs;
+    const withReserve = {
+      ...options,
+      atlasClient: { ...options.atlasClient, createReserveMs: reserve },
+    };
+    const { atlas } = await atlasClient(withReserve, config.atlas.credentialsSecretId, now, pacing);
+    await pacing.prime(atlas, config.projects[0]?.projectId, log);
+    const report = await runRotation(
+      {
+        config,
+        atlas,
+        store: new SecretStore(secretsManager, {
+          keyWrites: secretsManagerKeyWrites,
+          keyWriteRetry: { ...options.keyWriteRetry, deadline: options.deadline },
+        }),
+        leases,
+        log,
+        runId,
+        clock: { now, sleep: systemClock.sleep },
+        deadline: options.deadline,
+        tuning: options.tuning,
+        pace: pacing,
+        progress: options.progress,
+        consumers: consumersFromEnv(options.env ?? process.env),
+        // The driver loads on the first check only (`lazy.ts`): most runs never pay for it.
+        loginCheck: config.projects.some((p) => p.verify) ? lazyLoginCheck() : undefined,
+      },
+      options.request,
+    );
+    // The credential in use after the run (a re-read may have replaced it); its secret may name
+    // its organization when the config does not.
+    const credentials = atlas.credentials;
+    const credential = await checkCredentialExpiry({
+      atlas,
+      credentials,
+      organizationId:
+        config.atlas.organizationId ??
+        (credentials.kind === 'serviceAccount' ? credentials.orgId : undefined),
+      now: now(),
+      log,
+    });
+    if (credential) report.credential = credential;
+    const canWait = farFromRenewal((row) => renewalWindowDays(config, row), now());
+    const next = await finishRun(
+      catchUp,
+      gate,
+      trigger,
+      report,
+      config.rotation.catchUpRuns,
+      canWait,
+    );
+    if (next) report.catchUp = next;
+    report.trigger = trigger;
+    report.events = await publishRunEvents(report, log, now());
+    return report;
+  } finally {
+    await releaseRun(catchUp, gate);
+  }
 };
 
 export interface DisableOptions extends CommonOptions {

@@ -13,7 +13,7 @@ import { AtlasX509RotatorStack } from './stack.js';
 /**
  * `npx cdk deploy -c config=rotation.config.json [-c consumers=consumers.json]
  * [-c alarmEmail=…] [-c schedule='cron(…)' -c timeZone=Europe/Berlin] [-c staticEgressIp=true]
- * [-c scheduleEnabled=false] [-c stackName=…]`
+ * [-c scheduleEnabled=false] [-c credentialRotation=<admin secret ARN>|self] [-c stackName=…]`
  */
 
 const app = new App();
@@ -39,6 +39,14 @@ if (!configPath) fail('No rotation config: run `npx cdk deploy -c config=rotatio
 const consumersPath = context('consumers');
 const schedule = context('schedule');
 const timeZone = context('timeZone');
+// Secrets Manager rotates the rotator's credential: with the admin secret (its complete ARN),
+// or, asked for explicitly, by itself.
+const credentialRotation = context('credentialRotation');
+if (credentialRotation && credentialRotation !== 'self' && !credentialRotation.startsWith('arn:')) {
+  fail(
+    '-c credentialRotation: give the admin secret\'s complete ARN (admin-assisted rotation), or "self"',
+  );
+}
 
 try {
   new AtlasX509RotatorStack(app, context('stackName') ?? 'AtlasX509Rotator', {
@@ -58,6 +66,10 @@ try {
       : {}),
     alarmEmail: context('alarmEmail'),
     staticEgressIp: flag('staticEgressIp'),
+    ...(credentialRotation === 'self' ? { credentialRotation: { selfRotation: true } } : {}),
+    ...(credentialRotation?.startsWith('arn:')
+      ? { credentialRotationAdminSecretArn: credentialRotation }
+      : {}),
     scheduleEnabled: flag('scheduleEnabled'),
   });
 } catch (err) {

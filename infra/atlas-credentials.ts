@@ -76,10 +76,17 @@ export interface CredentialsSecret {
   readonly createdName: string | undefined;
 }
 
-/** The rotator's credential: given, imported, or created holding `{}` under `key`. */
+/**
+ * The rotator's credential: given, imported, or created holding `{}` under `key`; created as a
+ * managed external secret of `managedType` when Secrets Manager is to rotate it.
+ */
 export const rotatorCredentials = (
   scope: Construct,
-  props: CredentialsSecretProps & { readonly namePrefix: string; readonly key: kms.IKey },
+  props: CredentialsSecretProps & {
+    readonly namePrefix: string;
+    readonly key: kms.IKey;
+    readonly managedType?: string | undefined;
+  },
 ): CredentialsSecret => {
   const field = 'atlas.credentialsSecretId';
   const existing =
@@ -102,8 +109,9 @@ export const rotatorCredentials = (
   );
   const created = new secretsmanager.Secret(scope, 'AtlasCredentials', {
     secretName: name,
-    description:
-      'Atlas credential of atlas-x509-rotator: {"clientId","clientSecret"} (service account) or {"publicApiKey","privateApiKey"}',
+    description: props.managedType
+      ? `Atlas credential of atlas-x509-rotator, rotated by Secrets Manager (${props.managedType}): {"clientId","clientSecret","orgId"}`
+      : 'Atlas credential of atlas-x509-rotator: {"clientId","clientSecret"} (service account) or {"publicApiKey","privateApiKey"}',
     encryptionKey: props.key,
     // Created without a credential: the operator puts it (docs/deploy.md). `{}` makes
     // the function report "holds neither ..." until then.
@@ -112,10 +120,16 @@ export const rotatorCredentials = (
     // by naming it in atlas.credentialsSecretId.
     removalPolicy: RemovalPolicy.RETAIN,
   });
+  if (props.managedType) {
+    // A managed external secret: Secrets Manager rotates it without a Lambda function.
+    (created.node.defaultChild as secretsmanager.CfnSecret).type = props.managedType;
+  }
   acknowledge(
     created,
     'AwsSolutions-SMG4',
-    'The Atlas credential is issued by Atlas (service account secret or API key) and is rotated there by the operator; a Secrets Manager rotation function would need an Atlas Organization Owner credential. Its expiry is alarmed on (AtlasCredentialDaysToExpiry).',
+    props.managedType
+      ? `Rotated by Secrets Manager's managed external secret rotation (type ${props.managedType}): its AWS::SecretsManager::RotationSchedule has ExternalSecretRotationRoleArn, not the rotation Lambda this rule looks for. Its expiry is alarmed on too (AtlasCredentialDaysToExpiry).`
+      : 'The Atlas credential is issued by Atlas (service account secret or API key) and is rotated there by the operator; a Secrets Manager rotation function would need an Atlas Organization Owner credential. Its expiry is alarmed on (AtlasCredentialDaysToExpiry).',
   );
   return { secret: created, shippedId: name, createdName: name };
 };

@@ -2,6 +2,7 @@ import { type Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,13 +23,21 @@ import { allowConsumers, type Consumers, checkConsumers } from './consumers.js';
 import { disableFunction } from './disable-function.js';
 import { failureQueue } from './failure-queue.js';
 import { leaseTable, leaseTableName } from './lease-table.js';
+import {
+  type CredentialRotationProps,
+  checkCredentialRotation,
+  MANAGED_SECRET_TYPE,
+  type ManagedCredentialRotation,
+  managedCredentialRotation,
+} from './managed-credential-rotation.js';
 import { alarmTopic } from './monitoring/alarm-topic.js';
 import { alarmThresholds, rotationAlarms } from './monitoring/alarms.js';
 import { rotationDashboard } from './monitoring/dashboard.js';
 import { namePrefixOf } from './name-prefix.js';
 import { checkNetworkProps, functionNetwork } from './network.js';
+import { checkReplicas, replicaAccess, replicaReadersStatement } from './replicas.js';
 import { checkRotateTimeout, DEFAULT_ROTATE_TIMEOUT, rotateFunction } from './rotate-function.js';
-import { rotationSchedule } from './schedule.js';
+import { rotationSchedules } from './schedule.js';
 
 export type { Consumers } from './consumers.js';
 
@@ -89,6 +98,14 @@ export interface AtlasX509RotationProps {
    */
   readonly scheduleEnabled?: boolean;
   /**
+   * How often the catch-up schedule ticks: after a run that left users deferred (out of time,
+   * or Atlas's rate limit spent), the next tick continues, up to `rotation.catchUpRuns` in a
+   * row; otherwise a tick ends after one DynamoDB read. `Duration.minutes(0)` removes it.
+   * At least 16 minutes, so a tick never starts while the one before can still run.
+   * @default Duration.minutes(20)
+   */
+  readonly catchUpEvery?: Duration;
+  /**
    * The rotate function's timeout. A run's work ends `REPORT_RESERVE_MS` (10 s) before it, and
    * a certificate create starts only with time for itself and its key's store. At least
    * `MIN_ROTATE_TIMEOUT_SECONDS` (90 s); at most the config's `locks.leaseSeconds`, or a live
@@ -113,8 +130,8 @@ export interface AtlasX509RotationProps {
   readonly criticalDays?: number;
   /**
    * Alarm when the rotator's own Atlas credential has fewer days left than this
-   * (`AtlasCredentialDaysToExpiry`, reported when the config names `atlas.organizationId`
-   * and the credential is a service account).
+   * (`AtlasCredentialDaysToExpiry`, reported when the credential is a service account and the
+   * config's `atlas.organizationId` or the secret's `orgId` names its organization).
    * @default 14
    */
   readonly credentialWarningDays?: number;
@@ -158,6 +175,16 @@ export interface AtlasX509RotationProps {
    * @default - derived from the construct path, unique in the app
    */
   readonly namePrefix?: string;
+  /**
+   * Secrets Manager rotates the rotator's own Atlas credential (a service account) itself: the
+   * created credentials secret is a managed external secret of type
+   * `MongoDBAtlasServiceAccount` (`{"clientId","clientSecret","orgId"}`), with a rotation
+   * schedule and the role Secrets Manager rotates it with. Admin-assisted (`adminSecret`) unless
+   * `selfRotation: true`. A given or imported secret gets the schedule and role; set its type
+   * yourself (docs/deploy.md).
+   * @default - no rotation: the operator replaces the secret before it expires
+   */
+  readonly credentialRotation?: CredentialRotationProps;
 }
 
 /**
@@ -189,9 +216,13 @@ export class AtlasX509Rotation extends Construct {
   readonly credentialsSecret: secretsmanager.ISecret;
   /** The secret name to fill when the construct created the credentials secret. */
   readonly createdCredentialsSecretName: string | undefined;
+  /** Secrets Manager's rotation of the credentials secret, with `credentialRotation`. */
+  readonly credentialsRotation: ManagedCredentialRotation | undefined;
   /** Failed schedule deliveries and failed asynchronous invocations land here. */
   readonly failureQueue: sqs.Queue;
   readonly schedule: scheduler.Schedule;
+  /** Continues runs that left users deferred (absent with `catchUpEvery: Duration.minutes(0)`). */
+  readonly catchUpSchedule: scheduler.Schedule | undefined;
   /** Every alarm notifies this topic. */
   readonly alarmTopic: sns.Topic;
   readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
@@ -206,6 +237,7 @@ export class AtlasX509Rotation extends Construct {
   readonly deployedConfig: RotatorConfig;
   /** The certificate secrets' ARN pattern, `arn:…:secret:<secretNamePrefix>*`. */
   readonly certificateSecretsArnPattern: string;
+  private readonly replicaReaders: (region: string) => iam.PolicyStatement | undefined;
 
   constructor(scope: Construct, id: string, props: AtlasX509RotationProps) {
     super(scope, id);
@@ -220,6 +252,10 @@ export class AtlasX509Rotation extends Construct {
     const timeout = props.timeout ?? DEFAULT_ROTATE_TIMEOUT;
     checkRotateTimeout(timeout, given.locks.leaseSeconds);
     checkNetworkProps(props);
+    checkReplicas(stack, given, props.consumers ?? {}, source);
+    this.replicaReaders = (region) =>
+      replicaReadersStatement(stack, props.consumers ?? {}, secretNamePrefix, region);
+    checkCredentialRotation(props.credentialRotation, secretNamePrefix);
     this.certificateSecretsArnPattern = certificateSecretsArnPattern(stack, secretNamePrefix);
 
     // Keys, table, secrets.
@@ -234,6 +270,7 @@ export class AtlasX509Rotation extends Construct {
       configuredId: given.atlas.credentialsSecretId,
       namePrefix,
       key: this.key,
+      managedType: props.credentialRotation ? MANAGED_SECRET_TYPE : undefined,
     });
     const disableCredential = disableCredentials(this, {
       ...secretIds,
@@ -242,6 +279,9 @@ export class AtlasX509Rotation extends Construct {
     });
     this.credentialsSecret = credentials.secret;
     this.createdCredentialsSecretName = credentials.createdName;
+    this.credentialsRotation = props.credentialRotation
+      ? managedCredentialRotation(this, { ...props.credentialRotation, secret: credentials.secret })
+      : undefined;
     const shipped = deployedConfig(
       props.config,
       {
@@ -257,7 +297,14 @@ export class AtlasX509Rotation extends Construct {
 
     // Network, failure queue, consumers.
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    const network = functionNetwork(this, { ...props, namePrefix, logRetention });
+    // A project checks new certificates' logins: the cluster ports open, the bypass alarms.
+    const loginCheck = given.projects.some((p) => p.verify !== undefined);
+    const network = functionNetwork(this, {
+      ...props,
+      namePrefix,
+      logRetention,
+      clusterEgress: loginCheck,
+    });
     this.vpc = network.placement.vpc;
     this.egressIp = network.egressIp;
     this.failureQueue = failureQueue(this);
@@ -287,6 +334,7 @@ export class AtlasX509Rotation extends Construct {
         certificateSecretsArnPattern: this.certificateSecretsArnPattern,
         certificateKeyArn: this.key.keyArn,
         leaseTableArn: this.leaseTable.tableArn,
+        replicas: replicaAccess(stack, this.deployedConfig, secretNamePrefix),
       },
       secretNamePrefix,
       failureQueue: this.failureQueue,
@@ -301,11 +349,13 @@ export class AtlasX509Rotation extends Construct {
             },
           })
         : undefined;
-    this.schedule = rotationSchedule(this, {
+    const schedules = rotationSchedules(this, {
       ...props,
       rotateFunction: this.rotateFunction,
       deadLetterQueue: this.failureQueue,
     });
+    this.schedule = schedules.schedule;
+    this.catchUpSchedule = schedules.catchUp;
 
     // Alarms and dashboard.
     this.alarmTopic = alarmTopic(this, props.alarmEmail);
@@ -316,6 +366,7 @@ export class AtlasX509Rotation extends Construct {
       namePrefix,
       topic: this.alarmTopic,
       thresholds,
+      loginCheck,
     });
     this.dashboard = rotationDashboard(this, {
       ...monitored,
@@ -326,5 +377,16 @@ export class AtlasX509Rotation extends Construct {
       thresholds,
       timeout,
     });
+  }
+
+  /**
+   * The key policy statement that lets the consumers read the certificate replicas in `region`
+   * (`kms:Decrypt` through Secrets Manager there, for the certificate secrets only). Add it to
+   * the customer managed key the config names for that Region, in a stack of that Region
+   * (docs/deploy.md, "Replica Regions"). The AWS managed key needs none, and serves consumers of
+   * this account only. Undefined without consumers.
+   */
+  replicaKeyPolicyStatement(region: string): iam.PolicyStatement | undefined {
+    return this.replicaReaders(region);
   }
 }

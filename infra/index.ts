@@ -13,4 +13,8 @@ export {
 } from '../functions/domain/config.js';
 export { readConfigFile } from './config.js';
 export { AtlasX509Rotation, type AtlasX509RotationProps, type Consumers } from './construct.js';
+export type {
+  CredentialRotationProps,
+  ManagedCredentialRotation,
+} from './managed-credential-rotation.js';
 export { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from './stack.js';

@@ -78,9 +78,17 @@ const staticEgressVpc = (
   return { vpc, egressIp: eip.attrPublicIp };
 };
 
+/** Atlas clusters listen on 27015-27017 (https://www.mongodb.com/docs/atlas/connect-to-cluster/). */
+export const ATLAS_CLUSTER_PORTS = ec2.Port.tcpRange(27015, 27017);
+
 export const functionNetwork = (
   scope: Construct,
-  props: NetworkProps & { readonly namePrefix: string; readonly logRetention: logs.RetentionDays },
+  props: NetworkProps & {
+    readonly namePrefix: string;
+    readonly logRetention: logs.RetentionDays;
+    /** A project checks new certificates' logins (`verify.uri`): open the cluster ports too. */
+    readonly clusterEgress?: boolean | undefined;
+  },
 ): FunctionNetwork => {
   const own = props.staticEgressIp
     ? staticEgressVpc(scope, props.namePrefix, props.logRetention)
@@ -95,6 +103,13 @@ export const functionNetwork = (
       allowAllOutbound: false,
     });
     group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to Atlas and AWS APIs');
+    if (props.clusterEgress) {
+      group.addEgressRule(
+        ec2.Peer.anyIpv4(),
+        ATLAS_CLUSTER_PORTS,
+        'MongoDB to Atlas clusters: the login check of new certificates (verify.uri)',
+      );
+    }
     securityGroups = [group];
   }
   return { placement: { vpc, vpcSubnets, securityGroups }, egressIp: own?.egressIp };

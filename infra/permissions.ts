@@ -27,7 +27,7 @@ export interface SecretAccess {
 }
 
 /** Key use through Secrets Manager in `region` only, for the secrets `secretArn` matches. */
-const viaSecretsManager = (region: string, secretArn: string) => ({
+export const viaSecretsManager = (region: string, secretArn: string) => ({
   StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
   StringLike: { 'kms:EncryptionContext:SecretARN': secretArn },
 });
@@ -81,7 +81,117 @@ export interface RotateAccess extends FunctionAccess {
   readonly certificateSecretsArnPattern: string;
   readonly certificateKeyArn: string;
   readonly leaseTableArn: string;
+  /** With replica Regions in the config: what replicating needs. */
+  readonly replicas?: ReplicaAccess | undefined;
 }
+
+/** A replica Region and the key its replicas are encrypted with, as the config names it. */
+export interface ReplicaKey {
+  readonly region: string;
+  /** Absent (or `alias/aws/secretsmanager`): that Region's AWS managed key. */
+  readonly kmsKeyId: string | undefined;
+}
+
+export interface ReplicaAccess {
+  /** Every (Region, key) pair any user's replicas use. */
+  readonly keys: readonly ReplicaKey[];
+  /** The certificate secrets' ARN pattern in a replica Region. */
+  readonly secretsArnPatternIn: (region: string) => string;
+  /** For keys named by id or alias name rather than ARN. */
+  readonly partition: string;
+  readonly account: string;
+}
+
+const AWS_MANAGED_ALIAS = 'alias/aws/secretsmanager';
+
+/** No key, or aws/secretsmanager by name: that Region's AWS managed key. */
+export const usesAwsManagedKey = (key: ReplicaKey): boolean =>
+  key.kmsKeyId === undefined ||
+  key.kmsKeyId === AWS_MANAGED_ALIAS ||
+  key.kmsKeyId.endsWith(`:${AWS_MANAGED_ALIAS}`);
+
+/**
+ * The IAM resource (and condition) of a replica key. IAM cannot name a key by its alias, so a
+ * key given as an alias is `key/*` in its Region, held to the keys carrying that alias
+ * (`kms:ResourceAliases`). Undefined for the AWS managed key: its key policy already lets every
+ * principal of the account use it through Secrets Manager.
+ */
+export const replicaKeyResource = (
+  key: ReplicaKey,
+  access: Pick<ReplicaAccess, 'partition' | 'account'>,
+): { resource: string; alias?: string } | undefined => {
+  const id = key.kmsKeyId;
+  if (id === undefined || usesAwsManagedKey(key)) return undefined;
+  const arn = /^arn:([^:]+):kms:([^:]+):(\d{12}):(key|alias)\/(.+)$/.exec(id);
+  if (arn) {
+    const [, partition, region, account, kind, rest] = arn;
+    if (kind === 'key') return { resource: id };
+    return { resource: `arn:${partition}:kms:${region}:${account}:key/*`, alias: `alias/${rest}` };
+  }
+  const inRegion = `arn:${access.partition}:kms:${key.region}:${access.account}`;
+  if (id.startsWith('alias/')) return { resource: `${inRegion}:key/*`, alias: id };
+  return { resource: `${inRegion}:key/${id}` };
+};
+
+/** `EuWest1` for `eu-west-1`: statement ids take letters and digits only. */
+const sidPart = (region: string): string =>
+  region
+    .split('-')
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join('');
+
+/**
+ * What replicating the certificate secrets needs, and nothing more: ReplicateSecretToRegions
+ * (CreateSecret with AddReplicaRegions is authorized as it too) to the configured Regions only,
+ * removing the replicas of an empty secret it created (before deleting it), and each customer
+ * managed replica key, through Secrets Manager in its Region, for the certificate secrets there.
+ */
+export const replicaStatements = (
+  access: ReplicaAccess,
+  certificateSecretsArnPattern: string,
+): iam.PolicyStatement[] => {
+  const regions = [...new Set(access.keys.map((k) => k.region))].sort();
+  if (regions.length === 0) return [];
+  const seen = new Map<string, number>();
+  const keyStatements = access.keys.flatMap((key) => {
+    const target = replicaKeyResource(key, access);
+    if (!target) return [];
+    const n = (seen.get(key.region) ?? 0) + 1;
+    seen.set(key.region, n);
+    return [
+      new iam.PolicyStatement({
+        sid: `EncryptReplicas${sidPart(key.region)}${n > 1 ? n : ''}`,
+        // Secrets Manager decrypts with the primary's key (EncryptCertificateSecrets) and
+        // encrypts each replica with its own.
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [target.resource],
+        conditions: {
+          ...viaSecretsManager(key.region, access.secretsArnPatternIn(key.region)),
+          ...(target.alias
+            ? { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': target.alias } }
+            : {}),
+        },
+      }),
+    ];
+  });
+  return [
+    new iam.PolicyStatement({
+      sid: 'ReplicateCertificateSecrets',
+      actions: ['secretsmanager:ReplicateSecretToRegions'],
+      resources: [certificateSecretsArnPattern],
+      conditions: { 'ForAllValues:StringEquals': { 'secretsmanager:AddReplicaRegions': regions } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'UnreplicateOwnEmptySecrets',
+      actions: ['secretsmanager:RemoveRegionsFromReplication'],
+      resources: [certificateSecretsArnPattern],
+      conditions: {
+        StringEquals: { [`secretsmanager:ResourceTag/${MANAGED_BY_TAG}`]: MANAGED_BY_VALUE },
+      },
+    }),
+    ...keyStatements,
+  ];
+};
 
 export const rotateStatements = (access: RotateAccess): iam.PolicyStatement[] => [
   new iam.PolicyStatement({
@@ -129,10 +239,19 @@ export const rotateStatements = (access: RotateAccess): iam.PolicyStatement[] =>
   ...readSecretStatements('AtlasCredentials', access.credentials, access.region),
   new iam.PolicyStatement({
     sid: 'Leases',
-    actions: ['dynamodb:DescribeTable', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    // GetItem: the catch-up note (functions/domain/rotation/catch-up.ts).
+    actions: [
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+    ],
     resources: [access.leaseTableArn],
   }),
   putEventsStatement(access.eventBusArn, ROTATE_EVENTS),
+  ...(access.replicas
+    ? replicaStatements(access.replicas, access.certificateSecretsArnPattern)
+    : []),
 ];
 
 export const disableStatements = (access: FunctionAccess): iam.PolicyStatement[] => [

@@ -9,6 +9,7 @@ import { MIN_ROTATE_TIMEOUT_SECONDS } from '../functions/domain/timing.js';
 import { acknowledge, wildcardResourceFinding } from './nag.js';
 import type { FunctionPlacement } from './network.js';
 import { type RotateAccess, rotateStatements } from './permissions.js';
+import { aliasKeyResources } from './replicas.js';
 import { RotatorFunction } from './rotator-function.js';
 
 export const DEFAULT_ROTATE_TIMEOUT = Duration.minutes(10);
@@ -62,6 +63,13 @@ export const rotateFunction = (scope: Construct, props: RotateFunctionProps): la
     wildcardResourceFinding(scope, props.access.certificateSecretsArnPattern),
     `The function creates one secret per database user at run time, under defaults.secretNamePrefix ("${props.secretNamePrefix}"); their names (and random ARN suffixes) are not known at deploy time, so the grant is scoped to the prefix.`,
   );
+  for (const resource of aliasKeyResources(props.access.replicas)) {
+    acknowledge(
+      rotate.role,
+      wildcardResourceFinding(scope, resource),
+      'A replica key named by its alias in the config: IAM cannot name a KMS key by alias, so the grant is every key of that Region and account, held by kms:ResourceAliases to the keys carrying that alias, and by kms:ViaService to Secrets Manager there.',
+    );
+  }
   rotate.function.configureAsyncInvoke({
     // A failed run is not retried: runs are idempotent and the next scheduled run redoes
     // whatever is still due, while a retry could race the lease of the failed one.

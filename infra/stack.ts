@@ -1,8 +1,16 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AtlasX509Rotation, type AtlasX509RotationProps } from './construct.js';
 
-export interface AtlasX509RotatorStackProps extends StackProps, AtlasX509RotationProps {}
+export interface AtlasX509RotatorStackProps extends StackProps, AtlasX509RotationProps {
+  /**
+   * The complete ARN of `credentialRotation`'s admin secret, imported into this stack (what
+   * `-c credentialRotation=<ARN>` gives).
+   * @default - `credentialRotation.adminSecret`, if any
+   */
+  readonly credentialRotationAdminSecretArn?: string;
+}
 
 /** This repository's deployment: the construct, plus the outputs an operator needs. */
 export class AtlasX509RotatorStack extends Stack {
@@ -14,7 +22,18 @@ export class AtlasX509RotatorStack extends Stack {
         'atlas-x509-rotator: rotates MongoDB Atlas X.509 certificates into Secrets Manager',
       ...props,
     });
-    const rotation = new AtlasX509Rotation(this, 'Rotation', props);
+    const { credentialRotationAdminSecretArn: adminArn, ...rotationProps } = props;
+    const rotation = new AtlasX509Rotation(this, 'Rotation', {
+      ...rotationProps,
+      ...(adminArn
+        ? {
+            credentialRotation: {
+              ...props.credentialRotation,
+              adminSecret: Secret.fromSecretCompleteArn(this, 'CredentialRotationAdmin', adminArn),
+            },
+          }
+        : {}),
+    });
     this.rotation = rotation;
 
     new CfnOutput(this, 'RotateFunctionName', {
@@ -33,6 +52,13 @@ export class AtlasX509RotatorStack extends Stack {
         : 'The Atlas credential (imported)',
       value: rotation.credentialsSecret.secretArn,
     });
+    if (rotation.credentialsRotation) {
+      new CfnOutput(this, 'CredentialsRotationRoleArn', {
+        description:
+          'Secrets Manager rotates the credentials secret with this role (managed rotation)',
+        value: rotation.credentialsRotation.role.roleArn,
+      });
+    }
     new CfnOutput(this, 'CertificateSecretsKeyArn', {
       description: 'Consumers need kms:Decrypt on this key (through Secrets Manager)',
       value: rotation.key.keyArn,

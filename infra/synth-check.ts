@@ -20,6 +20,9 @@ const variants: Record<string, string[]> = {
     'consumers=infra/example.consumers.json',
     '-c',
     'alarmEmail=ops@example.com',
+    // Secrets Manager rotates the created credentials secret, admin-assisted.
+    '-c',
+    'credentialRotation=arn:aws:secretsmanager:us-east-1:111122223333:secret:atlas-admin/rotation-AbCdEf',
   ],
 };
 

@@ -14,7 +14,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { HANDLERS } from '../infra/handlers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -29,6 +29,23 @@ export const CLI = join(ROOT, 'dist/cli/atlas-x509-rotator.mjs');
 export const ESM_REQUIRE_BANNER =
   "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);";
 
+/**
+ * The `mongodb` driver's optional peers (compression, Kerberos, cloud credentials, SOCKS, CSFLE):
+ * the driver `require`s each inside a try and works without it, and the login check needs none.
+ * External, so an install that happens to hold one never bundles it; at run time the require
+ * fails and the driver goes on without it.
+ */
+export const DRIVER_OPTIONAL_PEERS = [
+  'kerberos',
+  'snappy',
+  '@mongodb-js/zstd',
+  'mongodb-client-encryption',
+  '@aws-sdk/credential-providers',
+  'gcp-metadata',
+  'socks',
+  'aws4',
+];
+
 const common: BuildOptions = {
   absWorkingDir: ROOT,
   bundle: true,
@@ -40,6 +57,7 @@ const common: BuildOptions = {
   keepNames: true,
   logLevel: 'warning',
   write: false,
+  external: DRIVER_OPTIONAL_PEERS,
 };
 
 /**
@@ -73,12 +91,39 @@ const emit = async (options: BuildOptions): Promise<void> => {
   }
 };
 
+/**
+ * The login check (the `mongodb` driver, about 850 KB) ships beside the rotate handler as
+ * `login-check.mjs`, a bundle of its own that the handler imports on the first check: parsing
+ * it inside index.mjs would cost every cold start, checks or not, some 60 ms.
+ */
+export const LOGIN_CHECK_ENTRY = 'functions/adapters/mongodb/login-check.ts';
+export const LOGIN_CHECK_FILE = 'login-check.mjs';
+
+const loginCheckBeside: Plugin = {
+  name: 'login-check-beside',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/login-check\.js$/ }, (args) =>
+      args.importer.endsWith(join('adapters', 'mongodb', 'lazy.ts'))
+        ? { path: `./${LOGIN_CHECK_FILE}`, external: true }
+        : undefined,
+    );
+  },
+};
+
 export const buildBundles = async (): Promise<void> => {
   await Promise.all([
     ...HANDLERS.map(({ name, entry }) =>
       emit({
-        entryPoints: [entry],
-        outfile: join(ROOT, 'dist/assets', name, 'index.mjs'),
+        // Only the rotate handler checks logins; the disable one never reaches the import.
+        entryPoints: {
+          index: entry,
+          ...(name === 'rotate'
+            ? { [LOGIN_CHECK_FILE.replace(/\.mjs$/, '')]: LOGIN_CHECK_ENTRY }
+            : {}),
+        },
+        outdir: join(ROOT, 'dist/assets', name),
+        outExtension: { '.js': '.mjs' },
+        plugins: [loginCheckBeside],
         target: 'node24', // Lambda's nodejs24.x
         banner: { js: ESM_REQUIRE_BANNER },
         // Maps without embedded sources: small, and enough to name file and line.

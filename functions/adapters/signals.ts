@@ -50,8 +50,14 @@ export const runMetrics = (report: RunReport, now: Date, options: SignalOptions)
       (row) => row.action === 'failed' && row.errorCode === CERTIFICATE_LIMIT_CODE,
     ),
     DriftRepaired: count((row) => row.drift?.some((f) => f.repaired) === true),
+    // Only where a check ran: a deployment without verify.uri pays for no such metric.
+    VerifyBypassed: report.users.some((row) => row.verify)
+      ? count((row) => row.verify?.outcome === 'bypassed')
+      : undefined,
     MinDaysToExpiry: days.length > 0 ? Math.min(...days) : undefined,
     AtlasCredentialDaysToExpiry: report.credential?.daysToExpiry,
+    CatchUpRuns: report.trigger === 'catch-up' ? 1 : 0,
+    CatchUpPending: report.catchUp?.next === 'catch-up' ? 1 : 0,
     RunCompleted: 1,
   };
 };
@@ -62,6 +68,10 @@ const identity = (report: RunReport, row: UserReport) => ({
   username: row.username,
   secretName: row.secretName,
   secretArn: row.secretArn,
+  // Absent without replicas: JSON drops undefined, so an event stays as it was.
+  replicaArns: row.replicaArns,
+  // The login check's outcome, with verify.uri: a bypass says so here too.
+  verify: row.verify,
   serialNumber: row.serialNumber,
   notAfter: row.notAfter,
 });
@@ -115,6 +125,9 @@ export const addRunMetrics = (
   metrics.addMetric('StandingOrphans', MetricUnit.Count, m.StandingOrphans);
   metrics.addMetric('CertificateLimitReached', MetricUnit.Count, m.CertificateLimitReached);
   metrics.addMetric('DriftRepaired', MetricUnit.Count, m.DriftRepaired);
+  if (m.VerifyBypassed !== undefined) {
+    metrics.addMetric('VerifyBypassed', MetricUnit.Count, m.VerifyBypassed);
+  }
   if (m.MinDaysToExpiry !== undefined) {
     metrics.addMetric(
       'MinDaysToExpiry',
@@ -130,4 +143,6 @@ export const addRunMetrics = (
     );
   }
   metrics.addMetric('RunCompleted', MetricUnit.Count, m.RunCompleted);
+  metrics.addMetric('CatchUpRuns', MetricUnit.Count, m.CatchUpRuns);
+  metrics.addMetric('CatchUpPending', MetricUnit.Count, m.CatchUpPending);
 };

@@ -2,6 +2,7 @@ import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { AtlasClient } from '../adapters/atlas/client.js';
 import { AtlasApiError } from '../adapters/atlas/errors.js';
+import { publishedShape } from '../adapters/atlas/pacing.js';
 import { dynamoDb, eventBridge, secretsManager } from '../adapters/aws/clients.js';
 import { busFrom } from '../adapters/aws/events.js';
 import { LeaseTable } from '../adapters/aws/lease-table.js';
@@ -105,9 +106,16 @@ const atlasChecks = async (
       `rate limits (${projectId})`,
       async () => {
         const limit = await atlas.getCertificateRateLimit(projectId);
+        if (!publishedShape(limit)) {
+          return {
+            status: 'warn',
+            detail:
+              "/rateLimits lists no bucket with a capacity and refill for the certificate endpoints: pacing starts from its defaults and follows Atlas's headers",
+          };
+        }
         return {
           status: 'ok',
-          detail: `certificate bucket: capacity ${limit.capacity?.value ?? '?'}, refill ${limit.refillRate?.value ?? '?'} per ${limit.refillDurationSeconds?.value ?? '?'} s, scope ${limit.scope ?? '?'}`,
+          detail: `certificate bucket: capacity ${limit?.capacity?.value}, refill ${limit?.refillRate?.value} per ${limit?.refillDurationSeconds?.value} s, scope ${limit?.scope ?? '?'}: pacing starts from it`,
         };
       },
       (err) => ({

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { RotatorError } from './errors.js';
+import { type VerifySettings, verifyUri } from './verify-uri.js';
 
 /**
  * The one schema of the rotation config file. The functions read it at run time and `infra/`
@@ -105,6 +106,34 @@ const secretNamePart = z
   .max(MAX_SECRET_NAME_LENGTH)
   .regex(/^[A-Za-z0-9/_+=.@-]+$/, 'may only contain letters, digits and /_+=.@-');
 
+// A Region code as AWS spells them (eu-west-1, us-gov-west-1, ap-southeast-5).
+const awsRegion = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS Region code such as eu-west-1');
+
+const replicaRegionsSchema = z
+  .array(
+    z.union([
+      awsRegion,
+      strict({
+        region: awsRegion,
+        kmsKeyId: z
+          .string()
+          .min(1)
+          .max(2048)
+          .optional()
+          .describe(
+            "KMS key of the replica, in that Region (key id, key ARN, alias or alias ARN); default: that Region's AWS managed key aws/secretsmanager.",
+          ),
+      }),
+    ]),
+  )
+  // The Regions are recorded in one tag value (256 characters).
+  .max(10, 'must list at most 10 Regions');
+
+const REPLICAS_TEXT =
+  'Regions each secret is replicated to (Secrets Manager multi-Region secrets): a Region code, or {region, kmsKeyId}. Not the primary Region, no Region twice.';
+
 const userObject = strict({
   username,
   monthsUntilExpiration: months.optional().describe(`${MONTHS_TEXT} Default: the one in defaults.`),
@@ -114,6 +143,9 @@ const userObject = strict({
   secretName: secretNamePart
     .optional()
     .describe('Secret name under defaults.secretNamePrefix; default: <projectId>/<username>.'),
+  replicaRegions: replicaRegionsSchema
+    .optional()
+    .describe(`${REPLICAS_TEXT} Default: the ones in defaults; [] for none.`),
   enabled: z
     .boolean()
     .default(true)
@@ -134,6 +166,11 @@ const project = strict({
     .array(username)
     .default([])
     .describe('Usernames that discovery skips; a listed user must not be excluded.'),
+  verify: strict({ uri: verifyUri })
+    .optional()
+    .describe(
+      "Prove each new certificate can log in (MONGODB-X509, then ping) before it becomes AWSCURRENT; absent: no login check. The rotator's network must reach the cluster.",
+    ),
 });
 
 /** Hosts whose traffic never leaves the machine: the only ones plain http may reach. */
@@ -190,8 +227,9 @@ export const rawConfig = strict({
     kmsKeyId: nonEmpty
       .optional()
       .describe('KMS key for new secrets; default: the AWS managed key.'),
+    replicaRegions: replicaRegionsSchema.default([]).describe(REPLICAS_TEXT),
   })
-    .default({ monthsUntilExpiration: 3, secretNamePrefix: 'atlas-x509/' })
+    .default({ monthsUntilExpiration: 3, secretNamePrefix: 'atlas-x509/', replicaRegions: [] })
     .describe('Settings for every user unless the user overrides them.'),
   locks: strict({
     tableName: z
@@ -253,6 +291,15 @@ export const rawConfig = strict({
       .describe(
         'Certificates created for one user within orphanWindowDays, held or not, beyond which nothing more is minted, critical or not.',
       ),
+    catchUpRuns: z
+      .number()
+      .int()
+      .min(0)
+      .max(96)
+      .default(24)
+      .describe(
+        'Catch-up runs in a row after a run that left users deferred (the catch-up schedule runs them); 0 turns them off.',
+      ),
   })
     .default({
       concurrency: 64,
@@ -260,6 +307,7 @@ export const rawConfig = strict({
       orphanWindowDays: 7,
       criticalDays: 7,
       maxMintsPerWindow: 4,
+      catchUpRuns: 24,
     })
     .describe('Pacing and the limits that keep a fault from minting without end.'),
   projects: z
@@ -290,7 +338,9 @@ export const configJsonSchema = (): Record<string, unknown> => {
       'The rotator also checks, when it loads the file: atlas.baseUrl uses https (http only to loopback); ' +
       'renewBeforeDays is shorter than 28 days x monthsUntilExpiration; no project, user in a project ' +
       'or secret name appears twice; every secret name, prefix included, fits in 512 characters; ' +
-      'each project lists users or sets discover; no user is both listed and excluded.',
+      'each project lists users or sets discover; no user is both listed and excluded; ' +
+      'no replica Region appears twice in one list, none is the primary Region, and a replica key given as an ARN is in its Region; ' +
+      "a project's verify.uri is a mongodb+srv:// or mongodb:// connection string without credentials or options that weaken TLS.",
     ...body,
   };
 };
@@ -306,6 +356,18 @@ export interface UserSettings {
   secretName: string;
   enabled: boolean;
   kmsKeyId: string | undefined;
+  /**
+   * Where the secret is replicated; empty or absent: nowhere. A user that inherits the defaults
+   * holds the defaults' array itself.
+   */
+  replicaRegions?: readonly ReplicaRegion[] | undefined;
+}
+
+/** A Region a secret is replicated to, and the replica's KMS key there. */
+export interface ReplicaRegion {
+  region: string;
+  /** Absent: that Region's AWS managed key (aws/secretsmanager). */
+  kmsKeyId: string | undefined;
 }
 
 export interface ProjectSettings {
@@ -314,6 +376,8 @@ export interface ProjectSettings {
   exclude: ReadonlySet<string>;
   /** Users named in the config, in config order. */
   users: UserSettings[];
+  /** Where each new certificate proves it can log in before it becomes current. */
+  verify?: VerifySettings | undefined;
 }
 
 export interface RotatorConfig {
@@ -328,6 +392,7 @@ export interface RotatorConfig {
     renewBeforeDays: number | undefined;
     secretNamePrefix: string;
     kmsKeyId: string | undefined;
+    replicaRegions: readonly ReplicaRegion[];
   };
   locks: { tableName: string; leaseSeconds: number };
   rotation: {
@@ -336,6 +401,7 @@ export interface RotatorConfig {
     orphanWindowDays: number;
     criticalDays: number;
     maxMintsPerWindow: number;
+    catchUpRuns: number;
   };
   projects: ProjectSettings[];
 }
@@ -416,6 +482,7 @@ export const discoveredUserSettings = (
   secretName: secretNameFor(config.defaults.secretNamePrefix, projectIdValue, usernameValue),
   enabled: true,
   kmsKeyId: config.defaults.kmsKeyId,
+  replicaRegions: config.defaults.replicaRegions,
 });
 
 /**
@@ -433,6 +500,66 @@ export const renewWindowProblem = (
     : `must be shorter than ${shortest} days, the shortest lifetime ${monthsValue} month(s) can mean (28 days a month), or every run would mint`;
 };
 
+type ReplicaEntry = z.infer<typeof replicaRegionsSchema>[number];
+
+/** The Region a KMS key ARN or alias ARN names; undefined for a key id or an alias name. */
+const keyArnRegion = (keyId: string): string | undefined =>
+  /^arn:[^:]+:kms:([^:]+):/.exec(keyId)?.[1];
+
+/** A config list of replica Regions, normalised; its problems go to `issues`, named by `path`. */
+const replicaRegionsOf = (
+  entries: readonly ReplicaEntry[],
+  path: string,
+  issues: string[],
+): ReplicaRegion[] => {
+  const seen = new Map<string, number>();
+  return entries.map((entry, i) => {
+    const replica: ReplicaRegion =
+      typeof entry === 'string'
+        ? { region: entry, kmsKeyId: undefined }
+        : { region: entry.region, kmsKeyId: entry.kmsKeyId };
+    const at = `${path}[${i}]`;
+    const before = seen.get(replica.region);
+    if (before !== undefined) {
+      issues.push(`${at}: ${replica.region} is already listed at ${path}[${before}]`);
+    }
+    seen.set(replica.region, i);
+    const keyRegion = replica.kmsKeyId ? keyArnRegion(replica.kmsKeyId) : undefined;
+    if (keyRegion && keyRegion !== replica.region) {
+      issues.push(
+        `${at}.kmsKeyId: the key is in ${keyRegion}; a replica's key must be in the replica's Region, ${replica.region}`,
+      );
+    }
+    return replica;
+  });
+};
+
+/**
+ * The replica Regions that name the primary Region itself, which only the caller knows (the
+ * function's Region at run time, the stack's at synth). A user that inherits the defaults is
+ * not named again.
+ */
+export const replicaRegionProblems = (config: RotatorConfig, primaryRegion: string): string[] => {
+  const named = (list: readonly ReplicaRegion[], path: string): string[] =>
+    list.flatMap((r, i) =>
+      r.region === primaryRegion
+        ? [
+            `${path}[${i}]: ${r.region} is the primary Region (where the rotator runs and the secrets live); list only other Regions`,
+          ]
+        : [],
+    );
+  return [
+    ...named(config.defaults.replicaRegions, 'defaults.replicaRegions'),
+    ...config.projects.flatMap((p, pi) =>
+      p.users.flatMap((u, ui) =>
+        u.replicaRegions === config.defaults.replicaRegions
+          ? []
+          : named(u.replicaRegions ?? [], `projects[${pi}].users[${ui}].replicaRegions`),
+      ),
+    ),
+  ];
+};
+
 /** Validates parsed JSON and resolves defaults. Throws ConfigError naming every problem. */
 export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
   const parsed = rawConfig.safeParse(input);
@@ -446,6 +573,11 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
     defaults.monthsUntilExpiration,
   );
   if (defaultsProblem) issues.push(`defaults.renewBeforeDays: ${defaultsProblem}`);
+  const defaultReplicas = replicaRegionsOf(
+    defaults.replicaRegions,
+    'defaults.replicaRegions',
+    issues,
+  );
 
   const seenProjects = new Map<string, number>();
   const secretOwners = new Map<string, string>();
@@ -480,6 +612,9 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
         secretName: secretNameFor(defaults.secretNamePrefix, p.projectId, u.username, u.secretName),
         enabled: u.enabled,
         kmsKeyId: defaults.kmsKeyId,
+        replicaRegions: u.replicaRegions
+          ? replicaRegionsOf(u.replicaRegions, `${path}.replicaRegions`, issues)
+          : defaultReplicas,
       };
       const windowProblem = renewWindowProblem(
         settings.renewBeforeDays,
@@ -506,7 +641,14 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
       return settings;
     });
 
-    return { projectId: p.projectId, discover: p.discover, exclude: new Set(p.exclude), users };
+    const settings: ProjectSettings = {
+      projectId: p.projectId,
+      discover: p.discover,
+      exclude: new Set(p.exclude),
+      users,
+    };
+    if (p.verify) settings.verify = { uri: p.verify.uri };
+    return settings;
   });
 
   if (issues.length > 0) throw new ConfigError(issues, source);
@@ -523,6 +665,7 @@ export const parseConfig = (input: unknown, source?: string): RotatorConfig => {
       renewBeforeDays: defaults.renewBeforeDays,
       secretNamePrefix: defaults.secretNamePrefix,
       kmsKeyId: defaults.kmsKeyId,
+      replicaRegions: defaultReplicas,
     },
     locks: raw.locks,
     rotation: raw.rotation,

@@ -24,12 +24,21 @@ export interface RunMetrics {
   /** Secrets whose consumers' resource policy or rotator tags this run put back as configured. */
   DriftRepaired: number;
   /**
+   * Certificates made current although their login check failed (`verify.uri`), because the
+   * certificate they replace was within `criticalDays` of expiry. Absent when no check ran.
+   */
+  VerifyBypassed: number | undefined;
+  /**
    * Smallest days-to-expiry of any covered user whose expiry is known; 0 for a failed or
    * deferred user known to hold no certificate. Users the run could not tell about are left out.
    */
   MinDaysToExpiry: number | undefined;
   /** Days until the rotator's own service account secret expires, when known. */
   AtlasCredentialDaysToExpiry: number | undefined;
+  /** 1 for a run the catch-up schedule started (`catch-up.ts`). */
+  CatchUpRuns: 0 | 1;
+  /** 1 when the run left users deferred and a catch-up run follows. */
+  CatchUpPending: 0 | 1;
   RunCompleted: 1;
 }
 

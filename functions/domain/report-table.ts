@@ -32,6 +32,8 @@ const reasonCell = (row: UserReport, runStopped: boolean): string => {
   return [
     truncate(stopped ? 'run stopped (see below)' : row.reason, REASON_WIDTH),
     row.errorCode && !stopped ? `[${row.errorCode}]` : '',
+    // A promoted row keeps the bypass at the end of its reason, past the cut: said here too.
+    row.verify?.outcome === 'bypassed' ? '[login check bypassed]' : '',
     row.orphans.length > 0
       ? `+${row.orphans.length} orphan${row.orphans.length > 1 ? 's' : ''}`
       : '',

@@ -33,11 +33,15 @@ export interface UserReport {
   certificate?: 'none';
   /** What the secret carried out of line besides its value, and whether the run repaired it. */
   drift?: DriftFinding[];
+  /** The login check of a new certificate (projects with `verify.uri` only). */
+  verify?: VerifyReport;
+  /** The ARNs of the secret's replicas in other Regions, as far as the run knows (absent: none). */
+  replicaArns?: string[];
 }
 
-/** One thing found out of line on a secret: its resource policy or the rotator's tags. */
+/** One thing found out of line on a secret: its resource policy, replicas or the rotator's tags. */
 export interface DriftFinding {
-  what: 'resource policy' | 'tags';
+  what: 'resource policy' | 'replicas' | 'tags';
   /** What was out of line, e.g. `consumers changed in config`. */
   found: string;
   repaired: boolean;
@@ -45,6 +49,17 @@ export interface DriftFinding {
   error?: string;
   errorCode?: string;
   remedy?: string;
+}
+
+/**
+ * `passed`: the new certificate logged in and answered `ping`. `failed`: it did not, and stays
+ * AWSPENDING (the row fails with VERIFY_FAILED). `bypassed`: it did not, and was made current
+ * anyway: the certificate it replaces (or none) was within `criticalDays` of expiry.
+ */
+export interface VerifyReport {
+  outcome: 'passed' | 'failed' | 'bypassed';
+  /** Why it did not pass, in the driver's words. */
+  error?: string;
 }
 
 /** The reason of every row a run-wide failure stopped: the report's `error` tells the rest. */
@@ -67,6 +82,14 @@ export interface CredentialStatus {
   error?: string;
 }
 
+/** How a run was started: by the regular schedule, the catch-up schedule, or by hand. */
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+
+/** After a run that left users deferred: a catch-up run follows, or (`schedule`) why not. */
+export type CatchUpReport =
+  | { next: 'catch-up'; deferred: number; runs: number; of: number; since: string }
+  | { next: 'schedule'; reason: string };
+
 export interface RunReport {
   runId: string;
   dryRun: boolean;
@@ -79,6 +102,12 @@ export interface RunReport {
   credential?: CredentialStatus;
   /** Where the run's EventBridge events went, or why none were sent. */
   events?: EventsOutcome;
+  /** Who started the run (the Lambda's payload; the CLI is `manual`). */
+  trigger?: RunTrigger;
+  /** Whether a catch-up run follows (users were deferred), or why not. */
+  catchUp?: CatchUpReport;
+  /** Why the run did nothing: a catch-up tick with nothing to catch up, or another run at work. */
+  notRun?: string;
   users: UserReport[];
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatZodIssues } from './config.js';
 import { RotatorError } from './errors.js';
+import type { RunTrigger } from './report.js';
 import {
   REQUESTED_AT_FUTURE_TOLERANCE_MS,
   type RotationRequest,
@@ -26,8 +27,10 @@ export const rotateEventSchema = z.strictObject({
   all: z.boolean().default(false),
   /** Required with `force`: when the operator asked (ISO 8601). A retry of the same payload is then a no-op for users it already served. */
   requestedAt: z.iso.datetime({ offset: true }).optional(),
-  /** EventBridge Scheduler's `<aws.scheduler.scheduled-time>`, for the log. */
+  /** EventBridge Scheduler's `<aws.scheduler.scheduled-time>`: a scheduled run. */
   scheduledTime: z.string().optional(),
+  /** The catch-up schedule's tick: runs only when the run before left users deferred. */
+  catchUp: z.literal(true).optional(),
 });
 
 export type RotateEvent = z.input<typeof rotateEventSchema>;
@@ -48,11 +51,16 @@ export class InvalidEventError extends RotatorError {
 export const parseRotateEvent = (
   event: unknown,
   now: Date = new Date(),
-): RotationRequest & { scheduledTime?: string } => {
+): RotationRequest & { scheduledTime?: string; trigger: RunTrigger } => {
   const parsed = rotateEventSchema.safeParse(event ?? {});
   if (!parsed.success) throw new InvalidEventError(formatZodIssues(parsed.error));
-  const { requestedAt: stamp, ...rest } = parsed.data;
-  const request = { ...rest, requestedAt: stamp === undefined ? undefined : new Date(stamp) };
+  const { requestedAt: stamp, catchUp, ...rest } = parsed.data;
+  const trigger: RunTrigger = catchUp ? 'catch-up' : rest.scheduledTime ? 'schedule' : 'manual';
+  const request = {
+    ...rest,
+    trigger,
+    requestedAt: stamp === undefined ? undefined : new Date(stamp),
+  };
   try {
     validateRequest(request);
   } catch (err) {

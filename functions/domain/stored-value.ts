@@ -2,6 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import type { ValidatedCertificate } from './certificate.js';
 import { formatZodIssues } from './config.js';
+import type { ReplicaStatus, ReplicaTag } from './replicas.js';
 
 /**
  * The value a certificate secret holds and what a secret's versions say, apart from how Secrets
@@ -93,6 +94,10 @@ export interface SecretState {
    * (`domain/consumers.ts`). Absent: never recorded.
    */
   policyTag?: string | undefined;
+  /** The replicas tag (`domain/replicas.ts`). Absent: never recorded (no replicas made). */
+  replicaTag?: ReplicaTag | undefined;
+  /** Every replica's status, when DescribeSecret was read (ListSecrets does not carry it). */
+  replication?: readonly ReplicaStatus[] | undefined;
 }
 
 /** A tag value holds at most this many characters (Secrets Manager's TagResource limit). */

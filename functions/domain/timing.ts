@@ -35,6 +35,14 @@ export const REPORT_RESERVE_MS = PUBLISH_BUDGET_MS + 5_000;
  */
 export const CREATE_RESERVE_MS = ATLAS_REQUEST_TIMEOUT_MS + KEY_WRITE_BUDGET_MS + 5_000;
 
+/**
+ * One login check of a new certificate (`verify.uri`): DNS, TLS, MONGODB-X509 and `ping`, the
+ * driver's server selection included. It runs after the store, inside what the create reserve
+ * leaves; with less than the minimum before the deadline it waits for the next run.
+ */
+export const VERIFY_TIMEOUT_MS = 10_000;
+export const VERIFY_MIN_MS = 3_000;
+
 /** What a run does before its first create: resolve the user, list, read the secret, a lease. */
 export const GATHER_ALLOWANCE_MS = 15_000;
 

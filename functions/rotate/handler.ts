@@ -20,13 +20,17 @@ export const handler = async (event: unknown, context: Context): Promise<RunRepo
   // starts only with time for itself and its key's store before then (domain/timing.ts).
   const deadline = Date.now() + context.getRemainingTimeInMillis() - REPORT_RESERVE_MS;
   const config = await bundledConfig();
+  const { trigger, ...rest } = request;
   const report = await rotateWithConfig({
     config,
-    request,
+    request: rest,
     log: logger,
     runId: context.awsRequestId,
     deadline: () => deadline,
+    trigger,
   });
+  // A catch-up tick that found nothing to do is not a run: no metrics, no RunCompleted.
+  if (report.notRun) return report;
   // EMF on stdout: CloudWatch turns it into metrics without an API call.
   addRunMetrics(metrics, report, new Date(), { criticalDays: config.rotation.criticalDays });
   // A dry run records no metrics; flushing an empty set only logs a warning.

@@ -53,7 +53,10 @@ export type RotationAlarms = Readonly<
     | 'failureQueue',
     cloudwatch.Alarm
   >
->;
+> & {
+  /** With a project's `verify.uri` only. */
+  readonly verifyBypassed?: cloudwatch.Alarm;
+};
 
 export interface RotationAlarmsProps {
   /** Alarm names are `<namePrefix>-<name>`. */
@@ -62,6 +65,8 @@ export interface RotationAlarmsProps {
   readonly thresholds: AlarmThresholds;
   readonly rotateFunction: lambda.IFunction;
   readonly failureQueue: sqs.IQueue;
+  /** Some project checks new certificates' logins (`verify.uri`). */
+  readonly loginCheck?: boolean | undefined;
 }
 
 export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): RotationAlarms => {
@@ -208,5 +213,24 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
       },
       true,
     ),
+    // Emitted only by runs whose check ran: missing data is normal, and one notification per
+    // bypass is the point.
+    ...(props.loginCheck
+      ? {
+          verifyBypassed: alarm(
+            'VerifyBypassed',
+            {
+              alarmDescription:
+                'A certificate was made current although its login check failed (verify.uri): the one it replaced (or none) was within the config criticalDays of expiry. Applications may not be able to log in with it. See docs/runbook.md.',
+              metric: runMetric('VerifyBypassed', cloudwatch.Stats.MAXIMUM),
+              threshold: 0,
+              comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+              evaluationPeriods: 1,
+              treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+            },
+            false,
+          ),
+        }
+      : {}),
   };
 };

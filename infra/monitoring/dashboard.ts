@@ -98,6 +98,7 @@ export const rotationDashboard = (
             daily('DeferredUsers', cloudwatch.Stats.SUM, 'deferred users'),
             daily('Orphans', cloudwatch.Stats.SUM, 'new orphans'),
             daily('CertificateLimitReached', cloudwatch.Stats.MAXIMUM, 'Atlas certificate limit'),
+            daily('VerifyBypassed', cloudwatch.Stats.SUM, 'made current past a failed login check'),
             functionErrors(props.rotateFunction, day).with({ label: 'function errors' }),
             queuedMessages(props.failureQueue, day).with({ label: 'failure queue' }),
           ],
@@ -111,8 +112,11 @@ export const rotationDashboard = (
             daily('DeferredUsers', cloudwatch.Stats.MAXIMUM, 'deferred'),
             daily('DeferredCritical', cloudwatch.Stats.MAXIMUM, 'deferred within criticalDays'),
           ],
-          right: [deferredNotShrinking()],
-          rightYAxis: { min: 0, max: 1, label: 'not shrinking', showUnits: false },
+          right: [
+            deferredNotShrinking(),
+            daily('CatchUpPending', cloudwatch.Stats.MAXIMUM, 'catch-up pending'),
+          ],
+          rightYAxis: { min: 0, max: 1, showUnits: false },
           width: 12,
         }),
         new cloudwatch.GraphWidget({
@@ -131,8 +135,11 @@ export const rotationDashboard = (
       ],
       [
         new cloudwatch.GraphWidget({
-          title: 'Completed runs per day',
-          left: [daily('RunCompleted', cloudwatch.Stats.SUM, 'runs')],
+          title: 'Completed runs per day (catch-up runs among them)',
+          left: [
+            daily('RunCompleted', cloudwatch.Stats.SUM, 'runs'),
+            daily('CatchUpRuns', cloudwatch.Stats.SUM, 'catch-up runs'),
+          ],
           width: 12,
         }),
         new cloudwatch.GraphWidget({

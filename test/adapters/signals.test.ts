@@ -60,6 +60,8 @@ describe('signals: metrics', () => {
       CertificateLimitReached: 0,
       DriftRepaired: 0,
       MinDaysToExpiry: 0,
+      CatchUpRuns: 0,
+      CatchUpPending: 0,
       RunCompleted: 1,
     });
   });

@@ -350,7 +350,7 @@ describe('config: $schema and unknown keys', () => {
     expect(
       issuesOf({ projects: [{ projectId: P1, users: [{ username: 'a', colour: 'red' }] }] }),
     ).toBe(
-      'projects[0].users[0]: Unrecognized key: "colour"; allowed here: "username", "monthsUntilExpiration", "renewBeforeDays", "secretName", "enabled"',
+      'projects[0].users[0]: Unrecognized key: "colour"; allowed here: "username", "monthsUntilExpiration", "renewBeforeDays", "secretName", "replicaRegions", "enabled"',
     );
   });
 

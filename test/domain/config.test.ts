@@ -63,6 +63,7 @@ describe('config', () => {
       orphanWindowDays: 7,
       criticalDays: 7,
       maxMintsPerWindow: 4,
+      catchUpRuns: 24,
     });
     const [first, second] = config.projects;
     expect(first?.users).toEqual([
@@ -74,6 +75,7 @@ describe('config', () => {
         secretName: `atlas-x509/${P1}/app1`,
         enabled: true,
         kmsKeyId: 'alias/atlas-x509',
+        replicaRegions: [],
       },
       {
         projectId: P1,
@@ -83,6 +85,7 @@ describe('config', () => {
         secretName: 'atlas-x509/reporting/x509',
         enabled: true,
         kmsKeyId: 'alias/atlas-x509',
+        replicaRegions: [],
       },
     ]);
     expect(second?.discover).toBe(true);
@@ -97,6 +100,7 @@ describe('config', () => {
       renewBeforeDays: undefined,
       secretNamePrefix: 'atlas-x509/',
       kmsKeyId: undefined,
+      replicaRegions: [],
     });
   });
 

@@ -348,8 +348,10 @@ describe('time', () => {
 });
 
 describe('stingy rate limit', () => {
-  it('with a deadline, a read asked to wait long gives way: the user is deferred at once, nothing minted', async () => {
+  it('with a deadline and no known refill rate, a read asked to wait long gives way: the user is deferred at once, nothing minted', async () => {
     await h.seedDue(P1, 'app1');
+    // Headers only: with a published refill rate the read would wait, its create fitting.
+    h.sim.behaviour.rateLimitsEndpoint = 'denied';
     const slow = {
       type: 'error',
       status: 429,
@@ -427,5 +429,39 @@ describe('bad input', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe('catch-up', () => {
+  it('a run that left users deferred is continued by catch-up runs, each starting after the one before; then a tick does nothing', async () => {
+    const users = ['u1', 'u2', 'u3'];
+    for (const u of users) h.sim.addUser(P1, u);
+    // A published bucket with room for one user's list and create, refilled once in 100 s:
+    // each run serves one user, its other reads give way (their creates would not fit).
+    const stingy = { capacity: 2, refillPerSecond: 0.01, scope: 'project' } as const;
+    h.sim.setRateLimit(stingy);
+    const config = only(...users);
+    const run = (trigger: 'schedule' | 'catch-up') =>
+      h.run(config, {}, { trigger, deadline: () => Date.now() + 150_000 });
+
+    const first = await run('schedule');
+    expect([first.summary.rotated, first.summary.deferred]).toEqual([1, 2]);
+    expect(first.catchUp).toMatchObject({ next: 'catch-up', deferred: 2, runs: 0, of: 24 });
+    // Each tick continues where the run before stopped, counting, until nothing is deferred.
+    let last = first;
+    for (let runs = 1; last.catchUp?.next === 'catch-up'; runs++) {
+      expect(runs).toBeLessThanOrEqual(4);
+      h.sim.setRateLimit(stingy); // the bucket refilled between ticks
+      last = await run('catch-up');
+      expect(last.trigger).toBe('catch-up');
+      if (last.catchUp?.next === 'catch-up') expect(last.catchUp.runs).toBe(runs);
+    }
+    // It ends when nothing is left, or when a catch-up run only checked users that can wait.
+    expect(last.catchUp?.next).toBe('schedule');
+    expect(h.sim.stats.certificatesMinted).toBe(3);
+    h.sim.resetRequests();
+    const idle = await run('catch-up');
+    expect(idle).toMatchObject({ notRun: 'nothing to catch up', users: [] });
+    expect(h.sim.requests).toHaveLength(0);
   });
 });

@@ -116,3 +116,18 @@ it('runs the bundled disable handler up to its request validation', () => {
     /^RefusedError: Invalid disable request: projectId: /,
   );
 });
+
+it('ships the login check beside the rotate handler, its driver loading without optional peers', () => {
+  const script = `const { MongoLoginCheck } = await import(${JSON.stringify(join(assetDirs.rotate, 'login-check.mjs'))});
+  const result = await new MongoLoginCheck().check({ uri: 'mongodb://127.0.0.1:1/?directConnection=true', certificate: 'x', privateKey: 'y', timeoutMs: 500 });
+  console.log(JSON.stringify(result));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
+  // The driver ran (it refused the made-up key) from the asset directory alone.
+  expect(JSON.parse(out)).toEqual({ ok: false, reason: expect.stringMatching(/^Mongo\w+Error/) });
+  expect(readFileSync(join(assetDirs.rotate, 'index.mjs'), 'utf8')).toContain(
+    'import("./login-check.mjs")',
+  );
+  expect(existsSync(join(assetDirs.disable, 'login-check.mjs'))).toBe(false);
+});

@@ -211,6 +211,7 @@ describe('monitoring, default deployment', () => {
         '\\"StandingOrphans\\"',
         '\\"DriftRepaired\\"',
         '\\"CertificateLimitReached\\"',
+        '\\"VerifyBypassed\\"',
       ]) {
         expect(body).toContain(text);
       }
@@ -230,6 +231,33 @@ describe('alarms, customized deployment', () => {
       Protocol: 'email',
       Endpoint: 'oncall@example.com',
     });
+  });
+
+  it('alarms, with a project verify.uri, on a certificate made current past a failed login check', () => {
+    const found = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: Match.stringLikeRegexp('-VerifyBypassed$') },
+      }),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]?.Properties).toMatchObject({
+      Namespace: 'AtlasX509Rotator',
+      MetricName: 'VerifyBypassed',
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: expect.stringContaining('docs/runbook.md'),
+    });
+    expect(found[0]?.Properties.OKActions).toBeUndefined();
+    // The default deployment checks no login, and has no such alarm (its count is asserted above).
+    expect(
+      Object.keys(
+        synthDefault().template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: { AlarmName: Match.stringLikeRegexp('-VerifyBypassed$') },
+        }),
+      ),
+    ).toEqual([]);
   });
 });
 

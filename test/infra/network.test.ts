@@ -1,7 +1,9 @@
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkNetworkProps } from '../../infra/network.js';
+import { checkNetworkProps, functionNetwork } from '../../infra/network.js';
 import {
   actions,
   bySid,
@@ -53,8 +55,12 @@ describe('network, static egress IP', () => {
         SubnetIds: Match.arrayWith([{ Ref: Match.stringLikeRegexp('EgressSubnet') }]),
       },
     });
+    // HTTPS to the APIs; with a project's verify.uri, Atlas's cluster ports for the login check.
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })],
+      SecurityGroupEgress: [
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 }),
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 27015, ToPort: 27017 }),
+      ],
     });
     template.resourceCountIs('AWS::EC2::FlowLog', 1);
   });
@@ -76,9 +82,37 @@ describe('network, static egress IP', () => {
 
 describe('checkNetworkProps', () => {
   it('refuses a VPC of its own together with a given one', () => {
-    const vpc = {} as IVpc;
+    const vpc = {} as ec2.IVpc;
     expect(() => checkNetworkProps({ staticEgressIp: true, vpc })).toThrow(/do not also pass vpc/);
     expect(() => checkNetworkProps({ vpc })).not.toThrow();
     expect(() => checkNetworkProps({ staticEgressIp: true })).not.toThrow();
+  });
+});
+
+describe('functionNetwork in a given VPC', () => {
+  it('opens HTTPS only, unless a project checks logins (then Atlas cluster ports 27015-27017)', () => {
+    const egressOf = (clusterEgress: boolean) => {
+      const stack = new Stack();
+      const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+        vpcId: 'vpc-1',
+        availabilityZones: ['eu-west-1a'],
+        privateSubnetIds: ['subnet-1'],
+      });
+      functionNetwork(stack, {
+        vpc,
+        namePrefix: 'rotator',
+        logRetention: RetentionDays.ONE_DAY,
+        clusterEgress,
+      });
+      return Object.values(
+        Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup'),
+      ).flatMap((g) => g.Properties.SecurityGroupEgress);
+    };
+    const https = expect.objectContaining({ FromPort: 443, ToPort: 443 });
+    expect(egressOf(false)).toEqual([https]);
+    expect(egressOf(true)).toEqual([
+      https,
+      expect.objectContaining({ CidrIp: '0.0.0.0/0', FromPort: 27015, ToPort: 27017 }),
+    ]);
   });
 });

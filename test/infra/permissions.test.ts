@@ -91,11 +91,12 @@ describe('rotate function permissions', () => {
     });
   });
 
-  it('takes and releases leases in its table', () => {
+  it('takes and releases leases in its table, and reads its catch-up note', () => {
     const leases = bySid(statements, 'Leases');
     expect([...actions(leases)].sort()).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
     ]);
     expect(resources(leases)).toEqual([

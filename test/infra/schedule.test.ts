@@ -1,6 +1,10 @@
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseRotateEvent } from '../../functions/domain/request.js';
+import { rotationSchedules } from '../../infra/schedule.js';
 import { actions, logicalId, type Statement, synthCustomized, synthDefault } from './support.js';
 
 describe('schedule, default deployment', () => {
@@ -59,6 +63,40 @@ describe('schedule, default deployment', () => {
         ],
       },
     });
+  });
+
+  it('ticks a catch-up run every 20 minutes with {"catchUp": true}, retried only by the next tick', () => {
+    const input = new Capture();
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(20 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('RotateFunction'), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 900 },
+        Input: input,
+      },
+    });
+    const delivered = input
+      .asString()
+      .replace('<aws.scheduler.scheduled-time>', '2026-11-28T03:20:00Z');
+    expect(parseRotateEvent(JSON.parse(delivered))).toMatchObject({
+      dryRun: false,
+      trigger: 'catch-up',
+    });
+  });
+
+  it('refuses a catch-up tick that could start while the run before is still at work', () => {
+    const stack = new Stack();
+    const fn = lambda.Function.fromFunctionAttributes(stack, 'Fn', {
+      functionArn: 'arn:aws:lambda:us-east-1:111122223333:function:f',
+      sameEnvironment: true,
+    });
+    const deadLetterQueue = new sqs.Queue(stack, 'Q');
+    const schedules = (catchUpEvery: Duration) =>
+      rotationSchedules(stack, { rotateFunction: fn, deadLetterQueue, catchUpEvery });
+    expect(() => schedules(Duration.minutes(10))).toThrow(/at least 16 minutes/);
+    expect(schedules(Duration.minutes(0)).catchUp).toBeUndefined();
   });
 
   describe('failure queue', () => {

@@ -52,6 +52,9 @@ export const synthCustomized = (): ReturnType<typeof synth> => {
   return customized;
 };
 
+/** The customized deployment's first project checks new certificates' logins here. */
+export const VERIFY_URI = 'mongodb+srv://cluster0.ab1cd.mongodb.net/';
+
 /**
  * The deployment with every option changed at once: static egress IP, consumers, imported
  * credentials (a separate one for disable), alarm email, schedule, window and critical floor.
@@ -66,6 +69,10 @@ export const customizedProps = (): Partial<AtlasX509RotatorStackProps> => {
         credentialsSecretId: 'team/atlas-api',
         disableCredentialsSecretId: 'team/atlas-owner',
       },
+      // The login check of new certificates: the VPC opens the cluster ports too.
+      projects: config.projects.map((p, i) =>
+        i === 0 ? { ...p, verify: { uri: VERIFY_URI } } : p,
+      ),
     },
     staticEgressIp: true,
     consumers: { [PROJECT_A]: [READER_A], [PROJECT_B]: [READER_B, READER_A] },
@@ -140,4 +147,14 @@ export const secretArnOf = (name: string) => ({
 export const CERT_PREFIX_ARN = secretArnOf('atlas-x509/*');
 export const VIA_SECRETS_MANAGER = {
   'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+};
+
+/** The error `fn` throws; fails the test when it throws nothing. */
+export const caught = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('did not throw');
 };

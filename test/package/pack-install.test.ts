@@ -77,6 +77,7 @@ describe('the packed tarball', () => {
         'dist/lib/infra/index.d.ts',
         'dist/assets/rotate/index.mjs',
         'dist/assets/rotate/index.mjs.map',
+        'dist/assets/rotate/login-check.mjs',
         'dist/assets/disable-customer-x509/index.mjs',
         'dist/cli/atlas-x509-rotator.mjs',
         'schema/rotation-config.schema.json',
@@ -125,11 +126,16 @@ describe('a plain JavaScript CDK app that uses the construct', () => {
     const bundles = functions.map((fn) => {
       expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x' });
       const asset = join(app, 'cdk.out', `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
-      expect(readdirSync(asset).sort()).toEqual([
+      // The rotate handler carries the login check's driver beside it (scripts/build.ts).
+      const own = ['index.mjs', 'index.mjs.map', 'rotation.config.json'];
+      const withLoginCheck = [
         'index.mjs',
         'index.mjs.map',
+        'login-check.mjs',
+        'login-check.mjs.map',
         'rotation.config.json',
-      ]);
+      ];
+      expect([own, withLoginCheck]).toContainEqual(readdirSync(asset).sort());
       const config = JSON.parse(readFileSync(join(asset, 'rotation.config.json'), 'utf8'));
       expect(config.projects).toEqual(exampleConfig.projects);
       return readFileSync(join(asset, 'index.mjs'));

@@ -48,9 +48,10 @@ import {
   truncateToSeconds,
 } from './pki.js';
 import {
+  publishedRefill,
   type RateLimitOptions,
   type TakeResult,
-  TokenBucket,
+  TokenBuckets,
   UnlimitedCounter,
 } from './rate-limit.js';
 import {
@@ -98,6 +99,11 @@ export interface SimulatorBehaviour {
   advancedX509BlocksManaged: boolean;
   /** `expires_in` of issued access tokens. */
   tokenTtlSeconds: number;
+  /**
+   * `GET /rateLimits`: served, refused to this credential (401 `USER_UNAUTHORIZED`, as for a
+   * role it lacks) or unknown (406 `INVALID_VERSION_DATE`, as before the endpoint existed).
+   */
+  rateLimitsEndpoint: 'served' | 'denied' | 'absent';
 }
 
 export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = {
@@ -110,6 +116,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = {
   capCountsExpired: true,
   advancedX509BlocksManaged: true,
   tokenTtlSeconds: 3600,
+  rateLimitsEndpoint: 'served',
 };
 
 export interface LatencyOptions {
@@ -296,6 +303,9 @@ const safeDecode = (text: string): string | undefined => {
   }
 };
 
+/** `/rateLimits` exists from version 2025-03-12 only. */
+const RATE_LIMITS_MEDIA_TYPE = 'application/vnd.atlas.2025-03-12+json';
+
 /** Service-account endpoints exist from version 2024-08-05 only. */
 const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
 
@@ -386,7 +396,7 @@ export class AtlasSimulator {
   readonly #faults = new FaultQueue();
   readonly #hanging = new Map<Socket, NodeJS.Timeout | undefined>();
   readonly #unlimited = new UnlimitedCounter();
-  #bucket: TokenBucket | undefined;
+  #buckets: TokenBuckets | undefined;
   #keyPool: RsaKeyPair[] = [];
   #sharedCaKeys: Promise<RsaKeyPair> | undefined;
   #nextPoolKey = 0;
@@ -535,14 +545,19 @@ export class AtlasSimulator {
     this.#tokens.clear();
   }
 
+  /** The pre-generated keys certificates are signed with: to share them with another simulator. */
+  get keyPoolKeys(): readonly RsaKeyPair[] {
+    return this.#keyPool;
+  }
+
   /** Every access token issued so far: for leak scans in tests, nothing else. */
   get issuedTokens(): readonly string[] {
     return this.#everIssued;
   }
 
-  /** Replaces (or removes, with undefined) the token bucket; it starts full. */
+  /** Replaces (or removes, with undefined) the token buckets; they start full. */
   setRateLimit(options: RateLimitOptions | undefined): void {
-    this.#bucket = options ? new TokenBucket(options, this.#nowMs()) : undefined;
+    this.#buckets = options ? new TokenBuckets(options, () => this.#nowMs()) : undefined;
   }
 
   injectFault(fault: Fault): void {
@@ -931,13 +946,14 @@ export class AtlasSimulator {
   // --- Admin API v2 ------------------------------------------------------------------------------
 
   async #handleApi(ctx: RequestContext, mangle: CreateMangle | undefined): Promise<SimResponse> {
+    if (ctx.rawPath === `${V2_PREFIX}rateLimits`) return this.#rateLimits(ctx);
     const isOrgRoute = ctx.rawPath.startsWith(`${V2_PREFIX}orgs/`);
     const mediaType = isOrgRoute ? SERVICE_ACCOUNT_MEDIA_TYPE : ATLAS_MEDIA_TYPE;
     if (!acceptsVersion(ctx.headers.accept, mediaType)) {
       // Observed on another v2 endpoint for an Accept header Atlas cannot serve.
       return apiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
     }
-    const budget = this.#bucket ? this.#bucket.take(this.#nowMs()) : this.#unlimited.take();
+    const budget = this.#buckets?.take(ctx.rawPath) ?? this.#unlimited.take();
     if (!budget.ok) return this.#rateLimited(ctx, budget);
     let response: SimResponse;
     try {
@@ -955,7 +971,7 @@ export class AtlasSimulator {
 
   #rateLimited(ctx: RequestContext, budget: TakeResult & { ok: false }): SimResponse {
     const endpoint = this.#endpointSet(ctx.rawPath);
-    const perMinute = (this.#bucket?.options.refillPerSecond ?? 0) * 60;
+    const perMinute = (this.#buckets?.options.refillPerSecond ?? 0) * 60;
     const wait = budget.retryAfterSeconds;
     return apiError(
       429,
@@ -965,6 +981,48 @@ export class AtlasSimulator {
       [endpoint, wait, budget.limit, perMinute, 60],
       { 'Retry-After': String(wait) },
     );
+  }
+
+  /**
+   * `GET /rateLimits` (2025-03-12, a list of endpoint sets): the certificate endpoints' bucket,
+   * `GROUP` scope when buckets are per project, else `ORGANIZATION`. It draws on no bucket.
+   */
+  #rateLimits(ctx: RequestContext): SimResponse {
+    if (!acceptsVersion(ctx.headers.accept, RATE_LIMITS_MEDIA_TYPE)) {
+      return apiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
+    }
+    if (ctx.method !== 'GET') throw new ApiFailure(resourceNotFound(ctx.rawPath));
+    if (this.behaviour.rateLimitsEndpoint === 'absent') {
+      return apiError(406, 'INVALID_VERSION_DATE', 'Invalid accept header or version date.');
+    }
+    if (this.behaviour.rateLimitsEndpoint === 'denied') {
+      return apiError(
+        401,
+        'USER_UNAUTHORIZED',
+        'Current user is not authorized to perform this action.',
+      );
+    }
+    const options = this.#buckets?.options;
+    const capacity = options?.capacity ?? UnlimitedCounter.LIMIT;
+    const refill = publishedRefill(options?.refillPerSecond ?? UnlimitedCounter.LIMIT);
+    const certs = '/api/atlas/v2/groups/{groupId}/databaseUsers/{username}/certs';
+    const set = {
+      endpointSetId: 'database-user-certificates',
+      endpointSetName: 'Database User Certificates',
+      endpoints: [
+        { method: 'GET', path: certs },
+        { method: 'POST', path: certs },
+      ],
+      capacity: { value: capacity },
+      refillRate: { value: refill.refillRate },
+      refillDurationSeconds: { value: refill.refillDurationSeconds },
+      scope: options?.scope === 'project' || !options ? 'GROUP' : 'ORGANIZATION',
+    };
+    const wanted = ctx.query.getAll('endpointPath');
+    const results = wanted.length === 0 || wanted.includes(certs) ? [set] : [];
+    const response = atlasResponse(200, JSON.stringify({ results, totalCount: results.length }));
+    response.headers['Content-Type'] = `${RATE_LIMITS_MEDIA_TYPE};charset=utf-8`;
+    return response;
   }
 
   /** The endpoint-set name the 429 detail quotes, e.g. `api/atlas/v2/groups/{groupId}/...`. */

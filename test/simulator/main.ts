@@ -2,10 +2,13 @@
  * Runs the Atlas simulator on its own for local use:
  *
  *   npx tsx test/simulator/main.ts [--port N] [--users N] [--customer-ca] [--bucket C:R]
+ *                                  [--per-project] [--rate-limits served|denied|absent]
  *
  *   --users N       N more MANAGED users (user-0 … user-<N-1>): a long run, to watch progress
  *   --customer-ca   the project has a customer CA: Atlas then refuses managed certificates
  *   --bucket C:R    a token bucket of capacity C refilled R per second (a stingy one: 10:1)
+ *   --per-project   one such bucket per project (Atlas's GROUP scope) instead of one for all
+ *   --rate-limits   whether GET /rateLimits is served, refused (401) or unknown (406)
  *
  * It serves one project with a few users and one service account whose secret is generated here
  * and printed once, as shell `export` lines, so the rotator can be pointed at it. Ctrl-C stops it.
@@ -26,13 +29,24 @@ const parsePort = (raw: string | undefined): number => {
   return port;
 };
 
-const parseBucket = (raw: string | undefined) => {
+const parseBucket = (raw: string | undefined, perProject: boolean) => {
   if (raw === undefined) return undefined;
   const [capacity, refillPerSecond] = raw.split(':').map(Number);
   if (!(Number(capacity) >= 1 && Number(refillPerSecond) > 0)) {
     throw new Error(`--bucket expects <capacity>:<refill per second>, e.g. 10:1, got ${raw}`);
   }
-  return { capacity: Number(capacity), refillPerSecond: Number(refillPerSecond) };
+  return {
+    capacity: Number(capacity),
+    refillPerSecond: Number(refillPerSecond),
+    scope: perProject ? ('project' as const) : ('shared' as const),
+  };
+};
+
+const RATE_LIMITS = ['served', 'denied', 'absent'] as const;
+const parseRateLimits = (raw: string): (typeof RATE_LIMITS)[number] => {
+  const found = RATE_LIMITS.find((x) => x === raw);
+  if (!found) throw new Error(`--rate-limits expects served, denied or absent, got ${raw}`);
+  return found;
 };
 
 const main = async (): Promise<void> => {
@@ -42,6 +56,8 @@ const main = async (): Promise<void> => {
       users: { type: 'string', default: '0' },
       'customer-ca': { type: 'boolean', default: false },
       bucket: { type: 'string' },
+      'per-project': { type: 'boolean', default: false },
+      'rate-limits': { type: 'string', default: 'served' },
     },
   });
   const extraUsers = Number(values.users);
@@ -53,7 +69,8 @@ const main = async (): Promise<void> => {
   const simulator = await AtlasSimulator.start({
     port: parsePort(values.port),
     serviceAccounts: [{ clientId: SIM_CLIENT_ID, clientSecret }],
-    rateLimit: parseBucket(values.bucket),
+    rateLimit: parseBucket(values.bucket, values['per-project']),
+    behaviour: { rateLimitsEndpoint: parseRateLimits(values['rate-limits']) },
   });
   simulator.addProject(SIM_PROJECT_ID);
   simulator.addUser(SIM_PROJECT_ID, 'app1');

@@ -8,6 +8,45 @@ export interface RateLimitOptions {
   capacity: number;
   /** Tokens added per second of simulator time (fractions allowed). */
   refillPerSecond: number;
+  /**
+   * `project`: one bucket per project for the certificate endpoints (an endpoint set in Atlas's
+   * `GROUP` scope), every other endpoint unlimited; `shared`: one bucket for every request.
+   * @default 'shared'
+   */
+  scope?: 'shared' | 'project';
+}
+
+/** How `/rateLimits` states a refill: a whole number per second, else per minute. */
+export const publishedRefill = (
+  refillPerSecond: number,
+): { refillRate: number; refillDurationSeconds: number } =>
+  Number.isInteger(refillPerSecond)
+    ? { refillRate: refillPerSecond, refillDurationSeconds: 1 }
+    : { refillRate: Math.round(refillPerSecond * 60), refillDurationSeconds: 60 };
+
+/** The buckets of one configuration, made on first use, all starting full. */
+export class TokenBuckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    readonly options: RateLimitOptions,
+    private readonly nowMs: () => number,
+  ) {
+    new TokenBucket(options, nowMs()); // validates the options now, not on the first request
+  }
+
+  /** The bucket a request to `rawPath` draws from; undefined: none. */
+  take(rawPath: string): TakeResult | undefined {
+    const certs = /^\/api\/atlas\/v2\/groups\/([^/]+)\/databaseUsers\/[^/]+\/certs$/.exec(rawPath);
+    if (this.options.scope === 'project' && !certs) return undefined;
+    const key = this.options.scope === 'project' ? `certs:${certs?.[1]}` : 'shared';
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(this.options, this.nowMs());
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(this.nowMs());
+  }
 }
 
 export type TakeResult =

@@ -1,8 +1,15 @@
+import pLimit from 'p-limit';
 import { beforeAll } from 'vitest';
 import { parseConfig, type RawConfig, type RotatorConfig } from '../../functions/domain/config.js';
 import { CreateOutcomeUnknownError, RotatorError } from '../../functions/domain/errors.js';
 import type { Log } from '../../functions/domain/log.js';
 import { DAY_MS, HOUR_MS } from '../../functions/domain/renewal.js';
+import {
+  parseReplicaTag,
+  type ReplicaRegion,
+  type ReplicaStatus,
+  replicaTagValue,
+} from '../../functions/domain/replicas.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
 import {
   type AtlasCertificate,
@@ -19,7 +26,7 @@ import {
   type SecretStorePort,
   type UserRef,
 } from '../../functions/domain/rotation/index.js';
-import type { RotatorTags } from '../../functions/domain/rotation/ports.js';
+import type { RotatorTags, UserPace } from '../../functions/domain/rotation/ports.js';
 import {
   CURRENT,
   labelsOf,
@@ -396,6 +403,18 @@ export class FakeAtlas implements AtlasPort {
     return cert;
   }
 
+  /**
+   * Lists an already minted certificate for another user as well, without minting: a cheap
+   * population for tests of what many steady-state users cost (nothing validates it then).
+   */
+  alsoList(projectId: string, username: string, cert: FakeCertificate): void {
+    const key = userKey(projectId, username);
+    this.certs.set(key, [
+      ...(this.certs.get(key) ?? []),
+      { ...cert, subject: subjectFor(username) },
+    ]);
+  }
+
   /** Every recorded certificate of a user, expired and hidden ones included. */
   certificates(projectId: string, username: string): FakeCertificate[] {
     return this.certs.get(userKey(projectId, username)) ?? [];
@@ -417,6 +436,7 @@ const PREVIOUS = 'AWSPREVIOUS';
 const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
 const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
 const POLICY_TAG = 'atlas-x509-rotator:policy';
+const REPLICAS_TAG = 'atlas-x509-rotator:replicas';
 
 export interface FakeVersion {
   id: string;
@@ -437,6 +457,8 @@ export interface FakeSecret {
   tags: Map<string, string>;
   /** The resource policy document, if any. */
   policy?: string | undefined;
+  /** Replica Region → its status (values are the primary's: only the status is modelled). */
+  replicas?: Map<string, ReplicaStatus>;
 }
 
 /** A store failure shaped like the adapter's `SecretStoreError` (user-scoped). */
@@ -487,6 +509,11 @@ export class FakeSecretStore implements SecretStorePort {
       createdDate: new Date(this.clock.now().getTime() - 300_000),
     });
     secret.kmsKeyId = options.kmsKeyId;
+    const regions = (options.replicaRegions ?? []).map((r) => r.region);
+    if (regions.length > 0) {
+      secret.replicas = new Map(regions.map((region) => [region, { region, status: 'InSync' }]));
+      secret.tags.set(REPLICAS_TAG, replicaTagValue({ regions, verified: undefined }));
+    }
     return stateOf(secret);
   }
 
@@ -561,6 +588,24 @@ export class FakeSecretStore implements SecretStorePort {
     const secret = this.must(state.name);
     if (tags.notAfter) secret.tags.set(NOT_AFTER_TAG, tags.notAfter.toISOString());
     if (tags.policy !== undefined) secret.tags.set(POLICY_TAG, tags.policy);
+    if (tags.replicas) secret.tags.set(REPLICAS_TAG, replicaTagValue(tags.replicas));
+  }
+
+  async replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
+    await this.calls.enter('replicationStatus', [state]);
+    return [...(this.must(state.name).replicas?.values() ?? [])].map((r) => ({ ...r }));
+  }
+
+  /** Like Secrets Manager: a Region already replicated to is refused (InvalidParameter). */
+  async replicate(state: SecretState, regions: readonly ReplicaRegion[]): Promise<ReplicaStatus[]> {
+    await this.calls.enter('replicate', [state, regions]);
+    const secret = this.must(state.name);
+    secret.replicas ??= new Map();
+    if (regions.some((r) => secret.replicas?.has(r.region))) {
+      throw storeError('REPLICA_REGION_REFUSED', 'ReplicateSecretToRegions');
+    }
+    for (const { region } of regions) secret.replicas.set(region, { region, status: 'InSync' });
+    return [...secret.replicas.values()].map((r) => ({ ...r }));
   }
 
   async dropPending(state: SecretState, versionId: string): Promise<void> {
@@ -614,6 +659,17 @@ export class FakeSecretStore implements SecretStorePort {
 
   policyTag(name: string): string | undefined {
     return this.secrets.get(name)?.tags.get(POLICY_TAG);
+  }
+
+  replicasTag(name: string): string | undefined {
+    return this.secrets.get(name)?.tags.get(REPLICAS_TAG);
+  }
+
+  /** Sets a replica's status, as Secrets Manager would after a failure or a slow copy. */
+  setReplica(name: string, region: string, status: ReplicaStatus['status'], message?: string) {
+    const secret = this.must(name);
+    secret.replicas ??= new Map();
+    secret.replicas.set(region, { region, status, message });
   }
 
   // ---- seeding ----
@@ -683,6 +739,7 @@ export class FakeSecretStore implements SecretStorePort {
       ...state,
       current: parseCurrentValue(current?.value, owner),
       currentCreatedDate: current?.createdDate,
+      replication: [...(secret.replicas?.values() ?? [])].map((r) => ({ ...r })),
     };
   }
 
@@ -731,6 +788,7 @@ const stateOf = (secret: FakeSecret): SecretState => {
     notAfterHint: tagged ? new Date(tagged) : undefined,
     orphansSeen: parseOrphansTag(secret.tags.get(ORPHANS_TAG)),
     policyTag: secret.tags.get(POLICY_TAG),
+    replicaTag: parseReplicaTag(secret.tags.get(REPLICAS_TAG)),
   };
 };
 
@@ -797,21 +855,22 @@ export interface FakeContext extends RotationContext {
 }
 
 export interface FakeContextOptions
-  extends Partial<
-    Pick<RotationContext, 'deadline' | 'tuning' | 'limit' | 'paused' | 'runId' | 'consumers'>
-  > {
+  extends Partial<Pick<RotationContext, 'deadline' | 'tuning' | 'pace' | 'runId' | 'consumers'>> {
   pki: TestPki;
+  /** Shorthand for a pace that says every project is paused while this is true. */
+  paused?: () => boolean;
   /** @default one project, P1, with the user app1 */
   config?: RawConfig;
   now?: Date;
 }
 
 export const fakeContext = (options: FakeContextOptions): FakeContext => {
-  const { pki, config, now, ...rest } = options;
+  const { pki, config, now, paused, ...rest } = options;
   const clock = new FakeClock(now);
   const parsed: RotatorConfig = parseConfig(
     config ?? { projects: [{ projectId: P1, users: ['app1'] }] },
   );
+  if (paused) rest.pace ??= pausedPace(paused, parsed.rotation.concurrency);
   const runId = rest.runId ?? 'run-test';
   return {
     config: parsed,
@@ -823,6 +882,12 @@ export const fakeContext = (options: FakeContextOptions): FakeContext => {
     ...rest,
     runId,
   };
+};
+
+/** Users under one limit, every project paused while `paused()` says so. */
+export const pausedPace = (paused: () => boolean, concurrency = 64): UserPace => {
+  const limit = pLimit(concurrency);
+  return { run: (_projectId, work) => limit(work), paused: () => paused() };
 };
 
 /** The user's settings as the config resolves them (listed users only). */

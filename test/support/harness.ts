@@ -112,6 +112,7 @@ export class Harness {
       log?: Log;
       atlasClient?: RunOptions['atlasClient'];
       keyWriteRetry?: RunOptions['keyWriteRetry'];
+      trigger?: RunOptions['trigger'];
     } = {},
   ): Promise<RunReport> {
     return rotateWithConfig({
@@ -123,6 +124,7 @@ export class Harness {
       now: extra.now,
       deadline: extra.deadline,
       tuning: extra.tuning,
+      trigger: extra.trigger,
       // The same retries, faster: the shipped backoff and budget are unit-tested on their own.
       keyWriteRetry: extra.keyWriteRetry ?? FAST_KEY_WRITES,
     }).then((report) => {

@@ -20,9 +20,13 @@ import {
 import { parseJson } from './json.js';
 import { oauthTokenSchema } from './schemas.js';
 
-/** An Atlas credential: a service account (OAuth 2.0, recommended) or a legacy API key (Digest). */
+/**
+ * An Atlas credential: a service account (OAuth 2.0, recommended) or a legacy API key (Digest).
+ * `orgId` is the service account's organization when its secret names it (the shape Secrets
+ * Manager's managed rotation keeps).
+ */
 export type AtlasCredentials =
-  | { kind: 'serviceAccount'; clientId: string; clientSecret: string }
+  | { kind: 'serviceAccount'; clientId: string; clientSecret: string; orgId?: string }
   | { kind: 'apiKey'; publicApiKey: string; privateApiKey: string };
 
 /** How the client authenticates each API request. */

@@ -7,13 +7,14 @@ import type {
   AtlasPort,
   CreateOptions,
 } from '../../domain/rotation/ports.js';
+import type { AtlasCredentials } from './auth.js';
 import type { CallSpec } from './call.js';
 import { AtlasApiError, AtlasResponseError } from './errors.js';
 import { parseBody } from './responses.js';
 import {
   databaseUserPageSchema,
   type RateLimit,
-  rateLimitSchema,
+  rateLimitsSchema,
   type ServiceAccount,
   serviceAccountSchema,
   type UserSecurity,
@@ -27,6 +28,8 @@ export type { AtlasClientOptions } from './transport.js';
 
 const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
 const RATE_LIMITS_MEDIA_TYPE = 'application/vnd.atlas.2025-03-12+json';
+/** The certificate endpoints' path as `/rateLimits` names it. */
+const CERTS_ENDPOINT_PATH = '/api/atlas/v2/groups/{groupId}/databaseUsers/{username}/certs';
 /** Atlas's maximum page size: one request for any realistic number of certificates. */
 const PAGE_SIZE = 500;
 /** Guards against a server that never returns a short page. */
@@ -61,6 +64,11 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
   /** Counters for the run report; they only grow. */
   get stats(): AtlasClientStats {
     return this.transport.stats;
+  }
+
+  /** The credential in use now: the one given, or the newer one a re-read found. */
+  get credentials(): AtlasCredentials {
+    return this.transport.credentials;
   }
 
   /** All unexpired certificates of a database user (every page, 500 per page). */
@@ -186,17 +194,20 @@ export class AtlasClient implements AtlasPort, DisableAtlasPort {
    * The token bucket that governs a project's certificate endpoints (`GET /rateLimits`, version
    * 2025-03-12): capacity, refill and scope, where the credential may read it.
    */
-  async getCertificateRateLimit(groupId: string): Promise<RateLimit> {
-    const endpointPath = '/api/atlas/v2/groups/{groupId}/databaseUsers/{username}/certs';
+  async getCertificateRateLimit(groupId: string): Promise<RateLimit | undefined> {
     const spec: CallSpec = {
       method: 'GET',
       path: '/api/atlas/v2/rateLimits',
-      query: `groupId=${groupId}&endpointPath=${encodeURIComponent(endpointPath)}`,
-      groupId,
+      query: `groupId=${groupId}&endpointPath=${encodeURIComponent(CERTS_ENDPOINT_PATH)}`,
       safety: 'safe',
       mediaType: RATE_LIMITS_MEDIA_TYPE,
     };
-    return parseBody(spec, await this.transport.call(spec), rateLimitSchema);
+    const { results } = parseBody(spec, await this.transport.call(spec), rateLimitsSchema);
+    // Filtered by endpointPath already; the set that names the path, if it says.
+    return (
+      results.find((set) => set.endpoints?.some((e) => e.path === CERTS_ENDPOINT_PATH)) ??
+      results[0]
+    );
   }
 
   private async listAll<T>(spec: CallSpec, schema: z.ZodType<{ results: T[] }>): Promise<T[]> {

@@ -133,6 +133,8 @@ export class AtlasApiError extends RotatorError {
   readonly detail: string;
   readonly method: string;
   readonly path: string;
+  /** Atlas's `parameters`: a 429's state the bucket. */
+  readonly parameters: readonly unknown[];
 
   constructor(init: AtlasApiErrorInit) {
     const rule = ruleFor(init.status, init.errorCode);
@@ -150,6 +152,7 @@ export class AtlasApiError extends RotatorError {
     this.detail = detail;
     this.method = init.method;
     this.path = init.path;
+    this.parameters = init.parameters ?? [];
   }
 }
 

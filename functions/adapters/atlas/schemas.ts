@@ -116,9 +116,30 @@ const limitValue = z.object({ value: z.number() }).partial().optional();
 /** `RateLimitEndpointSetResponse` (version 2025-03-12): one endpoint set's token bucket. */
 export const rateLimitSchema = z.object({
   endpointSetId: z.string().optional(),
+  endpointSetName: z.string().optional(),
+  endpoints: z.array(z.object({ method: z.string(), path: z.string() }).partial()).optional(),
   capacity: limitValue,
   refillRate: limitValue,
   refillDurationSeconds: limitValue,
+  /** `IP`, `GROUP`, `ORGANIZATION` or `USER`. */
   scope: z.string().optional(),
 });
 export type RateLimit = z.infer<typeof rateLimitSchema>;
+
+/** `GET /rateLimits`: `PaginatedRateLimitEndpointSets`. */
+export const rateLimitsSchema = z.object({ results: z.array(rateLimitSchema) });
+
+/**
+ * A 429 `RATE_LIMITED_TOKEN_BUCKET`'s parameters, as its detail reads them ("retry after 55
+ * seconds. Request capacity: 10. Refill rate: 5 per 60 seconds"): endpoint set, seconds,
+ * capacity, refill rate, refill duration in seconds.
+ */
+export const rateLimitedParametersSchema = z
+  .tuple([
+    z.string(),
+    z.number(),
+    z.number().positive(),
+    z.number().positive(),
+    z.number().positive(),
+  ])
+  .rest(z.unknown());

@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { asError, RotatorError } from '../../domain/errors.js';
 import { type Log, silentLog } from '../../domain/log.js';
-import { ATLAS_REQUEST_TIMEOUT_MS } from '../../domain/timing.js';
+import { ATLAS_REQUEST_TIMEOUT_MS, CREATE_RESERVE_MS } from '../../domain/timing.js';
 import {
   type AtlasCredentials,
   type AuthStrategy,
@@ -33,13 +32,22 @@ import {
   transportCode,
   waitTooLong,
 } from './http.js';
+import { type Admission, type RateLimitInfo, RateLimitPacing, type RequestPace } from './pacing.js';
 import { apiErrorOf } from './responses.js';
+import { rateLimitedParametersSchema } from './schemas.js';
 
 /** Options of {@link AtlasClient}. */
 export interface AtlasClientOptions {
   /** Atlas origin, e.g. `https://cloud.mongodb.com`. */
   baseUrl: string;
   credentials: AtlasCredentials;
+  /**
+   * Reads the credential again after Atlas rejected it, at most once per client: Secrets Manager
+   * may have rotated it since the run read it. A changed value replaces it and the request is
+   * sent again; an unchanged one (or none) fails as before.
+   * @default - no second read
+   */
+  rereadCredentials?: (() => Promise<AtlasCredentials>) | undefined;
   /** @default a module-scope keep-alive `Agent` (tests inject a `MockAgent`) */
   dispatcher?: Dispatcher;
   /** @default { maxRetries: 4, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */
@@ -51,17 +59,13 @@ export interface AtlasClientOptions {
   /** Clock for token expiry and the deadline. @default Date.now */
   now?: () => number;
   log?: Log;
-  /** Sees every API response's status and rate-limit headers: for pacing. */
-  onResponse?: (info: RateLimitInfo) => void;
-}
-
-/** What one response says about the rate limit (headers may be absent). */
-export interface RateLimitInfo {
-  status: number;
-  limit: number | undefined;
-  remaining: number | undefined;
-  /** From `Retry-After`, on a 429 or 503. */
-  retryAfterMs: number | undefined;
+  /** Paces requests by Atlas's rate limits. @default a pacing of this client's own */
+  pace?: RequestPace;
+  /**
+   * A read in a run with a deadline is sent only with this long left after its user's create
+   * could start: the create's timeout and its key's store. @default CREATE_RESERVE_MS
+   */
+  createReserveMs?: number;
 }
 
 const headerNumber = (value: string | string[] | undefined): number | undefined => {
@@ -85,11 +89,6 @@ export interface AtlasClientStats {
 
 const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
 const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;
-/**
- * A `Retry-After` this long means a stingy bucket (a refill every several seconds): reads give
- * way here, and the pacing starts no new user until it has passed.
- */
-export const STINGY_RETRY_AFTER_MS = 5_000;
 const GATE_WHY = 'Atlas is rate-limiting this run; reads give way to certificate creation';
 
 /**
@@ -109,6 +108,14 @@ const MIN_READ_TIMEOUT_MS = 1_000;
 
 /** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
 const MAX_STALE_NONCES = 3;
+
+/** Whether two credentials are the same one (compared in memory only, never logged). */
+const sameCredential = (a: AtlasCredentials, b: AtlasCredentials): boolean =>
+  a.kind === 'serviceAccount'
+    ? b.kind === 'serviceAccount' && a.clientId === b.clientId && a.clientSecret === b.clientSecret
+    : b.kind === 'apiKey' &&
+      a.publicApiKey === b.publicApiKey &&
+      a.privateApiKey === b.privateApiKey;
 
 /** 401 error codes that are about project membership or roles, not about the credential. */
 const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
@@ -138,10 +145,13 @@ export class AtlasTransport {
   private readonly deadline: () => number | undefined;
   private readonly now: () => number;
   private readonly log: Log;
-  private readonly onResponse: ((info: RateLimitInfo) => void) | undefined;
-  private readonly auth: AuthStrategy;
-  /** Until when Atlas's last 429 said no token is left (epoch ms). */
-  private throttledUntil = 0;
+  private readonly pace: RequestPace;
+  private readonly createReserveMs: number;
+  private readonly rereadCredentials: (() => Promise<AtlasCredentials>) | undefined;
+  private credentialsInUse: AtlasCredentials;
+  private auth: AuthStrategy;
+  /** The one re-read after a rejection, shared by every request rejected meanwhile. */
+  private reread: Promise<void> | undefined;
 
   constructor(options: AtlasClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -156,8 +166,16 @@ export class AtlasTransport {
     this.deadline = options.deadline ?? (() => undefined);
     this.now = options.now ?? Date.now;
     this.log = options.log ?? silentLog;
-    this.onResponse = options.onResponse;
+    this.pace = options.pace ?? new RateLimitPacing({ maxUsers: 1, now: this.now });
+    this.createReserveMs = options.createReserveMs ?? CREATE_RESERVE_MS;
+    this.rereadCredentials = options.rereadCredentials;
+    this.credentialsInUse = options.credentials;
     this.auth = this.authFor(options.credentials);
+  }
+
+  /** The credential requests are sent with now (a re-read may have replaced the first). */
+  get credentials(): AtlasCredentials {
+    return this.credentialsInUse;
   }
 
   private authFor(credentials: AtlasCredentials): AuthStrategy {
@@ -230,7 +248,7 @@ export class AtlasTransport {
     if (gate) return gate;
     let res: RawResponse;
     try {
-      res = await this.sendAuthenticated(spec, attempt);
+      res = await this.sendWithCurrentCredentials(spec, attempt);
     } catch (error) {
       if (error instanceof RotatorError) return { kind: 'fail', error };
       return this.onTransportError(spec, attempt, error);
@@ -240,14 +258,65 @@ export class AtlasTransport {
   }
 
   /**
+   * Sends the request; if Atlas rejects the credential, reads it again (once per client) and,
+   * when it changed, sends the request again with the new one. A rejected request changed
+   * nothing in Atlas, a create included, so sending it again is safe.
+   */
+  private async sendWithCurrentCredentials(spec: CallSpec, attempt: number): Promise<RawResponse> {
+    for (;;) {
+      const used = this.auth;
+      try {
+        return await this.sendAuthenticated(spec, attempt, used);
+      } catch (error) {
+        const rejected =
+          error instanceof AtlasAuthError && error.code === 'ATLAS_CREDENTIALS_REJECTED';
+        if (!rejected || !(await this.replaceRejected(used))) throw error;
+      }
+    }
+  }
+
+  /** Whether a credential other than the rejected `used` is now in use. */
+  private async replaceRejected(used: AuthStrategy): Promise<boolean> {
+    if (this.auth !== used) return true;
+    if (!this.rereadCredentials) return false;
+    this.reread ??= this.readAgain(this.rereadCredentials);
+    await this.reread;
+    return this.auth !== used;
+  }
+
+  private async readAgain(read: () => Promise<AtlasCredentials>): Promise<void> {
+    let fresh: AtlasCredentials;
+    try {
+      fresh = await read();
+    } catch (error) {
+      const errorCode = error instanceof RotatorError ? error.code : asError(error).name;
+      this.log.warn('Atlas rejected the credential and reading it again failed', { errorCode });
+      return;
+    }
+    if (sameCredential(fresh, this.credentialsInUse)) {
+      this.log.warn('Atlas rejected the credential; the secret still holds the same one');
+      return;
+    }
+    this.credentialsInUse = fresh;
+    this.auth = this.authFor(fresh);
+    this.log.info('Atlas rejected the credential; the secret holds a new one, using it', {
+      kind: fresh.kind,
+    });
+  }
+
+  /**
    * Sends the request, answering one 401 with fresh authentication (a new token, or the new
    * Digest challenge); a second such 401 means the credential itself is rejected. A Digest
    * `stale` 401 accepted the credential and only refused the nonce, so it is answered again,
    * a bounded number of times.
    */
-  private async sendAuthenticated(spec: CallSpec, attempt: number): Promise<RawResponse> {
+  private async sendAuthenticated(
+    spec: CallSpec,
+    attempt: number,
+    strategy: AuthStrategy,
+  ): Promise<RawResponse> {
     const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
-    const auth = this.auth.begin();
+    const auth = strategy.begin();
     const answered = { fresh: 0, stale: 0 };
     for (;;) {
       // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
@@ -268,12 +337,7 @@ export class AtlasTransport {
         status: res.status,
         attempt,
       });
-      this.onResponse?.({
-        status: res.status,
-        limit: headerNumber(res.headers['ratelimit-limit']),
-        remaining: headerNumber(res.headers['ratelimit-remaining']),
-        retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.now()),
-      });
+      this.pace.observe(spec, this.rateLimitInfo(spec, res));
       if (res.status !== 401) {
         auth.accepted();
         return res;
@@ -287,10 +351,10 @@ export class AtlasTransport {
         (renewal === 'stale' && answered.stale <= MAX_STALE_NONCES) ||
         (renewal === 'fresh' && answered.fresh === 1);
       if (!again) {
-        const what = this.auth.kind === 'serviceAccount' ? 'service account' : 'API key';
+        const what = strategy.kind === 'serviceAccount' ? 'service account' : 'API key';
         throw new AtlasAuthError(
           `Atlas ${spec.method} ${spec.path} rejected the ${what} credentials: 401 ${apiError.errorCode}`,
-          { kind: this.auth.kind, cause: apiError },
+          { kind: strategy.kind, cause: apiError },
         );
       }
       this.stats.authChallenges += 1;
@@ -332,31 +396,50 @@ export class AtlasTransport {
   }
 
   /**
-   * After a 429, Atlas has no token for anyone until its `Retry-After`: every request waits
-   * for it, not only the refused one, so a throttled run costs one 429 per refill instead of
-   * one per worker. A read that would wait long in a run with a deadline gives way instead.
+   * Waits for the request's token of its bucket (`pacing.ts`): after a 429, every request of
+   * the bucket waits out `Retry-After`, not only the refused one. A read that would wait past
+   * its room in a run with a deadline gives way, so the tokens go to creates of users in flight.
    */
   private async throttleGate(spec: CallSpec): Promise<AttemptResult<RawResponse> | undefined> {
-    const waitMs = this.throttledUntil - this.now();
-    if (waitMs <= 0) return undefined;
-    const deadline = this.deadlineOf(spec);
-    if (deadline !== undefined && this.now() + waitMs > deadline) {
-      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
+    const refused = await this.pace.admit(spec, this.admission(spec));
+    if (!refused) return undefined;
+    const { waitMs } = refused;
+    switch (refused.refused) {
+      case 'giveWay':
+        return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
+      case 'tooLong':
+        return { kind: 'fail', error: waitTooLong(spec, waitMs) };
+      case 'deadline':
+        return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs) };
     }
-    if (waitMs > maxWaitFor(this.deadline()))
-      return { kind: 'fail', error: waitTooLong(spec, waitMs) };
-    if (this.givesWay(spec, waitMs)) {
-      return { kind: 'fail', error: new AtlasDeadlineError(spec, waitMs, undefined, GATE_WHY) };
-    }
-    await sleep(waitMs);
-    return undefined;
   }
 
-  /** A stingy bucket in a run with a deadline: reads give way to creates of users in flight. */
-  private givesWay(spec: CallSpec, waitMs: number): boolean {
-    return (
-      spec.method === 'GET' && this.deadline() !== undefined && waitMs >= STINGY_RETRY_AFTER_MS
-    );
+  /** What the pace must respect for this request: its deadline, and a read's room for its create. */
+  private admission(spec: CallSpec): Admission {
+    const read = spec.method === 'GET' && this.deadline() !== undefined;
+    return {
+      sendBy: this.deadlineOf(spec),
+      maxWaitMs: maxWaitFor(this.deadline()),
+      readReserveMs: read ? this.createReserveMs : undefined,
+    };
+  }
+
+  /** What a response says of its bucket; a 429's parameters state the bucket's shape. */
+  private rateLimitInfo(spec: CallSpec, res: RawResponse): RateLimitInfo {
+    const info: RateLimitInfo = {
+      status: res.status,
+      limit: headerNumber(res.headers['ratelimit-limit']),
+      remaining: headerNumber(res.headers['ratelimit-remaining']),
+      retryAfterMs: parseRetryAfter(res.headers['retry-after'], this.now()),
+    };
+    if (res.status !== 429) return info;
+    // ["api/atlas/v2/...", retry after s, capacity, refill rate, per s]
+    const stated = rateLimitedParametersSchema.safeParse(apiErrorOf(spec, res).parameters);
+    if (stated.success) {
+      const [, , capacity, rate, per] = stated.data;
+      info.shape = { capacity, refillPerSecond: rate / per };
+    }
+    return info;
   }
 
   private onErrorStatus(spec: CallSpec, res: RawResponse): AttemptResult<RawResponse> {
@@ -365,17 +448,12 @@ export class AtlasTransport {
     // Throttled requests were not acted on: every kind of call may repeat them.
     if (res.status === 429) {
       this.stats.throttled += 1;
-      if (retryAfterMs !== undefined) {
-        this.throttledUntil = Math.max(this.throttledUntil, this.now() + retryAfterMs);
-      }
-      // A run with a deadline on a stingy bucket: reads give way, so the few tokens left go
-      // to creates of users already in flight (their lists were done) and the run progresses.
-      if (this.givesWay(spec, retryAfterMs ?? 0)) {
-        const why = `Atlas asked to wait ${retryAfterMs} ms; reads give way to certificate creation in this run`;
-        return {
-          kind: 'fail',
-          error: new AtlasDeadlineError(spec, retryAfterMs ?? 0, apiError, why),
-        };
+      // A read that would wait past its room gives way, so the few tokens left go to creates
+      // of users already in flight (their lists were done) and the run progresses.
+      const wait = retryAfterMs ?? 0;
+      if (this.pace.refusal(spec, wait, this.admission(spec)) === 'giveWay') {
+        const why = `Atlas asked to wait ${wait} ms; reads give way to certificate creation in this run`;
+        return { kind: 'fail', error: new AtlasDeadlineError(spec, wait, apiError, why) };
       }
       return { kind: 'retry', reason: apiError, retryAfterMs, throttled: true };
     }

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS } from '../../domain/timing.js';
+import { WRITE_PACE_STEP, writePace } from './write-pace.js';
 
 /**
  * AWS SDK clients, created once per process (a Lambda container keeps them warm). They read
@@ -10,7 +11,7 @@ import { KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS } from '../.
  */
 
 // A minted key exists only in memory until it is stored: give writes room to ride out
-// throttling by other writers in the account (the store paces its own under the quota). The
+// throttling by other writers in the account (its own are paced under the quota, write-pace.ts). The
 // SDK's standard retry backs off from 500 ms for throttling, doubling, with jitter.
 //
 // Every call is bounded: the SDK's default socket timeout is minutes, so a dependency that
@@ -38,6 +39,10 @@ export const secretsManagerKeyWrites = new SecretsManagerClient({
   maxAttempts: 1,
   requestHandler: bounded(KEY_WRITE_CONNECT_TIMEOUT_MS, KEY_WRITE_REQUEST_TIMEOUT_MS),
 });
+// Both share one pace per write family (write-pace.ts), retries included.
+secretsManager.middlewareStack.add(writePace, WRITE_PACE_STEP);
+secretsManagerKeyWrites.middlewareStack.add(writePace, WRITE_PACE_STEP);
+
 export const dynamoDb = new DynamoDBClient({
   maxAttempts: 4,
   requestHandler: bounded(3_000, 5_000),

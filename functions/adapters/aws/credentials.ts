@@ -10,22 +10,68 @@ import { runWideError } from './run-wide.js';
  */
 
 export class CredentialsError extends RotatorError {
-  constructor(message: string, remedy: string, cause?: unknown) {
-    super(message, { code: 'ATLAS_CREDENTIALS_MISSING', remedy, scope: 'run', cause });
+  constructor(
+    message: string,
+    remedy: string,
+    cause?: unknown,
+    code:
+      | 'ATLAS_CREDENTIALS_MISSING'
+      | 'ATLAS_CREDENTIALS_ORG_MISMATCH' = 'ATLAS_CREDENTIALS_MISSING',
+  ) {
+    super(message, { code, remedy, scope: 'run', cause });
     this.name = 'CredentialsError';
   }
 }
 
 const nonEmpty = z.string().trim().min(1);
+const ORG_ID = /^[a-f0-9]{24}$/;
 
-/** The credentials secret's JSON: a service account (recommended) or a legacy API key. */
+/**
+ * The credentials secret's JSON: a service account (recommended; `orgId` as Secrets Manager's
+ * managed type `MongoDBAtlasServiceAccount` holds it, optional otherwise) or a legacy API key.
+ * Other keys are ignored.
+ */
 const credentialsSecretSchema = z.union([
-  z.object({ clientId: nonEmpty, clientSecret: nonEmpty }),
+  z.object({
+    clientId: nonEmpty,
+    clientSecret: nonEmpty,
+    orgId: z.string().trim().toLowerCase().regex(ORG_ID).optional(),
+  }),
   z.object({ publicApiKey: nonEmpty, privateApiKey: nonEmpty }),
 ]);
 
 const REMEDY =
-  'Set MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET (service account, recommended) or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY, or put {"clientId","clientSecret"} in the secret named by atlas.credentialsSecretId.';
+  'Set MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET (service account, recommended) or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY, or put {"clientId","clientSecret","orgId"} (a service account) in the secret named by atlas.credentialsSecretId.';
+
+/** For a secret that exists but holds nothing yet: a managed secret before its first value. */
+const emptyRemedy = (secretId: string): string =>
+  `Put {"clientId":"mdb_sa_id_…","clientSecret":"mdb_sa_sk_…","orgId":"<24-hex organization id>"} in ${secretId} (aws secretsmanager put-secret-value, docs/deploy.md), before the next run and before Secrets Manager first rotates it.`;
+
+const SERVICE_ACCOUNT_FIELDS = ['clientId', 'clientSecret'] as const;
+const API_KEY_FIELDS = ['publicApiKey', 'privateApiKey'] as const;
+
+/** What is wrong with a value the schema refused, naming fields only, never a value. */
+const whatIsWrong = (json: unknown): string => {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    return 'is not a JSON object';
+  }
+  const filled = (key: string): boolean => {
+    const value: unknown = Reflect.get(json, key);
+    return typeof value === 'string' && value.trim() !== '';
+  };
+  const lacking = (keys: readonly string[]): string[] => keys.filter((key) => !filled(key));
+  if (Object.keys(json).length === 0) return 'is empty ({}): no credential was put in it yet';
+  if ([...SERVICE_ACCOUNT_FIELDS, 'orgId'].some((key) => key in json)) {
+    const missing = lacking(SERVICE_ACCOUNT_FIELDS);
+    return missing.length > 0
+      ? `lacks ${missing.join(' and ')} of {"clientId","clientSecret","orgId"}`
+      : 'has an orgId that is not a 24-hex Atlas organization id';
+  }
+  if (API_KEY_FIELDS.some((key) => key in json)) {
+    return `lacks ${lacking(API_KEY_FIELDS).join(' and ')} of {"publicApiKey","privateApiKey"}`;
+  }
+  return 'holds neither {"clientId","clientSecret","orgId"} nor {"publicApiKey","privateApiKey"}';
+};
 
 const fromEnvironment = (env: NodeJS.ProcessEnv): AtlasCredentials | undefined => {
   const pairs = [
@@ -49,19 +95,23 @@ const fromEnvironment = (env: NodeJS.ProcessEnv): AtlasCredentials | undefined =
   return undefined;
 };
 
-export const resolveAtlasCredentials = async (input: {
+export interface CredentialsInput {
   env: NodeJS.ProcessEnv;
   secretId: string | undefined;
   secrets: SecretsManagerClient;
-}): Promise<AtlasCredentials> => {
-  const fromEnv = fromEnvironment(input.env);
-  if (fromEnv) return fromEnv;
-  if (!input.secretId) throw new CredentialsError('No Atlas credentials found', REMEDY);
+  /** The config's `atlas.organizationId`: a secret naming another organization is refused. */
+  organizationId?: string | undefined;
+}
 
+/** The secret's current value, read now (never cached: Secrets Manager may rotate it). */
+const readSecret = async (
+  input: CredentialsInput & { secretId: string },
+): Promise<AtlasCredentials> => {
+  const { secretId } = input;
   let text: string | undefined;
   try {
     const got = await input.secrets.send(
-      new GetSecretValueCommand({ SecretId: input.secretId, VersionStage: 'AWSCURRENT' }),
+      new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
     );
     text = got.SecretString;
   } catch (err) {
@@ -70,7 +120,7 @@ export const resolveAtlasCredentials = async (input: {
     if (wide) throw wide;
     const name = (err as { name?: string }).name ?? 'Error';
     throw new CredentialsError(
-      `Cannot read the Atlas credentials secret ${input.secretId} (${name})`,
+      `Cannot read the Atlas credentials secret ${secretId} (${name})`,
       REMEDY,
       name,
     );
@@ -79,20 +129,52 @@ export const resolveAtlasCredentials = async (input: {
   try {
     json = JSON.parse(text ?? '');
   } catch {
-    throw new CredentialsError(
-      `The Atlas credentials secret ${input.secretId} is not JSON`,
-      REMEDY,
-    );
+    throw new CredentialsError(`The Atlas credentials secret ${secretId} is not JSON`, REMEDY);
   }
   const parsed = credentialsSecretSchema.safeParse(json);
   if (!parsed.success) {
+    const wrong = whatIsWrong(json);
     throw new CredentialsError(
-      `The Atlas credentials secret ${input.secretId} holds neither {"clientId","clientSecret"} nor {"publicApiKey","privateApiKey"}`,
-      REMEDY,
+      `The Atlas credentials secret ${secretId} ${wrong}`,
+      wrong.startsWith('is empty') ? emptyRemedy(secretId) : REMEDY,
     );
   }
   const value = parsed.data;
-  return 'clientId' in value
-    ? { kind: 'serviceAccount', clientId: value.clientId, clientSecret: value.clientSecret }
-    : { kind: 'apiKey', publicApiKey: value.publicApiKey, privateApiKey: value.privateApiKey };
+  if (!('clientId' in value)) {
+    return { kind: 'apiKey', publicApiKey: value.publicApiKey, privateApiKey: value.privateApiKey };
+  }
+  const configured = input.organizationId?.toLowerCase();
+  if (configured && value.orgId && value.orgId !== configured) {
+    throw new CredentialsError(
+      `The Atlas credentials secret ${secretId} is for organization ${value.orgId}, but atlas.organizationId is ${configured}`,
+      "Set atlas.organizationId to the service account's organization (or remove it: the secret's orgId is used), or put a service account of that organization in the secret.",
+      undefined,
+      'ATLAS_CREDENTIALS_ORG_MISMATCH',
+    );
+  }
+  return {
+    kind: 'serviceAccount',
+    clientId: value.clientId,
+    clientSecret: value.clientSecret,
+    ...(value.orgId ? { orgId: value.orgId } : {}),
+  };
 };
+
+/** A run's credential, and how to read it again if it came from the secret. */
+export interface CredentialSource {
+  readonly credentials: AtlasCredentials;
+  /** Reads the secret's current value again; undefined for a credential from the environment. */
+  readonly reread: (() => Promise<AtlasCredentials>) | undefined;
+}
+
+export const atlasCredentialSource = async (input: CredentialsInput): Promise<CredentialSource> => {
+  const fromEnv = fromEnvironment(input.env);
+  if (fromEnv) return { credentials: fromEnv, reread: undefined };
+  const { secretId } = input;
+  if (!secretId) throw new CredentialsError('No Atlas credentials found', REMEDY);
+  const reread = () => readSecret({ ...input, secretId });
+  return { credentials: await reread(), reread };
+};
+
+export const resolveAtlasCredentials = async (input: CredentialsInput): Promise<AtlasCredentials> =>
+  (await atlasCredentialSource(input)).credentials;

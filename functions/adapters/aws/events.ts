@@ -1,4 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import pLimit from 'p-limit';
 import { asError } from '../../domain/errors.js';
 import type { EventPublisher, RotatorEvent } from '../../domain/events.js';
 import type { Log } from '../../domain/log.js';
@@ -13,6 +14,11 @@ import { endpointOverride, isLocalEndpoint } from './endpoints.js';
 
 // PutEvents takes at most 10 entries a call.
 const BATCH = 10;
+/**
+ * PutEvents calls in flight: a 10,000-user run has 1,000 batches, which one at a time would not
+ * fit the events budget. Far below the PutEvents quota (thousands of entries a second per Region).
+ */
+const BATCHES_IN_FLIGHT = 8;
 
 export const busFrom = (env: NodeJS.ProcessEnv): string =>
   env.ROTATOR_EVENT_BUS?.trim() || 'default';
@@ -58,9 +64,14 @@ export class EventBridgePublisher implements EventPublisher {
 
   async publish(events: readonly RotatorEvent[]): Promise<number> {
     let accepted = 0;
+    let stopped = false;
     const budget = AbortSignal.timeout(this.budgetMs);
-    for (let i = 0; i < events.length; i += BATCH) {
-      const batch = events.slice(i, i + BATCH);
+    const limit = pLimit(BATCHES_IN_FLIGHT);
+    const batches = Array.from({ length: Math.ceil(events.length / BATCH) }, (_, n) =>
+      events.slice(n * BATCH, (n + 1) * BATCH),
+    );
+    const send = async (batch: readonly RotatorEvent[], n: number): Promise<void> => {
+      if (stopped) return;
       try {
         const out = await this.client.send(
           new PutEventsCommand({
@@ -82,20 +93,26 @@ export class EventBridgePublisher implements EventPublisher {
           });
         }
       } catch (err) {
-        // An event is a notification: its loss must not undo or fail the work it reports. The
-        // SDK has retried already, so the bus is not answering: the rest would wait the same.
+        // An event is a notification: its loss must not undo or fail the work it reports.
+        // The SDK has retried already, so the bus is not answering: the rest would wait the
+        // same. Batches already in flight finish; no more are sent.
+        if (stopped) return;
+        stopped = true;
         const e = asError(err);
         this.log.warn("could not publish events; the rest of this run's events are dropped", {
           bus: this.busName,
-          dropped: events.length - i,
+          dropped: events.length - n * BATCH,
           error: budget.aborted ? 'TimeoutError' : e.name,
           reason: budget.aborted
             ? `no answer within the ${this.budgetMs} ms budget for events`
             : e.message,
         });
-        break;
       }
-    }
+    };
+    // The first batch alone: a bus that does not answer costs one call, not a wave of them.
+    const [first, ...rest] = batches;
+    if (first) await send(first, 0);
+    await Promise.all(rest.map((batch, n) => limit(() => send(batch, n + 1))));
     return accepted;
   }
 }

@@ -3,10 +3,12 @@ import {
   DeleteItemCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { RotatorError } from '../../domain/errors.js';
+import type { CatchUpState, CatchUpStore } from '../../domain/rotation/catch-up.js';
 import type { LeasePort, LeaseResult } from '../../domain/rotation/ports.js';
 import { runWideError } from './run-wide.js';
 
@@ -43,7 +45,12 @@ export interface LeaseTableOptions {
   now: () => Date;
 }
 
-export class LeaseTable implements LeasePort {
+/** The lease-table key of the catch-up note (`domain/rotation/catch-up.ts`). */
+const CATCH_UP_KEY = '#catch-up';
+/** A note nobody acted on for this long is stale (the table's TTL removes it). */
+const CATCH_UP_TTL_SECONDS = 2 * 86_400;
+
+export class LeaseTable implements LeasePort, CatchUpStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly options: LeaseTableOptions,
@@ -127,6 +134,43 @@ export class LeaseTable implements LeasePort {
         )
       );
     }
+  }
+
+  /** The catch-up note, read strongly: the run before this one has just written it. */
+  async readCatchUp(): Promise<CatchUpState | undefined> {
+    const got = await this.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: { S: CATCH_UP_KEY } },
+        ConsistentRead: true,
+      }),
+    );
+    const runs = Number(got.Item?.runs?.N);
+    const since = got.Item?.since?.S;
+    return Number.isInteger(runs) && since ? { runs, since } : undefined;
+  }
+
+  async writeCatchUp(state: CatchUpState | undefined): Promise<void> {
+    const { tableName } = this.options;
+    if (!state) {
+      await this.client.send(
+        new DeleteItemCommand({ TableName: tableName, Key: { pk: { S: CATCH_UP_KEY } } }),
+      );
+      return;
+    }
+    const now = this.options.now().getTime();
+    await this.client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          pk: { S: CATCH_UP_KEY },
+          runs: { N: String(state.runs) },
+          since: { S: state.since },
+          owner: { S: this.options.owner },
+          ttl: { N: String(Math.ceil(now / 1000) + CATCH_UP_TTL_SECONDS) },
+        },
+      }),
+    );
   }
 
   /** Releases our own lease; a lease another run took over after ours lapsed stays. */

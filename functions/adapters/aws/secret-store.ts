@@ -11,14 +11,23 @@ import {
   ListSecretVersionIdsCommand,
   PutResourcePolicyCommand,
   PutSecretValueCommand,
+  RemoveRegionsFromReplicationCommand,
+  type ReplicaRegionType,
+  ReplicateSecretToRegionsCommand,
+  type ReplicationStatusType,
   ResourceNotFoundException,
   type SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import pThrottle from 'p-throttle';
 import { RotatorError } from '../../domain/errors.js';
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../domain/names.js';
+import {
+  parseReplicaTag,
+  type ReplicaRegion,
+  type ReplicaStatus,
+  replicaTagValue,
+} from '../../domain/replicas.js';
 import type {
   CreateSecretOptions,
   RotatorTags,
@@ -53,6 +62,9 @@ export const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
 /** The hash of the consumers' resource policy last put (`domain/consumers.ts` `wantedPolicy`). */
 export const POLICY_TAG = 'atlas-x509-rotator:policy';
 
+/** The Regions the secret is replicated to, and the version last seen in sync (`ReplicaTag`). */
+export const REPLICAS_TAG = 'atlas-x509-rotator:replicas';
+
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 const stateOf = (
@@ -77,8 +89,32 @@ const stateOf = (
     rotationEnabled: meta.RotationEnabled === true,
     orphansSeen: parseOrphansTag(meta.Tags?.find((t) => t.Key === ORPHANS_TAG)?.Value),
     policyTag: meta.Tags?.find((t) => t.Key === POLICY_TAG)?.Value,
+    replicaTag: parseReplicaTag(meta.Tags?.find((t) => t.Key === REPLICAS_TAG)?.Value),
   };
 };
+
+const STATUSES: readonly string[] = ['InSync', 'InProgress', 'Failed'];
+
+/** The replicas Secrets Manager reports; its messages are clipped (they name, never quote). */
+const statusesOf = (list: readonly ReplicationStatusType[] | undefined): ReplicaStatus[] =>
+  (list ?? []).flatMap((r): ReplicaStatus[] =>
+    r.Region
+      ? [
+          {
+            region: r.Region,
+            status:
+              r.Status && STATUSES.includes(r.Status)
+                ? (r.Status as ReplicaStatus['status'])
+                : 'unknown',
+            message: r.StatusMessage?.slice(0, 300),
+          },
+        ]
+      : [],
+  );
+
+/** A replica as the API takes it: no KmsKeyId means that Region's aws/secretsmanager key. */
+const replicaRegionType = (r: ReplicaRegion): ReplicaRegionType =>
+  r.kmsKeyId ? { Region: r.region, KmsKeyId: r.kmsKeyId } : { Region: r.region };
 
 export class SecretStoreError extends RotatorError {
   constructor(message: string, code: string, remedy: string, cause?: unknown) {
@@ -152,27 +188,6 @@ export interface SecretStoreOptions {
   keyWriteRetry?: KeyWriteRetryOptions;
 }
 
-/**
- * Secrets Manager allows 50 requests a second per region for each write family, and the quota
- * cannot be raised. A large run would exceed it (a renewal makes three value writes) and then
- * lean on retries while minted keys exist only in memory. Writes are paced here instead, per
- * process, with a sliding window, at 40 a second: the other 10 are headroom for the account's
- * other writers, and what is left over is what retries are for.
- */
-export const WRITES_PER_SECOND = 40;
-const writeFamily = () =>
-  pThrottle({ limit: WRITES_PER_SECOND, interval: 1000, strict: true })(
-    <T>(write: () => Promise<T>): Promise<T> => write(),
-  );
-const paced = {
-  create: writeFamily(),
-  /** PutSecretValue and UpdateSecretVersionStage share one quota. */
-  value: writeFamily(),
-  tag: writeFamily(),
-  /** GetResourcePolicy shares the quota of Put/DeleteResourcePolicy: paced as a write. */
-  policy: writeFamily(),
-};
-
 /** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
 export class SecretStore implements SecretStorePort {
   constructor(
@@ -192,7 +207,10 @@ export class SecretStore implements SecretStorePort {
       if (err instanceof ResourceNotFoundException) return undefined;
       throw storeFailure('DescribeSecret', name, err);
     }
-    const state = stateOf(name, described);
+    const state = {
+      ...stateOf(name, described),
+      replication: statusesOf(described.ReplicationStatus),
+    };
     if (state.deletedDate || !state.currentVersionId) return state;
     const got = await this.readVersion(name, { VersionStage: CURRENT });
     return {
@@ -270,20 +288,28 @@ export class SecretStore implements SecretStorePort {
    * when we started managing the user, and the first certificate then lands in it at once.
    */
   async create(name: string, options: CreateSecretOptions): Promise<SecretState> {
+    const replicas = options.replicaRegions ?? [];
+    // Nothing verified yet: the next run checks the replicas once the first value is in.
+    const replicaTag =
+      replicas.length > 0
+        ? { regions: replicas.map((r) => r.region), verified: undefined }
+        : undefined;
     try {
-      const created = await paced.create(() =>
-        this.client.send(
-          new CreateSecretCommand({
-            Name: name,
-            Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
-            KmsKeyId: options.kmsKeyId,
-            Tags: [
-              { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
-              { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
-              { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
-            ],
-          }),
-        ),
+      const created = await this.client.send(
+        new CreateSecretCommand({
+          Name: name,
+          Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
+          KmsKeyId: options.kmsKeyId,
+          Tags: [
+            { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
+            { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
+            { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
+            ...(replicaTag ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(replicaTag) }] : []),
+          ],
+          // Never ForceOverwriteReplicaSecret: a same-named secret in a replica Region is
+          // someone else's; the replica fails instead, and the next run reports it.
+          AddReplicaRegions: replicas.length > 0 ? replicas.map(replicaRegionType) : undefined,
+        }),
       );
       const arn = created.ARN ?? name;
       // The consumers' policy is put once the first certificate is stored (`reconcile.ts`).
@@ -292,6 +318,7 @@ export class SecretStore implements SecretStorePort {
       return {
         ...stateOf(name, { ARN: arn, CreatedDate: new Date(Date.now() - CLOCK_SKEW_MS) }),
         name,
+        replicaTag,
       };
     } catch (err) {
       if (err instanceof SecretStoreError) throw err;
@@ -366,12 +393,11 @@ export class SecretStore implements SecretStorePort {
     const Tags = [
       ...(tags.notAfter ? [{ Key: NOT_AFTER_TAG, Value: tags.notAfter.toISOString() }] : []),
       ...(tags.policy !== undefined ? [{ Key: POLICY_TAG, Value: tags.policy }] : []),
+      ...(tags.replicas ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(tags.replicas) }] : []),
     ];
     if (Tags.length === 0) return;
     try {
-      await paced.tag(() =>
-        this.client.send(new TagResourceCommand({ SecretId: state.arn, Tags })),
-      );
+      await this.client.send(new TagResourceCommand({ SecretId: state.arn, Tags }));
     } catch (err) {
       throw storeFailure('TagResource', state.name, err);
     }
@@ -380,9 +406,7 @@ export class SecretStore implements SecretStorePort {
   /** The secret's resource policy, or undefined when it has none. */
   async readPolicy(state: SecretState): Promise<string | undefined> {
     try {
-      const got = await paced.policy(() =>
-        this.client.send(new GetResourcePolicyCommand({ SecretId: state.arn })),
-      );
+      const got = await this.client.send(new GetResourcePolicyCommand({ SecretId: state.arn }));
       return got.ResourcePolicy || undefined;
     } catch (err) {
       throw policyFailure('GetResourcePolicy', state.name, err);
@@ -392,17 +416,17 @@ export class SecretStore implements SecretStorePort {
   /** Puts the consumers' resource policy (public policies blocked), or removes it (undefined). */
   async putPolicy(state: SecretState, document: string | undefined): Promise<void> {
     try {
-      await paced.policy(() =>
-        document === undefined
-          ? this.client.send(new DeleteResourcePolicyCommand({ SecretId: state.arn }))
-          : this.client.send(
-              new PutResourcePolicyCommand({
-                SecretId: state.arn,
-                ResourcePolicy: document,
-                BlockPublicPolicy: true,
-              }),
-            ),
-      );
+      if (document === undefined) {
+        await this.client.send(new DeleteResourcePolicyCommand({ SecretId: state.arn }));
+      } else {
+        await this.client.send(
+          new PutResourcePolicyCommand({
+            SecretId: state.arn,
+            ResourcePolicy: document,
+            BlockPublicPolicy: true,
+          }),
+        );
+      }
     } catch (err) {
       throw policyFailure(
         document === undefined ? 'DeleteResourcePolicy' : 'PutResourcePolicy',
@@ -418,13 +442,11 @@ export class SecretStore implements SecretStorePort {
     serials: readonly string[],
   ): Promise<boolean> {
     try {
-      await paced.tag(() =>
-        this.client.send(
-          new TagResourceCommand({
-            SecretId: secret.arn,
-            Tags: [{ Key: ORPHANS_TAG, Value: orphansTagValue(serials) }],
-          }),
-        ),
+      await this.client.send(
+        new TagResourceCommand({
+          SecretId: secret.arn,
+          Tags: [{ Key: ORPHANS_TAG, Value: orphansTagValue(serials) }],
+        }),
       );
       return true;
     } catch {
@@ -443,6 +465,43 @@ export class SecretStore implements SecretStorePort {
       }),
       (stages) => stages.get(versionId)?.includes(PENDING) !== true,
     );
+  }
+
+  /** Every replica of the secret and its status: DescribeSecret, a read (not paced). */
+  async replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
+    try {
+      const described = await this.client.send(new DescribeSecretCommand({ SecretId: state.arn }));
+      return statusesOf(described.ReplicationStatus);
+    } catch (err) {
+      throw storeFailure('DescribeSecret', state.name, err);
+    }
+  }
+
+  /**
+   * Replicates the secret to Regions it has no replica in. Never overwrites a secret of the same
+   * name there (ForceOverwriteReplicaSecret stays off): that replica fails and is reported.
+   */
+  async replicate(state: SecretState, regions: readonly ReplicaRegion[]): Promise<ReplicaStatus[]> {
+    try {
+      const out = await this.client.send(
+        new ReplicateSecretToRegionsCommand({
+          SecretId: state.arn,
+          AddReplicaRegions: regions.map(replicaRegionType),
+        }),
+      );
+      return statusesOf(out.ReplicationStatus);
+    } catch (err) {
+      const name = awsErrorName(err);
+      if (name === 'InvalidParameterException') {
+        throw new SecretStoreError(
+          `Secrets Manager refused to replicate ${state.name} to ${regions.map((r) => r.region).join(', ')} (${name})`,
+          'REPLICA_REGION_REFUSED',
+          "Check that each replica Region is enabled for the account and that the replica's KMS key exists there; the next run tries again.",
+          name,
+        );
+      }
+      throw storeFailure('ReplicateSecretToRegions', state.name, err);
+    }
   }
 
   /**
@@ -467,6 +526,17 @@ export class SecretStore implements SecretStorePort {
         }),
       );
       if ((versions.Versions ?? []).length > 0 || versions.NextToken) return false;
+      // Secrets Manager refuses to delete a secret that still has replicas (empty, like it).
+      const replicas = statusesOf(described.ReplicationStatus).map((r) => r.region);
+      if (replicas.length > 0) {
+        action = 'RemoveRegionsFromReplication';
+        await this.client.send(
+          new RemoveRegionsFromReplicationCommand({
+            SecretId: state.arn,
+            RemoveReplicaRegions: replicas,
+          }),
+        );
+      }
       action = 'DeleteSecret';
       await this.client.send(
         new DeleteSecretCommand({ SecretId: state.arn, ForceDeleteWithoutRecovery: true }),
@@ -486,7 +556,7 @@ export class SecretStore implements SecretStorePort {
     const send = () => (isPut ? client.send(command) : client.send(command));
     const { deadline, ...retry } = this.options.keyWriteRetry ?? {};
     // A minted key's write gets its whole budget: the deadline bounds only the label moves.
-    return retryKeyWrite(() => paced.value(send), isPut ? retry : { ...retry, deadline });
+    return retryKeyWrite(send, isPut ? retry : { ...retry, deadline });
   }
 
   /**

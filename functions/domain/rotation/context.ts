@@ -3,9 +3,16 @@ import type { RotatorConfig } from '../config.js';
 import type { Consumers } from '../consumers.js';
 import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';
-import { CREATE_RESERVE_MS } from '../timing.js';
+import { CREATE_RESERVE_MS, VERIFY_TIMEOUT_MS } from '../timing.js';
 import { Ledger } from './ledger.js';
-import type { AtlasPort, Clock, LeasePort, SecretStorePort } from './ports.js';
+import type {
+  AtlasPort,
+  Clock,
+  LeasePort,
+  LoginCheckPort,
+  SecretStorePort,
+  UserPace,
+} from './ports.js';
 import { isForced, type RotationRequest, type UserRef } from './request.js';
 
 /** What a run is given, and the one small object every phase of it shares. */
@@ -27,6 +34,8 @@ export interface RotationTuning {
    * day), to find a policy changed by hand (`reconcile.ts`). @default 7
    */
   policyAuditDays: number;
+  /** All of one login check (`verify.uri`), the deadline permitting. @default VERIFY_TIMEOUT_MS */
+  verifyTimeoutMs: number;
 }
 
 export const DEFAULT_TUNING: RotationTuning = {
@@ -35,6 +44,7 @@ export const DEFAULT_TUNING: RotationTuning = {
   confirmAttempts: 3,
   confirmDelayMs: 2_000,
   policyAuditDays: 7,
+  verifyTimeoutMs: VERIFY_TIMEOUT_MS,
 };
 
 export interface RotationContext {
@@ -48,14 +58,17 @@ export interface RotationContext {
   /** Epoch ms by which the run must be done (the Lambda timeout, less a margin). */
   deadline?: (() => number | undefined) | undefined;
   tuning?: Partial<RotationTuning> | undefined;
-  /** Bounds the users in flight. @default p-limit at `rotation.concurrency` */
-  limit?: LimitFunction | undefined;
-  /** True while Atlas asked for a long pause: new users are deferred, not started. */
-  paused?: (() => boolean) | undefined;
+  /** Bounds and paces the users in flight. @default `rotation.concurrency`, never paused */
+  pace?: UserPace | undefined;
   /** Told after each user's row: how many of the run's users are done (the CLI's progress). */
   progress?: ((done: number, total: number) => void) | undefined;
   /** Who may read each project's secrets (`ROTATOR_CONSUMERS`). @default nobody */
   consumers?: Consumers | undefined;
+  /**
+   * Proves a new certificate can log in, for projects with `verify.uri`. A project with one and
+   * no check here holds every new certificate back (VERIFY_FAILED). @default none
+   */
+  loginCheck?: LoginCheckPort | undefined;
 }
 
 /** The state of one run, shared by its phases. */
@@ -64,7 +77,7 @@ export interface Run {
   readonly request: RotationRequest;
   readonly tuning: RotationTuning;
   readonly ledger: Ledger;
-  readonly limit: LimitFunction;
+  readonly pace: UserPace;
   /** The lease table's check, made once when the first user turns out due. */
   leaseTableChecked: Promise<void> | undefined;
 }
@@ -74,8 +87,14 @@ export const startRun = (ctx: RotationContext, request: RotationRequest): Run =>
   request,
   tuning: { ...DEFAULT_TUNING, ...ctx.tuning },
   ledger: new Ledger(ctx.log),
-  limit: ctx.limit ?? pLimit(ctx.config.rotation.concurrency),
+  pace: ctx.pace ?? fixedPace(pLimit(ctx.config.rotation.concurrency)),
   leaseTableChecked: undefined,
+});
+
+/** One limit for every project, never paused: runs without an Atlas pacing (tests, fakes). */
+export const fixedPace = (limit: LimitFunction): UserPace => ({
+  run: (_projectId, work) => limit(work),
+  paused: () => false,
 });
 
 /** Milliseconds left before the run's deadline; infinite without one. */

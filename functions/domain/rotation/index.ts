@@ -10,6 +10,9 @@ export type {
   CreateSecretOptions,
   LeasePort,
   LeaseResult,
+  LoginCheckPort,
+  LoginCheckRequest,
+  LoginCheckResult,
   SecretStorePort,
 } from './ports.js';
 export { systemClock } from './ports.js';

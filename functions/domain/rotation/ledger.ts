@@ -1,6 +1,7 @@
 import { asError, DeadlineError, type FailureScope, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { CertificateDates, ListedCertificate } from '../renewal.js';
+import { replicaArns } from '../replicas.js';
 import { type RunFailure, STOPPED_REASON, type UserReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
 import { keyOf, sameUser, type UserRef } from './request.js';
@@ -97,6 +98,8 @@ export class Ledger {
   private readonly projectFailures = new Map<string, RotatorError>();
   /** Each user's secret as first known to the run (null: none), for `knownBefore`. */
   private readonly before = new Map<string, SecretState | null>();
+  /** Each user's replica Regions as this run left them, where it looked (`replication.ts`). */
+  private readonly replicas = new Map<string, readonly string[]>();
   private failure: RunFailure | undefined;
 
   constructor(private readonly log: Log) {}
@@ -115,6 +118,10 @@ export class Ledger {
       ...result,
       ...knownBefore(result, this.before.get(keyOf(user))),
     };
+    const regions =
+      this.replicas.get(keyOf(user)) ?? this.before.get(keyOf(user))?.replicaTag?.regions;
+    const arns = row.secretArn && regions ? replicaArns(row.secretArn, regions) : [];
+    if (arns.length > 0) row.replicaArns = arns;
     this.rows.set(keyOf(user), row);
     // A user the run's stop reached is not an error of its own: the stop is logged once.
     const level =
@@ -134,6 +141,11 @@ export class Ledger {
   /** What the run knew of a user's secret before acting on it; the first word stands. */
   noteSecret(user: UserRef, secret: SecretState | null): void {
     if (!this.before.has(keyOf(user))) this.before.set(keyOf(user), secret);
+  }
+
+  /** The Regions the user's secret is replicated to, as the run left them; the last word stands. */
+  noteReplicas(user: UserRef, regions: readonly string[]): void {
+    this.replicas.set(keyOf(user), regions);
   }
 
   /** The user's row, once recorded. */

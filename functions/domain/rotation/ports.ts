@@ -1,4 +1,5 @@
 import type { Log } from '../log.js';
+import type { ReplicaRegion, ReplicaStatus, ReplicaTag } from '../replicas.js';
 import type { SecretState } from '../stored-value.js';
 
 /**
@@ -63,6 +64,8 @@ export interface CreateSecretOptions {
   kmsKeyId: string | undefined;
   projectId: string;
   username: string;
+  /** Created with these replicas (AddReplicaRegions), recorded in the replicas tag. */
+  replicaRegions?: readonly ReplicaRegion[] | undefined;
 }
 
 /** Tags the rotator keeps on a secret beside its value (the adapter names the keys). */
@@ -71,6 +74,8 @@ export interface RotatorTags {
   notAfter?: Date | undefined;
   /** The hash of the resource policy last put (`SecretState.policyTag`). */
   policy?: string | undefined;
+  /** The replicas tag (`SecretState.replicaTag`). */
+  replicas?: ReplicaTag | undefined;
 }
 
 /** The certificate secrets: one per user, versions labelled AWSCURRENT / AWSPENDING. */
@@ -108,6 +113,13 @@ export interface SecretStorePort {
   ): Promise<boolean>;
   /** Removes AWSPENDING from `versionId`. */
   dropPending(state: SecretState, versionId: string): Promise<void>;
+  /** Every replica of the secret and its status (DescribeSecret). */
+  replicationStatus(state: SecretState): Promise<ReplicaStatus[]>;
+  /**
+   * Replicates the secret to `regions` (ReplicateSecretToRegions, paced with the value writes,
+   * whose quota it shares); returns every replica's status.
+   */
+  replicate(state: SecretState, regions: readonly ReplicaRegion[]): Promise<ReplicaStatus[]>;
   /**
    * Deletes, without a recovery window, a secret this rotator created that holds no version:
    * false (and nothing changed) when it holds one or is not the rotator's.
@@ -128,6 +140,29 @@ export interface LeasePort {
   release(key: string): Promise<void>;
 }
 
+/** A login check: where to connect, and the certificate to present there. */
+export interface LoginCheckRequest {
+  /** The project's `verify.uri` (validated: no credentials in it). */
+  uri: string;
+  /** PEM blocks, handed to TLS from memory: nothing is written to disk. */
+  certificate: string;
+  privateKey: string;
+  /** All of the check, connection and `ping` included: it never holds the run past its deadline. */
+  timeoutMs: number;
+}
+
+/** `reason`: the driver's words, cut short, never key material. */
+export type LoginCheckResult = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Proves a certificate can log in before applications get it: authenticate with MONGODB-X509
+ * on `$external`, then `ping` (the `mongodb` driver, `adapters/mongodb/login-check.ts`). Never
+ * throws: every failure is a result.
+ */
+export interface LoginCheckPort {
+  check(request: LoginCheckRequest): Promise<LoginCheckResult>;
+}
+
 /** Time, so tests can run a whole run's waiting in microseconds. */
 export interface Clock {
   now(): Date;
@@ -140,3 +175,14 @@ export const systemClock: Clock = {
 };
 
 export type { Log };
+
+/**
+ * Users in flight, paced by the rate limit of the bucket each user's project draws on (the
+ * Atlas adapter's pacing). @default every user under `rotation.concurrency`, never paused
+ */
+export interface UserPace {
+  /** Runs one user's work when its bucket and the run have room for it. */
+  run<T>(projectId: string, work: () => Promise<T>): Promise<T>;
+  /** Atlas asked this project's bucket for a long pause: new users wait for the next run. */
+  paused(projectId: string): boolean;
+}

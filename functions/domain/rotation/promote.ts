@@ -8,11 +8,13 @@ import { heldFields, type Outcome } from './ledger.js';
 import { pollList } from './listing.js';
 import { settleStored, withDrift } from './reconcile.js';
 import type { UserRef } from './request.js';
+import { heldBack, holdsBack, proveLogin, reportOnly, withProof } from './verify.js';
 
 /**
  * Promote: a stored certificate becomes AWSCURRENT only once Atlas lists it (a certificate
  * Atlas does not know would fail every login), then its expiry is tagged for the next run's
- * ordering. The first certificate of an empty secret is current the moment it is stored.
+ * ordering. The first certificate of an empty secret is current the moment it is stored. With
+ * the project's `verify.uri`, it must pass its login check first (`verify.ts`).
  */
 
 /** Moves AWSCURRENT to `versionId`, settles the policy and records the expiry (`reconcile.ts`). */
@@ -46,7 +48,8 @@ export const promoteNew = async (
   if (!state.currentVersionId) {
     const drift = await settleStored(run, user, state, cert.notAfter, true);
     const first = `stored the first certificate (${reason})`;
-    return withDrift({ ...stored, action: 'rotated', reason: first }, drift);
+    const row = withDrift({ ...stored, action: 'rotated', reason: first }, drift);
+    return reportOnly(row, await proveLogin(run, user, cert, undefined));
   }
   const listed = await pollList(run, user, (now) =>
     now.some((c) => c.serialNumber === cert.serialNumber),
@@ -62,8 +65,11 @@ export const promoteNew = async (
       orphans,
     };
   }
+  const proof = await proveLogin(run, user, cert, held);
+  if (holdsBack(proof)) return heldBack(proof, cert, { state, held, orphans });
   const drift = await makeCurrent(run, state, versionId, cert.notAfter, user);
-  return withDrift({ ...stored, action: 'rotated', reason: `rotated (${reason})` }, drift);
+  const row = withDrift({ ...stored, action: 'rotated', reason: `rotated (${reason})` }, drift);
+  return withProof(row, proof);
 };
 
 /**

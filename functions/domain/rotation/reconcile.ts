@@ -7,6 +7,7 @@ import type { SecretState } from '../stored-value.js';
 import { outOfTime, type Run } from './context.js';
 import type { Outcome } from './ledger.js';
 import type { RotatorTags } from './ports.js';
+import { REPLICAS, replicasOutOfTime, settleReplicas } from './replication.js';
 import type { UserRef } from './request.js';
 
 /**
@@ -133,6 +134,8 @@ export const settleStored = async (
   first: boolean,
 ): Promise<DriftFinding[]> => {
   const step = await settlePolicy(run, user, state, first ? 'first' : 'stored');
+  // A new secret was created with its replicas; the next run checks they are in sync.
+  run.ledger.noteReplicas(user, state.replicaTag?.regions ?? []);
   const findings = step.finding ? [step.finding] : [];
   const tagged = await run.ctx.store.tagNotAfter(state, notAfter, step.tag);
   if (!tagged && step.tag !== undefined) {
@@ -152,40 +155,56 @@ export const settleStored = async (
  */
 export const reconcileUntouched = async (
   run: Run,
-  user: UserRef,
+  user: Parameters<typeof settleReplicas>[1],
   state: SecretState | undefined,
   held: CertificateDates | undefined,
 ): Promise<DriftFinding[]> => {
   if (!state || state.deletedDate || !state.currentVersionId) return [];
   if (outOfTime(run)) {
+    const late = replicasOutOfTime(user, state);
     const want = wantedPolicy(run.ctx.consumers?.(user.projectId) ?? []);
-    if ((state.policyTag ?? NO_POLICY) === want.hash) return [];
+    if ((state.policyTag ?? NO_POLICY) === want.hash) return logged(run, user, late);
     const found =
       state.policyTag === undefined
         ? 'not yet checked'
         : `consumers ${want.document === undefined ? 'removed from' : 'changed in'} config`;
     return logged(run, user, [
       { what: POLICY, found, repaired: false, error: 'out of time for this run' },
+      ...late,
     ]);
   }
   const step = await settlePolicy(run, user, state, 'untouched');
-  const findings = step.finding ? [step.finding] : [];
+  const replicas = await settleReplicas(run, user, state);
+  run.ledger.noteReplicas(user, replicas.regions);
+  const findings = [...(step.finding ? [step.finding] : []), ...replicas.findings];
   const tags: RotatorTags = {};
   if (step.tag !== undefined) tags.policy = step.tag;
+  if (replicas.tag) tags.replicas = replicas.tag;
   const expiryMissing = state.notAfterHint === undefined && held !== undefined;
   if (expiryMissing) tags.notAfter = held.notAfter;
-  if (tags.policy === undefined && tags.notAfter === undefined) return logged(run, user, findings);
+  if (tags.policy === undefined && tags.notAfter === undefined && !tags.replicas) {
+    return logged(run, user, findings);
+  }
   try {
     await run.ctx.store.tag(state, tags);
     if (expiryMissing) findings.push({ what: 'tags', found: 'expiry tag missing', repaired: true });
   } catch (err) {
-    const found = expiryMissing ? 'expiry tag missing' : 'policy tag out of date';
+    const found = expiryMissing
+      ? 'expiry tag missing'
+      : tags.policy !== undefined
+        ? 'policy tag out of date'
+        : 'replicas tag out of date';
     findings.push(unrepaired('tags', found, err));
   }
   return logged(run, user, findings);
 };
 
 const note = (f: DriftFinding): string => {
+  if (f.what === REPLICAS) {
+    if (f.repaired) return `repaired the replicas (${f.found})`;
+    const code = f.errorCode ? ` [${f.errorCode}]` : '';
+    return `replicas: ${f.found}: ${f.error}${code}`;
+  }
   const subject = f.what === POLICY ? "the consumers' resource policy" : "the rotator's tags";
   if (f.repaired) return `repaired ${subject} (${f.found})`;
   const code = f.errorCode ? ` [${f.errorCode}]` : '';
@@ -193,15 +212,25 @@ const note = (f: DriftFinding): string => {
 };
 
 /**
- * The row with what drift was found. The reason names a repaired policy and whatever could not
- * be repaired; a repaired tag is housekeeping, listed in `drift` only.
+ * The row with what drift was found. The reason names a repaired policy or replica and whatever
+ * could not be repaired; a repaired tag is housekeeping, listed in `drift` only. A replica that
+ * failed (a finding with an error code) fails the row: the certificate does not reach a Region
+ * that needs it, and the failure alarm and event say so.
  */
 export const withDrift = (o: Outcome, drift: readonly DriftFinding[] | undefined): Outcome => {
   if (!drift || drift.length === 0) return o;
-  const notes = drift.filter((f) => !f.repaired || f.what === POLICY).map(note);
-  return {
+  const notes = drift.filter((f) => !f.repaired || f.what !== 'tags').map(note);
+  const drifted: Outcome = {
     ...o,
     reason: notes.length > 0 ? `${o.reason}; ${notes.join('; ')}` : o.reason,
     drift: [...drift],
+  };
+  const failing = drift.find((f) => f.what === REPLICAS && !f.repaired && f.errorCode);
+  if (!failing || o.action === 'failed') return drifted;
+  return {
+    ...drifted,
+    action: 'failed',
+    errorCode: failing.errorCode,
+    ...(failing.remedy ? { remedy: failing.remedy } : {}),
   };
 };

@@ -5,9 +5,10 @@ import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
 import type { Run } from './context.js';
-import { type Outcome, outcome, UserFailure } from './ledger.js';
+import { type Outcome, outcome, serialsOf, UserFailure } from './ledger.js';
 import { makeCurrent } from './promote.js';
 import { withDrift } from './reconcile.js';
+import { heldBack, holdsBack, proveLogin, withProof } from './verify.js';
 
 /**
  * Resume: finish a rotation a previous run stored as AWSPENDING but did not promote. The pending
@@ -97,8 +98,13 @@ export const resume = async (
       remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
     };
   }
+  // A pending version its login check held back is checked again here, nothing minted.
+  const proof = await proveLogin(run, user, cert, a.held);
+  if (holdsBack(proof)) {
+    return heldBack(proof, cert, { state, held: a.held, orphans: serialsOf(a.orphans) });
+  }
   const drift = await makeCurrent(run, state, pendingId, cert.notAfter, user);
-  return withDrift(
+  const row = withDrift(
     outcome(
       { ...a, held: cert },
       'resumed',
@@ -106,4 +112,5 @@ export const resume = async (
     ),
     drift,
   );
+  return withProof(row, proof);
 };

@@ -11,6 +11,7 @@ import { outcome } from './ledger.js';
 import { rememberOrphans } from './orphans.js';
 import { tidyPendingLabel } from './promote.js';
 import { reconcileUntouched, withDrift } from './reconcile.js';
+import { planReplicaChecks } from './replication.js';
 import { keyOf, type RotationRequest, validateRequest } from './request.js';
 
 /**
@@ -35,18 +36,19 @@ export const runRotation = async (
   const users = await resolveUsers({ ...ctx, atlas }, request.only, (projectId, err) =>
     run.ledger.discoveryFailed(projectId, err),
   );
+  planReplicaChecks(run, users);
 
   // One pass, most urgent first as far as the cheap index tells (no secret, then the
   // soonest tagged expiry): when time runs short, what is left is what can best wait.
   const collisions = secretNameCollisions(users);
   const index = users.length > 0 ? await secretIndex(run) : undefined;
   const indexed = (u: UserSettings) => (index ? (index.get(u.secretName) ?? null) : undefined);
-  const ordered = [...users].sort((x, y) => urgencyHint(indexed(x)) - urgencyHint(indexed(y)));
+  const ordered = byUrgency(users, indexed);
   let done = 0;
   await Promise.all(
     ordered.map((user) =>
-      run
-        .limit(() =>
+      run.pace
+        .run(user.projectId, () =>
           handleUser(run, user, collisions.get(keyOf(user)), indexed(user)).then(() =>
             rememberOrphans(run, user),
           ),
@@ -82,6 +84,29 @@ export const urgencyHint = (indexed: SecretState | null | undefined): number => 
 };
 
 /**
+ * Most urgent first; among equally urgent users (a first deployment: none has a secret), the
+ * projects take turns, so every project's rate-limit bucket is drawn on from the start.
+ */
+const byUrgency = (
+  users: UserSettings[],
+  indexed: (u: UserSettings) => SecretState | null | undefined,
+): UserSettings[] => {
+  const urgency = new Map(users.map((u) => [u, urgencyHint(indexed(u))]));
+  const compare = (a: number, b: number) => (a < b ? -1 : a > b ? 1 : 0);
+  const byHint = (x: UserSettings, y: UserSettings) =>
+    compare(urgency.get(x) ?? 0, urgency.get(y) ?? 0);
+  // Each user's turn: how many equally urgent users of its project come before it.
+  const turn = new Map<UserSettings, number>();
+  const seen = new Map<string, number>();
+  for (const u of [...users].sort(byHint)) {
+    const key = `${urgency.get(u)}\u0000${u.projectId}`;
+    turn.set(u, seen.get(key) ?? 0);
+    seen.set(key, (turn.get(u) ?? 0) + 1);
+  }
+  return [...users].sort((x, y) => byHint(x, y) || compare(turn.get(x) ?? 0, turn.get(y) ?? 0));
+};
+
+/**
  * Metadata of every secret under the prefix in a few calls, or undefined: secrets are then read
  * one by one, or, when the failure is the run's, the run stops.
  */
@@ -110,7 +135,7 @@ const handleUser = async (
   sharesSecretWith: string | undefined,
   indexed: SecretState | null | undefined,
 ): Promise<void> => {
-  const { ctx, ledger, request } = run;
+  const { ledger, request } = run;
   if (indexed !== undefined) ledger.noteSecret(user, indexed);
   const stopped = ledger.stopped(user);
   if (stopped) return ledger.record(user, stopped);
@@ -132,7 +157,7 @@ const handleUser = async (
     );
   }
   const late = outOfTime(run);
-  if (!request.dryRun && (late || ctx.paused?.())) {
+  if (!request.dryRun && (late || run.pace.paused(user.projectId))) {
     return ledger.record(user, {
       secretArn: indexed?.arn,
       action: 'deferred',

@@ -8,7 +8,7 @@ import {
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   POLICY_TAG,
   SecretStore,
@@ -129,35 +129,5 @@ describe('store: the policy tag', () => {
       code: 'SECRET_ACCESS_DENIED',
     });
     expect(await store.tagNotAfter(state(), notAfter)).toBe(false);
-  });
-});
-
-// GetResourcePolicy shares the 50-a-second quota of Put/DeleteResourcePolicy.
-describe('store: policy pacing', () => {
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.resetModules(); // a fresh process's pacing window
-  });
-  afterEach(() => vi.useRealTimers());
-
-  it('sends at most 40 policy reads and writes together in a second', async () => {
-    const sent: number[] = [];
-    const record = () => {
-      sent.push(Date.now());
-      return {};
-    };
-    sm.on(GetResourcePolicyCommand).callsFake(record);
-    sm.on(PutResourcePolicyCommand).callsFake(record);
-    const { SecretStore } = await import('../../../functions/adapters/aws/secret-store.js');
-    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
-    const calls = [
-      ...Array.from({ length: 30 }, () => store.readPolicy(state())),
-      ...Array.from({ length: 30 }, () => store.putPolicy(state(), readerPolicy([READER]))),
-    ];
-    await vi.advanceTimersByTimeAsync(10);
-    expect(sent).toHaveLength(40);
-    await vi.advanceTimersByTimeAsync(2_000);
-    await Promise.all(calls);
-    expect(sent).toHaveLength(60);
   });
 });

@@ -7,11 +7,10 @@ import {
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
-  TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretStore, SecretStoreError } from '../../../functions/adapters/aws/secret-store.js';
 import type { ValidatedCertificate } from '../../../functions/domain/certificate.js';
 import {
@@ -242,54 +241,5 @@ describe('store: create', () => {
       ]),
     );
     expect(got).toMatchObject({ arn: 'arn:new', currentVersionId: undefined });
-  });
-});
-
-/** The most calls that fell within any one second. */
-const busiestSecond = (times: readonly number[]): number =>
-  Math.max(0, ...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
-
-// Secrets Manager's write quota (50 a second per family; the store takes 40 of it) is one more
-// thing moto cannot model.
-describe('store: write pacing', () => {
-  const user = (i: number) =>
-    state({ name: `atlas-x509/p/u${i}`, arn: `arn:aws:secretsmanager:us-east-1:1:secret:u${i}` });
-  const sent = { value: [] as number[], tag: [] as number[] };
-  beforeEach(() => {
-    vi.useFakeTimers();
-    vi.resetModules(); // a fresh process's pacing window
-    sent.value = [];
-    sent.tag = [];
-    const record = (family: number[]) => () => {
-      family.push(Date.now());
-      return {};
-    };
-    sm.on(PutSecretValueCommand).callsFake(record(sent.value));
-    sm.on(UpdateSecretVersionStageCommand).callsFake(record(sent.value));
-    sm.on(TagResourceCommand).callsFake(record(sent.tag));
-  });
-  afterEach(() => vi.useRealTimers());
-
-  it('sends at most 40 writes of one family in any second; families have their own quota', async () => {
-    const { SecretStore } = await import('../../../functions/adapters/aws/secret-store.js');
-    const store = new SecretStore(new SecretsManagerClient({ region: 'us-east-1' }));
-
-    // 60 renewals: a put and a promotion (a move and a label removal) share the value quota.
-    const renewals = Array.from({ length: 60 }, (_, i) =>
-      store.put(user(i), '{}', String(i)).then((id) => store.promote(user(i), id)),
-    );
-    const tags = Array.from({ length: 60 }, (_, i) => store.tagNotAfter(user(i), new Date()));
-    await vi.advanceTimersByTimeAsync(10);
-    expect(sent.value).toHaveLength(40); // the first second's allowance goes at once
-    expect(sent.tag).toHaveLength(40);
-
-    await vi.advanceTimersByTimeAsync(5_000);
-    await Promise.all([...renewals, ...tags]);
-    expect(sent.value).toHaveLength(180);
-    expect(sent.tag).toHaveLength(60);
-    expect(busiestSecond(sent.value)).toBe(40);
-    expect(busiestSecond(sent.tag)).toBe(40);
-    // 180 value writes at 40 a second need over four seconds.
-    expect(Math.max(...sent.value) - Math.min(...sent.value)).toBeGreaterThanOrEqual(3_600);
   });
 });

@@ -12,6 +12,7 @@ import {
   fakeWorlds,
   holding,
   P1,
+  pausedPace,
   rotate,
   rowOf,
   storeError,
@@ -175,7 +176,7 @@ describe('rows: orphans first seen, across runs', () => {
     const { ctx, name } = await withOrphans();
     await rotate(ctx);
     const recorded = ctx.store.orphansTag(name);
-    const row = rowOf(await rotate({ ...ctx, paused }), 'app1');
+    const row = rowOf(await rotate({ ...ctx, pace: pausedPace(paused) }), 'app1');
     expect(row).toMatchObject({ action: 'deferred', orphans: [] });
     expect(ctx.store.orphansTag(name)).toBe(recorded);
   });
