@@ -67,6 +67,16 @@ const eventsLine = (report: RunReport): string[] => {
   return [`Events: ${events.published} published on bus ${events.bus}${dropped}`];
 };
 
+/** What follows a run that left users deferred, or why the run did nothing. */
+const catchUpLine = (report: RunReport): string[] => {
+  if (report.notRun) return [`Not run: ${report.notRun}`];
+  const next = report.catchUp;
+  if (next?.next !== 'catch-up') return [];
+  return [
+    `Catch-up: ${next.deferred} users deferred; the catch-up schedule continues (${next.runs} of ${next.of} catch-up runs so far)`,
+  ];
+};
+
 export const formatReport = (report: RunReport, style: TableStyle = PLAIN): string => {
   const stopped = report.error !== undefined;
   const header = ['PROJECT', 'USER', 'ACTION', 'SERIAL', 'NOT AFTER', 'REASON'];
@@ -96,6 +106,7 @@ export const formatReport = (report: RunReport, style: TableStyle = PLAIN): stri
     ),
     `${s.users} users: ${s.rotated} rotated, ${s.resumed} resumed, ${s.skipped} skipped, ${s.planned} planned, ${s.deferred} deferred, ${s.failed} failed, ${s.orphans} orphans`,
     ...(todo.length > 0 ? ['What to do:', ...todo] : []),
+    ...catchUpLine(report),
     ...eventsLine(report),
   ];
   if (report.error) {

@@ -54,6 +54,22 @@ describe('the report table', () => {
     expect(text.match(/Make it MANAGED/g)).toHaveLength(1);
   });
 
+  it('says when a catch-up run follows, and why a run did nothing', () => {
+    const deferred = row({
+      action: 'deferred',
+      reason: 'out of time for this run; the next run continues',
+    });
+    const next = { next: 'catch-up', deferred: 1, runs: 2, of: 24, since: 'x' } as const;
+    expect(formatReport(report([deferred], { catchUp: next }))).toContain(
+      'Catch-up: 1 users deferred; the catch-up schedule continues (2 of 24 catch-up runs so far)',
+    );
+    const ended = { next: 'schedule', reason: 'nothing deferred' } as const;
+    expect(formatReport(report([row({})], { catchUp: ended }))).not.toContain('Catch-up');
+    expect(formatReport(report([], { notRun: 'nothing to catch up' }))).toContain(
+      'Not run: nothing to catch up',
+    );
+  });
+
   it('says a run-wide stop once, below the rows, and where the events went', () => {
     const stopped = report(
       [
