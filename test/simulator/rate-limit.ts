@@ -1,6 +1,7 @@
 /**
- * Atlas's rate-limit model (reference §3): a token bucket with a capacity and a refill rate; an
- * empty bucket answers 429 `RATE_LIMITED_TOKEN_BUCKET` with `Retry-After` in whole seconds.
+ * Atlas's rate-limit model (https://www.mongodb.com/docs/atlas/api/api-rate-limit/): a token
+ * bucket with a capacity and a refill rate; an empty bucket answers 429
+ * `RATE_LIMITED_TOKEN_BUCKET` with `Retry-After` in whole seconds.
  */
 
 export interface RateLimitOptions {
