@@ -31,10 +31,12 @@ import type { Log } from './domain/log.js';
 import { type EventsOutcome, type RunReport, type RunTrigger, summarize } from './domain/report.js';
 import { farFromRenewal, finishRun, gateRun, releaseRun } from './domain/rotation/catch-up.js';
 import {
+  keyOf,
   type RotationRequest,
   type RotationTuning,
   runRotation,
   systemClock,
+  type UserRef,
 } from './domain/rotation/index.js';
 
 /**
@@ -134,18 +136,18 @@ export interface RunOptions extends CommonOptions {
 }
 
 /**
- * The longest a user's renewal window can be: its renewBeforeDays, else a third of its lifetime
- * (`renewal.ts`), counted generously at 31 days a month. Discovered users have the defaults.
+ * The longest each user's renewal window can be: its renewBeforeDays, else a third of its
+ * lifetime (`renewal.ts`), counted generously at 31 days a month. Discovered users have the
+ * defaults. One lookup table per run: a large run asks for thousands of deferred rows.
  */
-const renewalWindowDays = (
-  config: RotatorConfig,
-  row: { projectId: string; username: string },
-): number => {
-  const user = config.projects
-    .find((p) => p.projectId === row.projectId)
-    ?.users.find((u) => u.username === row.username);
-  const months = user?.monthsUntilExpiration ?? config.defaults.monthsUntilExpiration;
-  return user?.renewBeforeDays ?? config.defaults.renewBeforeDays ?? (months * 31) / 3;
+const renewalWindowDays = (config: RotatorConfig): ((row: UserRef) => number) => {
+  const days = (s: { monthsUntilExpiration: number; renewBeforeDays: number | undefined }) =>
+    s.renewBeforeDays ?? (s.monthsUntilExpiration * 31) / 3;
+  const listed = new Map(
+    config.projects.flatMap((p) => p.users.map((u) => [keyOf(u), days(u)] as const)),
+  );
+  const fallback = days(config.defaults);
+  return (row) => listed.get(keyOf(row)) ?? fallback;
 };
 
 /** A run that did nothing, and why (`catch-up.ts`). */
@@ -233,7 +235,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
       log,
     });
     if (credential) report.credential = credential;
-    const canWait = farFromRenewal((row) => renewalWindowDays(config, row), now());
+    const canWait = farFromRenewal(renewalWindowDays(config), now());
     const next = await finishRun(
       catchUp,
       gate,

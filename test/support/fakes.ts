@@ -11,6 +11,7 @@ import {
   replicaTagValue,
 } from '../../functions/domain/replicas.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
+import { fixedPace } from '../../functions/domain/rotation/context.js';
 import {
   type AtlasCertificate,
   type AtlasDatabaseUser,
@@ -885,10 +886,10 @@ export const fakeContext = (options: FakeContextOptions): FakeContext => {
 };
 
 /** Users under one limit, every project paused while `paused()` says so. */
-export const pausedPace = (paused: () => boolean, concurrency = 64): UserPace => {
-  const limit = pLimit(concurrency);
-  return { run: (_projectId, work) => limit(work), paused: () => paused() };
-};
+export const pausedPace = (paused: () => boolean, concurrency = 64): UserPace => ({
+  ...fixedPace(pLimit(concurrency)),
+  paused: () => paused(),
+});
 
 /** The user's settings as the config resolves them (listed users only). */
 export const userOf = (ctx: FakeContext, projectId: string, username: string) => {
