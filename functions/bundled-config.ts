@@ -1,4 +1,5 @@
-import { loadConfigFile, type RotatorConfig } from './domain/config.js';
+import { loadConfigFile } from './domain/config/load.js';
+import type { RotatorConfig } from './domain/config/types.js';
 
 // The validated config ships inside the function asset, beside the bundled handler.
 const CONFIG_PATH =

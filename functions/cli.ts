@@ -3,7 +3,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { StderrLogger } from './adapters/log.js';
 import { inFlagLanguage, isRequestError } from './cli/flags.js';
 import { colorsFor, Progress, tableStyle } from './cli/terminal.js';
-import { loadConfigFile } from './domain/config.js';
+import { loadConfigFile } from './domain/config/load.js';
 import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
 import { RotatorError } from './domain/errors.js';
 import { SERVICE_NAME } from './domain/names.js';

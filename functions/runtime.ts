@@ -18,7 +18,7 @@ import { sharedByEveryClient } from './adapters/aws/run-wide.js';
 import { SecretStore } from './adapters/aws/secret-store.js';
 import { lazyLoginCheck } from './adapters/mongodb/lazy.js';
 import { runEvents } from './adapters/signals.js';
-import type { RotatorConfig } from './domain/config.js';
+import type { RotatorConfig } from './domain/config/types.js';
 import { consumersFromEnv } from './domain/consumers.js';
 import {
   checkDisableAllowed,

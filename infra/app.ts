@@ -4,7 +4,7 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, TimeZone, Validations } from 'aws-cdk-lib';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError } from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
 import { readConfigFile } from './config.js';
 import type { Consumers } from './construct.js';
 import { failOnGuardFindings } from './guard.js';

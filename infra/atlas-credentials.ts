@@ -2,7 +2,7 @@ import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { ConfigError } from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
 import { acknowledge } from './nag.js';
 import type { SecretAccess } from './permissions.js';
 

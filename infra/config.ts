@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { Token } from 'aws-cdk-lib';
-import {
-  ConfigError,
-  loadConfigFile,
-  parseConfig,
-  type RawConfig,
-  type RotatorConfig,
-} from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
+import { loadConfigFile } from '../functions/domain/config/load.js';
+import { parseConfig } from '../functions/domain/config/resolve.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
+import type { RotatorConfig } from '../functions/domain/config/types.js';
 
 /**
  * The rotation config at synth time. It is the functions' own schema (`functions/domain/config.ts`),

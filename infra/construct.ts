@@ -11,7 +11,9 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { parseConfig, type RawConfig, type RotatorConfig } from '../functions/domain/config.js';
+import { parseConfig } from '../functions/domain/config/resolve.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
+import type { RotatorConfig } from '../functions/domain/config/types.js';
 import { disableCredentials, rotatorCredentials, secretAccess } from './atlas-credentials.js';
 import {
   certificateKey,

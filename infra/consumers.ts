@@ -1,6 +1,6 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { ConfigError } from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
 import { consumersFromEnv } from '../functions/domain/consumers.js';
 import { consumersDecryptStatement } from './permissions.js';
 

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { RawConfig } from '../functions/domain/config.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { FunctionPlacement } from './network.js';
 import { disableStatements, type FunctionAccess } from './permissions.js';
 import { RotatorFunction } from './rotator-function.js';

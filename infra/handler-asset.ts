@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { RawConfig } from '../functions/domain/config.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
 import { type HandlerName, SHIPPED_CONFIG_FILE } from './handlers.js';
 
 /** The package's root: the nearest package.json above this file, in a checkout or an install. */

@@ -4,13 +4,11 @@
  * exactly as the deployed handlers do.
  */
 
-export {
-  ConfigError,
-  loadConfigFile,
-  parseConfig,
-  type RawConfig,
-  type RotatorConfig,
-} from '../functions/domain/config.js';
+export { ConfigError } from '../functions/domain/config/errors.js';
+export { loadConfigFile } from '../functions/domain/config/load.js';
+export { parseConfig } from '../functions/domain/config/resolve.js';
+export type { RawConfig } from '../functions/domain/config/schema.js';
+export type { RotatorConfig } from '../functions/domain/config/types.js';
 export { readConfigFile } from './config.js';
 export { AtlasX509Rotation, type AtlasX509RotationProps, type Consumers } from './construct.js';
 export type {

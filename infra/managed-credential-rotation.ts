@@ -2,7 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { ConfigError } from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
 import { outsidePrefix, secretAccess } from './atlas-credentials.js';
 import { acknowledge } from './nag.js';
 import { readSecretStatements, type SecretAccess, viaSecretsManager } from './permissions.js';

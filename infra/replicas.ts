@@ -1,10 +1,8 @@
 import { Annotations, ArnFormat, type Stack, Token } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
-import {
-  ConfigError,
-  type RotatorConfig,
-  replicaRegionProblems,
-} from '../functions/domain/config.js';
+import { ConfigError } from '../functions/domain/config/errors.js';
+import { replicaRegionProblems } from '../functions/domain/config/replica-regions.js';
+import type { RotatorConfig } from '../functions/domain/config/types.js';
 import { type Consumers, consumerPrincipals } from './consumers.js';
 import {
   consumersDecryptStatement,

@@ -4,7 +4,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import type { RawConfig } from '../functions/domain/config.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
 import { MIN_ROTATE_TIMEOUT_SECONDS } from '../functions/domain/timing.js';
 import { acknowledge, wildcardResourceFinding } from './nag.js';
 import type { FunctionPlacement } from './network.js';

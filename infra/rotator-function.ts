@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { RawConfig } from '../functions/domain/config.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
 import { suppressRotatorFunctionGuardRules } from './guard.js';
 import { handlerCode } from './handler-asset.js';
 import type { HandlerName } from './handlers.js';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import type { RawConfig } from '../functions/domain/config.js';
+import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RunReport } from '../functions/domain/report.js';
 import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
 import type { RateLimitOptions } from '../test/simulator/rate-limit.js';
@@ -387,7 +387,7 @@ const main = async (): Promise<void> => {
     // (its SDK clients are made when the module loads, from the environment).
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = proxy.endpoint;
     const { rotateWithConfig } = await import('../functions/runtime.js');
-    const { parseConfig } = await import('../functions/domain/config.js');
+    const { parseConfig } = await import('../functions/domain/config/resolve.js');
     const { silentLog } = await import('../functions/domain/log.js');
     const config = parseConfig(w.raw);
     const budgetMs = (LAMBDA_S * 1000) / scale;

@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { configJsonSchema } from '../functions/domain/config.js';
+import { configJsonSchema } from '../functions/domain/config/json-schema.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCHEMA_FILE = 'schema/rotation-config.schema.json';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { secretNameFor } from '../functions/domain/config.js';
+import { secretNameFor } from '../functions/domain/config/secret-name.js';
 import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
 import { awsEnvFor, type MotoServer, startMoto } from '../test/support/moto.js';
 

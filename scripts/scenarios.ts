@@ -193,7 +193,7 @@ const main = async (): Promise<void> => {
   const { ListSecretVersionIdsCommand, GetSecretValueCommand } = await import(
     '@aws-sdk/client-secrets-manager'
   );
-  const { secretNameFor } = await import('../functions/domain/config.js');
+  const { secretNameFor } = await import('../functions/domain/config/secret-name.js');
   const dir = await mkdtemp(join(tmpdir(), 'rotator-scenarios-'));
   const rows: Row[] = [];
   try {

@@ -7,7 +7,7 @@ import { dynamoDb, eventBridge, secretsManager } from '../adapters/aws/clients.j
 import { busFrom } from '../adapters/aws/events.js';
 import { LeaseTable } from '../adapters/aws/lease-table.js';
 import { SecretStore } from '../adapters/aws/secret-store.js';
-import type { RotatorConfig } from '../domain/config.js';
+import type { RotatorConfig } from '../domain/config/types.js';
 import { asError, RotatorError } from '../domain/errors.js';
 import type { Log } from '../domain/log.js';
 import { atlasClient } from '../runtime.js';

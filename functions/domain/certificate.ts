@@ -1,5 +1,5 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { shortestLifetimeDays } from './config.js';
+import { shortestLifetimeDays } from './config/lifetime.js';
 import { RotatorError } from './errors.js';
 import { type CertificateDates, DAY_MS, freshnessProblem, type RenewalPolicy } from './renewal.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ConfigError, formatZodIssues } from './config.js';
+import { ConfigError, formatZodIssues } from './config/errors.js';
 
 /**
  * Who may read each project's certificate secrets: `ROTATOR_CONSUMERS`, set by the stack from

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { serialToDecimal } from './certificate.js';
-import { formatZodIssues, type RotatorConfig } from './config.js';
+import { formatZodIssues } from './config/errors.js';
+import type { RotatorConfig } from './config/types.js';
 import { RotatorError } from './errors.js';
 import type { EventPublisher } from './events.js';
 import type { Log } from './log.js';

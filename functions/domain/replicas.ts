@@ -1,4 +1,4 @@
-import type { ReplicaRegion } from './config.js';
+import type { ReplicaRegion } from './config/types.js';
 
 /**
  * Replica Regions of a certificate secret (Secrets Manager multi-Region secrets), apart from how

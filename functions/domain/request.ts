@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatZodIssues } from './config.js';
+import { formatZodIssues } from './config/errors.js';
 import { RotatorError } from './errors.js';
 import type { RunTrigger } from './report.js';
 import {

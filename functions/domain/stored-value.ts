@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
 import type { ValidatedCertificate } from './certificate.js';
-import { formatZodIssues } from './config.js';
+import { formatZodIssues } from './config/errors.js';
 import type { ReplicaStatus, ReplicaTag } from './replicas.js';
 
 /**

@@ -1,9 +1,5 @@
-import {
-  discoveredUserSettings,
-  type ProjectSettings,
-  type RotatorConfig,
-  type UserSettings,
-} from './config.js';
+import { discoveredUserSettings } from './config/resolve.js';
+import type { ProjectSettings, RotatorConfig, UserSettings } from './config/types.js';
 import type { Log } from './log.js';
 import type { AtlasPort } from './rotation/ports.js';
 import { keyOf, type UserRef } from './rotation/request.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
 import { consumersFromEnv } from '../../functions/domain/consumers.js';
 
 const P1 = '5e2211c17a3e5a48f5497de3';

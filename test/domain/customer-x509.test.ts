@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/domain/config.js';
+import { parseConfig } from '../../functions/domain/config/resolve.js';
 import {
   type DisableAtlasPort,
   disableCustomerX509,

@@ -2,7 +2,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AtlasClient } from '../../functions/adapters/atlas/client.js';
-import { parseConfig } from '../../functions/domain/config.js';
+import { parseConfig } from '../../functions/domain/config/resolve.js';
 import {
   type DisableReport,
   disableCustomerX509,

@@ -6,7 +6,8 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { secretsManager, secretsManagerKeyWrites } from '../../functions/adapters/aws/clients.js';
 import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store.js';
-import { ConfigError, type RawConfig } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
+import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
 import { replicaChecksOn } from '../../functions/domain/rotation/replication.js';
 import { sm } from '../support/aws.js';

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runEvents, runMetrics } from '../../functions/adapters/signals.js';
-import type { RawConfig } from '../../functions/domain/config.js';
+import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
 import { MongoStandIn } from '../simulator/mongo-standin.js';
 import { readSecret } from '../support/aws.js';

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AccountRootPrincipal, Role } from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
 import { checkConsumers, consumerPrincipals } from '../../infra/consumers.js';
 import {
   CERT_PREFIX_ARN,

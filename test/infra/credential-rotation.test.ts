@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
 import {
   type CredentialRotationProps,
   checkCredentialRotation,

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../functions/domain/config.js';
+import { parseConfig } from '../../functions/domain/config/resolve.js';
 import { MIN_ROTATE_TIMEOUT_SECONDS } from '../../functions/domain/timing.js';
 import { checkRotateTimeout } from '../../infra/rotate-function.js';
 import type { AtlasX509RotatorStack } from '../../infra/stack.js';

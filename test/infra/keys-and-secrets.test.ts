@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
 import { outsidePrefix } from '../../infra/atlas-credentials.js';
 import {
   bySid,

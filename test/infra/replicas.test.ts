@@ -2,7 +2,8 @@ import type { App, Stack } from 'aws-cdk-lib';
 import { Annotations } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, type RawConfig } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
+import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { replicaKeyResource, replicaStatements } from '../../infra/permissions.js';
 import {
   actions,

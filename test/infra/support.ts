@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, type AppProps, Duration, type Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
-import type { RawConfig } from '../../functions/domain/config.js';
+import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from '../../infra/stack.js';
 
 /** The example config the repository deploys with (`infra/example.config.json`). */

@@ -1,6 +1,8 @@
 import pLimit from 'p-limit';
 import { beforeAll } from 'vitest';
-import { parseConfig, type RawConfig, type RotatorConfig } from '../../functions/domain/config.js';
+import { parseConfig } from '../../functions/domain/config/resolve.js';
+import type { RawConfig } from '../../functions/domain/config/schema.js';
+import type { RotatorConfig } from '../../functions/domain/config/types.js';
 import { CreateOutcomeUnknownError, RotatorError } from '../../functions/domain/errors.js';
 import type { Log } from '../../functions/domain/log.js';
 import { DAY_MS, HOUR_MS } from '../../functions/domain/renewal.js';

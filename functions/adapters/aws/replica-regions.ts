@@ -1,5 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError, type RotatorConfig, replicaRegionProblems } from '../../domain/config.js';
+import { ConfigError } from '../../domain/config/errors.js';
+import { replicaRegionProblems } from '../../domain/config/replica-regions.js';
+import type { RotatorConfig } from '../../domain/config/types.js';
 
 /**
  * The one replica check the config cannot make itself: no replica Region may be the Region the

@@ -1,4 +1,4 @@
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { asError, RotatorError } from '../errors.js';
 import type { Assessment } from './assess.js';
 import { assess } from './assess.js';

@@ -1,4 +1,4 @@
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { type CertificateDates, findOrphans, type ListedCertificate } from '../renewal.js';
 import { type SecretState, versionIdFor } from '../stored-value.js';
 import { atlasRefusal } from './atlas-facts.js';

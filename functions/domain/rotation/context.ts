@@ -1,5 +1,5 @@
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { RotatorConfig } from '../config.js';
+import type { RotatorConfig } from '../config/types.js';
 import type { Consumers } from '../consumers.js';
 import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';

@@ -1,5 +1,5 @@
 import { type ValidatedCertificate, validateBundle } from '../certificate.js';
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { asError, CreateOutcomeUnknownError, DeadlineError, RotatorError } from '../errors.js';
 import { recentOrphans } from '../renewal.js';
 import { type SecretState, serializeStored } from '../stored-value.js';

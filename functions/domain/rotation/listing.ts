@@ -1,4 +1,4 @@
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import type { Run } from './context.js';
 import type { AtlasCertificate } from './ports.js';
 

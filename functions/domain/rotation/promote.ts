@@ -1,5 +1,5 @@
 import type { ValidatedCertificate } from '../certificate.js';
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import type { CertificateDates } from '../renewal.js';
 import type { DriftFinding } from '../report.js';
 import type { SecretState } from '../stored-value.js';

@@ -1,4 +1,4 @@
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { asError, RotatorError } from '../errors.js';
 import { DAY_MS } from '../renewal.js';
 import { type ReplicaStatus, type ReplicaTag, replicaTagValue, versionMark } from '../replicas.js';

@@ -1,5 +1,5 @@
 import { type ValidatedCertificate, validateBundle } from '../certificate.js';
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { asError } from '../errors.js';
 import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';

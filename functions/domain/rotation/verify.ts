@@ -1,5 +1,5 @@
 import type { ValidatedCertificate } from '../certificate.js';
-import type { UserSettings } from '../config.js';
+import type { UserSettings } from '../config/types.js';
 import { asError, RotatorError } from '../errors.js';
 import { type CertificateDates, DAY_MS, isCritical } from '../renewal.js';
 import type { VerifyReport } from '../report.js';

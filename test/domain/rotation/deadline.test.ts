@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config.js';
+import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { DeadlineError } from '../../../functions/domain/errors.js';
 import {
   APP1,

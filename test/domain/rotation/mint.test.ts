@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config.js';
+import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
 import {

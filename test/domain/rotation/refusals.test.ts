@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config.js';
+import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { RequestError } from '../../../functions/domain/rotation/index.js';
 import {
   APP1,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runEvents, runMetrics } from '../../../functions/adapters/signals.js';
-import type { RawConfig } from '../../../functions/domain/config.js';
+import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { replicaTagValue, versionMark } from '../../../functions/domain/replicas.js';
 import { replicaChecksOn } from '../../../functions/domain/rotation/replication.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { UserSettings } from '../../../functions/domain/config.js';
+import type { UserSettings } from '../../../functions/domain/config/types.js';
 import { HOUR_MS } from '../../../functions/domain/renewal.js';
 import { judgePending, type PendingJudgement } from '../../../functions/domain/rotation/resume.js';
 import { serializeStored, versionIdFor } from '../../../functions/domain/stored-value.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config.js';
+import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import {

@@ -7,14 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   CONFIG_SCHEMA_ID,
-  ConfigError,
-  closestKey,
   configJsonSchema,
-  parseConfig,
-  rawConfig,
-} from '../../functions/domain/config.js';
+} from '../../../functions/domain/config/json-schema.js';
+import { parseConfig } from '../../../functions/domain/config/resolve.js';
+import { rawConfig } from '../../../functions/domain/config/schema.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SCHEMA_FILE = join(ROOT, 'schema/rotation-config.schema.json');
 const SCRIPT = join(ROOT, 'scripts/config-schema.ts');
 const REGENERATE = 'npx tsx scripts/config-schema.ts';
@@ -295,81 +293,5 @@ describe('scripts/config-schema.ts --check', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`is out of date`);
     expect(result.stderr).toContain(`Run \`${REGENERATE}\``);
-  });
-});
-
-describe('config: $schema and unknown keys', () => {
-  const issuesOf = (input: unknown): string => {
-    try {
-      parseConfig(input);
-    } catch (err) {
-      expect(err).toBeInstanceOf(ConfigError);
-      return (err as ConfigError).issues.join('\n');
-    }
-    throw new Error('expected a ConfigError');
-  };
-
-  it('accepts $schema and leaves it out of the config', () => {
-    const config = parseConfig({ $schema: SCHEMA_REF, ...minimal });
-    expect(config).not.toHaveProperty('$schema');
-    expect(config.projects).toHaveLength(1);
-  });
-
-  it.each([
-    [
-      { ...minimal, defualts: {} },
-      '(root): Unrecognized key: "defualts" (did you mean "defaults"?)',
-    ],
-    [{ ...minimal, schema: 'x' }, '(root): Unrecognized key: "schema" (did you mean "$schema"?)'],
-    [
-      { projects: [{ projectId: P1, users: [{ username: 'a', monthsUntilExpiry: 3 }] }] },
-      'projects[0].users[0]: Unrecognized key: "monthsUntilExpiry" (did you mean "monthsUntilExpiration"?)',
-    ],
-    [
-      { projects: [{ projectId: P1, Discover: true }] },
-      'projects[0]: Unrecognized key: "Discover" (did you mean "discover"?)',
-    ],
-    [
-      { ...minimal, rotation: { concurency: 4 } },
-      'rotation: Unrecognized key: "concurency" (did you mean "concurrency"?)',
-    ],
-  ])('suggests the key a typo meant: %#', (input, expected) => {
-    const issues = issuesOf(input);
-    expect(issues).toContain(expected);
-    // With a suggestion for every key, the list of allowed keys would only be noise.
-    expect(issues).not.toContain('allowed here');
-  });
-
-  it('reports a baseUrl that is no URL as a config error, not a crash', () => {
-    expect(issuesOf({ ...minimal, atlas: { baseUrl: 'not a url' } })).toBe(
-      'atlas.baseUrl: Invalid URL',
-    );
-  });
-
-  it('lists the allowed keys when no key is close', () => {
-    expect(
-      issuesOf({ projects: [{ projectId: P1, users: [{ username: 'a', colour: 'red' }] }] }),
-    ).toBe(
-      'projects[0].users[0]: Unrecognized key: "colour"; allowed here: "username", "monthsUntilExpiration", "renewBeforeDays", "secretName", "replicaRegions", "enabled"',
-    );
-  });
-
-  it('names each of several unknown keys', () => {
-    expect(issuesOf({ ...minimal, defualts: {}, extra: 1 })).toContain(
-      '(root): Unrecognized keys: "defualts" (did you mean "defaults"?), "extra"; allowed here: "$schema", "atlas", "defaults", "locks", "rotation", "projects"',
-    );
-  });
-
-  it.each([
-    ['defualts', 'defaults'],
-    ['PROJECTS', 'projects'],
-    ['project', 'projects'],
-    ['leaseSecond', 'leaseSeconds'],
-    ['extra', undefined],
-    ['colour', undefined],
-    ['lock', 'locks'],
-  ])('closestKey(%s) is %s', (key, expected) => {
-    const known = ['$schema', 'atlas', 'defaults', 'locks', 'rotation', 'projects', 'leaseSeconds'];
-    expect(closestKey(key, known)).toBe(expected);
   });
 });

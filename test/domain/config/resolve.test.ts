@@ -1,45 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadConfigFile,
-  parseConfig,
-  secretNameFor,
-} from '../../functions/domain/config.js';
+import { ConfigError } from '../../../functions/domain/config/errors.js';
+import { parseConfig } from '../../../functions/domain/config/resolve.js';
+import { secretNameFor } from '../../../functions/domain/config/secret-name.js';
 
 const P1 = '5e2211c17a3e5a48f5497de3';
-const P2 = '6a1f00aa00bb00cc00dd00ee';
 
-/** The example from the README, verbatim. */
-const example = {
-  atlas: {
-    baseUrl: 'https://cloud.mongodb.com',
-    credentialsSecretId: 'atlas-x509-rotator/atlas-api',
-  },
-  defaults: {
-    monthsUntilExpiration: 3,
-    secretNamePrefix: 'atlas-x509/',
-    kmsKeyId: 'alias/atlas-x509',
-  },
-  locks: { tableName: 'atlas-x509-rotator-locks' },
-  projects: [
-    {
-      projectId: P1,
-      users: [
-        'app1',
-        {
-          username: 'reporting',
-          monthsUntilExpiration: 12,
-          renewBeforeDays: 60,
-          secretName: 'reporting/x509',
-        },
-      ],
-    },
-    { projectId: P2, discover: true, exclude: ['legacy-batch'] },
-  ],
-};
+import { example } from './example.js';
 
 const issuesOf = (input: unknown): string[] => {
   try {
@@ -215,38 +181,4 @@ describe('config', () => {
     );
     expect(secretNameFor('atlas-x509/', P1, "o'brien#1")).toBe(`atlas-x509/${P1}/o-brien-1`);
   });
-
-  it('loads a file and names it in errors', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cfg-'));
-    const good = join(dir, 'good.json');
-    await writeFile(good, JSON.stringify(example));
-    expect((await loadConfigFile(good)).projects).toHaveLength(2);
-    const bad = join(dir, 'bad.json');
-    await writeFile(bad, '{ not json');
-    await expect(loadConfigFile(bad)).rejects.toThrow(`Invalid rotation config in ${bad}`);
-    await expect(loadConfigFile(join(dir, 'missing.json'))).rejects.toThrow(
-      'cannot read the file: ENOENT',
-    );
-  });
-});
-
-describe('config: plain http only to loopback', () => {
-  it.each(['http://127.0.0.1:8080', 'http://localhost:9', 'http://[::1]:9', 'https://x.example'])(
-    'accepts %s',
-    (baseUrl) => {
-      const config = parseConfig({
-        projects: [{ projectId: P1, users: ['a'] }],
-        atlas: { baseUrl },
-      });
-      expect(config.atlas.baseUrl).toBe(baseUrl);
-    },
-  );
-  it.each(['http://10.0.0.5', 'http://127.0.0.1.evil.example', 'http://cloud.mongodb.com'])(
-    'refuses %s',
-    (baseUrl) => {
-      expect(() =>
-        parseConfig({ projects: [{ projectId: P1, users: ['a'] }], atlas: { baseUrl } }),
-      ).toThrow(/atlas\.baseUrl: must use https/);
-    },
-  );
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../functions/domain/config.js';
+import { ConfigError } from '../../functions/domain/config/errors.js';
+import { parseConfig } from '../../functions/domain/config/resolve.js';
 import { verifyUriProblems } from '../../functions/domain/verify-uri.js';
 
 const P1 = '5e2211c17a3e5a48f5497de3';
