@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { secretsManager, secretsManagerKeyWrites } from '../../functions/adapters/aws/clients.js';
-import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store.js';
+import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store/tags.js';
 import { ConfigError } from '../../functions/domain/config/errors.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';

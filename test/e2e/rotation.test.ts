@@ -5,7 +5,7 @@ import {
   GetResourcePolicyCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ORPHANS_TAG } from '../../functions/adapters/aws/secret-store.js';
+import { ORPHANS_TAG } from '../../functions/adapters/aws/secret-store/tags.js';
 import { runMetrics } from '../../functions/adapters/signals.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
 import { readSecret, secretExists, sm } from '../support/aws.js';

@@ -1,6 +1,9 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../functions/adapters/aws/secret-store.js';
+import {
+  MANAGED_BY_TAG,
+  MANAGED_BY_VALUE,
+} from '../../functions/adapters/aws/secret-store/tags.js';
 import {
   alarmsPublishStatement,
   consumersDecryptStatement,

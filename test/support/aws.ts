@@ -6,7 +6,7 @@ import {
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { NOT_AFTER_TAG } from '../../functions/adapters/aws/secret-store.js';
+import { NOT_AFTER_TAG } from '../../functions/adapters/aws/secret-store/tags.js';
 import {
   type StoredCertificate,
   serializeStored,

@@ -12,22 +12,13 @@ import {
   PutResourcePolicyCommand,
   PutSecretValueCommand,
   RemoveRegionsFromReplicationCommand,
-  type ReplicaRegionType,
   ReplicateSecretToRegionsCommand,
-  type ReplicationStatusType,
   ResourceNotFoundException,
   type SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { RotatorError } from '../../domain/errors.js';
-import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../domain/names.js';
-import {
-  parseReplicaTag,
-  type ReplicaRegion,
-  type ReplicaStatus,
-  replicaTagValue,
-} from '../../domain/replicas.js';
+import { type ReplicaRegion, type ReplicaStatus, replicaTagValue } from '../../domain/replicas.js';
 import type {
   CreateSecretOptions,
   RotatorTags,
@@ -35,149 +26,39 @@ import type {
 } from '../../domain/rotation/ports.js';
 import {
   CURRENT,
-  labelsOf,
   orphansTagValue,
   PENDING,
   parseCurrentValue,
-  parseOrphansTag,
   type SecretState,
   versionIdFor,
 } from '../../domain/stored-value.js';
 import { type KeyWriteRetryOptions, retryKeyWrite } from './key-write-retry.js';
-import { runWideError } from './run-wide.js';
+import {
+  awsErrorName,
+  policyFailure,
+  SecretStoreError,
+  storeFailure,
+} from './secret-store/errors.js';
+import { replicaRegionType, statusesOf } from './secret-store/replicas.js';
+import { stateOf } from './secret-store/state.js';
+import {
+  MANAGED_BY_TAG,
+  MANAGED_BY_VALUE,
+  NOT_AFTER_TAG,
+  ORPHANS_TAG,
+  POLICY_TAG,
+  PROJECT_ID_TAG,
+  REPLICAS_TAG,
+  tagValue,
+  USERNAME_TAG,
+} from './secret-store/tags.js';
 
 /**
  * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`.
  * What a value and a version mean is the domain's (`domain/stored-value.ts`).
  */
 
-export { MANAGED_BY_TAG, MANAGED_BY_VALUE };
-
-/** The held certificate's expiry, tagged so the next run can order users from ListSecrets. */
-export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
-
-/** Orphan serials already reported, so a run counts only the orphans it is first to see. */
-export const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
-
-/** The hash of the consumers' resource policy last put (`domain/consumers.ts` `wantedPolicy`). */
-export const POLICY_TAG = 'atlas-x509-rotator:policy';
-
-/** The Regions the secret is replicated to, and the version last seen in sync (`ReplicaTag`). */
-export const REPLICAS_TAG = 'atlas-x509-rotator:replicas';
-
 const CLOCK_SKEW_MS = 5 * 60_000;
-
-const stateOf = (
-  name: string,
-  meta: Pick<
-    DescribeSecretCommandOutput,
-    'ARN' | 'CreatedDate' | 'DeletedDate' | 'VersionIdsToStages' | 'Tags' | 'RotationEnabled'
-  >,
-): SecretState => {
-  const tagged = meta.Tags?.find((t) => t.Key === NOT_AFTER_TAG)?.Value;
-  const hint = tagged ? new Date(tagged) : undefined;
-  const versions = new Map(Object.entries(meta.VersionIdsToStages ?? {}));
-  return {
-    name,
-    arn: meta.ARN ?? name,
-    createdDate: meta.CreatedDate ?? new Date(0),
-    deletedDate: meta.DeletedDate,
-    versions,
-    ...labelsOf(versions),
-    current: undefined,
-    notAfterHint: hint && !Number.isNaN(hint.getTime()) ? hint : undefined,
-    rotationEnabled: meta.RotationEnabled === true,
-    orphansSeen: parseOrphansTag(meta.Tags?.find((t) => t.Key === ORPHANS_TAG)?.Value),
-    policyTag: meta.Tags?.find((t) => t.Key === POLICY_TAG)?.Value,
-    replicaTag: parseReplicaTag(meta.Tags?.find((t) => t.Key === REPLICAS_TAG)?.Value),
-  };
-};
-
-const STATUSES: readonly string[] = ['InSync', 'InProgress', 'Failed'];
-
-/** The replicas Secrets Manager reports; its messages are clipped (they name, never quote). */
-const statusesOf = (list: readonly ReplicationStatusType[] | undefined): ReplicaStatus[] =>
-  (list ?? []).flatMap((r): ReplicaStatus[] =>
-    r.Region
-      ? [
-          {
-            region: r.Region,
-            status:
-              r.Status && STATUSES.includes(r.Status)
-                ? (r.Status as ReplicaStatus['status'])
-                : 'unknown',
-            message: r.StatusMessage?.slice(0, 300),
-          },
-        ]
-      : [],
-  );
-
-/** A replica as the API takes it: no KmsKeyId means that Region's aws/secretsmanager key. */
-const replicaRegionType = (r: ReplicaRegion): ReplicaRegionType =>
-  r.kmsKeyId ? { Region: r.region, KmsKeyId: r.kmsKeyId } : { Region: r.region };
-
-export class SecretStoreError extends RotatorError {
-  constructor(message: string, code: string, remedy: string, cause?: unknown) {
-    super(message, { code, remedy, scope: 'user', cause });
-    this.name = 'SecretStoreError';
-  }
-}
-
-const awsErrorName = (err: unknown): string => (err as { name?: string } | undefined)?.name ?? '';
-
-/**
- * Maps SDK failures to errors that say what to do. Messages hold names and codes only, but for
- * run-wide causes (no region, no credentials, no endpoint: `run-wide.ts`), which stop the run.
- */
-const storeFailure = (action: string, secret: string, err: unknown): RotatorError => {
-  const wide = runWideError(err, { service: 'Secrets Manager', action });
-  if (wide) return wide;
-  const name = awsErrorName(err);
-  if (name === 'AccessDeniedException') {
-    return new SecretStoreError(
-      `Secrets Manager denied ${action} on ${secret}`,
-      'SECRET_ACCESS_DENIED',
-      'Grant the rotator role access to secrets under the configured prefix.',
-      name,
-    );
-  }
-  if (name === 'DecryptionFailure' || name === 'EncryptionFailure' || name.startsWith('KMS')) {
-    return new SecretStoreError(
-      `KMS refused to ${name === 'DecryptionFailure' ? 'decrypt' : 'encrypt'} ${secret} (${name})`,
-      'KMS_ACCESS_DENIED',
-      "Check the secret's KMS key exists, is enabled, and its key policy lets the rotator role use it through Secrets Manager.",
-      name,
-    );
-  }
-  if (name === 'InvalidRequestException') {
-    return new SecretStoreError(
-      `Secrets Manager rejected ${action} on ${secret} (${name}); it may be scheduled for deletion`,
-      'SECRET_INVALID_STATE',
-      'Restore the secret (aws secretsmanager restore-secret) or check its state.',
-      name,
-    );
-  }
-  return new SecretStoreError(
-    `Secrets Manager ${action} on ${secret} failed (${name || 'unknown error'})`,
-    'SECRET_STORE_FAILED',
-    'Retry the run; if it persists, check Secrets Manager health and quotas.',
-    name,
-  );
-};
-
-/** IAM checks every principal when a policy is put: a consumer role that does not exist fails it. */
-const policyFailure = (action: string, secret: string, err: unknown): RotatorError => {
-  const name = awsErrorName(err);
-  if (name === 'MalformedPolicyDocumentException') {
-    return new SecretStoreError(
-      `Secrets Manager refused the consumers' resource policy for ${secret} (${name})`,
-      'RESOURCE_POLICY_REFUSED',
-      "Check that every consumer principal in ROTATOR_CONSUMERS (the construct's consumers) for this project exists; the next run puts the policy again.",
-      name,
-    );
-  }
-  return storeFailure(action, secret, err);
-};
 
 export interface SecretStoreOptions {
   /**
@@ -302,8 +183,8 @@ export class SecretStore implements SecretStorePort {
           KmsKeyId: options.kmsKeyId,
           Tags: [
             { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
-            { Key: 'atlas-x509-rotator:project-id', Value: options.projectId },
-            { Key: 'atlas-x509-rotator:username', Value: tagValue(options.username) },
+            { Key: PROJECT_ID_TAG, Value: options.projectId },
+            { Key: USERNAME_TAG, Value: tagValue(options.username) },
             ...(replicaTag ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(replicaTag) }] : []),
           ],
           // Never ForceOverwriteReplicaSecret: a same-named secret in a replica Region is
@@ -581,7 +462,3 @@ export class SecretStore implements SecretStorePort {
     }
   }
 }
-
-// Tag values allow letters, digits, spaces and _.:/=+-@ only.
-const tagValue = (value: string): string =>
-  value.replace(/[^\p{L}\p{N}\s_.:/=+\-@]/gu, '-').slice(0, 256);

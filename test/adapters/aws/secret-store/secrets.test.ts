@@ -11,14 +11,15 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { SecretStore, SecretStoreError } from '../../../functions/adapters/aws/secret-store.js';
-import type { ValidatedCertificate } from '../../../functions/domain/certificate.js';
+import { SecretStoreError } from '../../../../functions/adapters/aws/secret-store/errors.js';
+import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
+import type { ValidatedCertificate } from '../../../../functions/domain/certificate.js';
 import {
   parseCurrentValue,
   type SecretState,
   serializeStored,
   versionIdFor,
-} from '../../../functions/domain/stored-value.js';
+} from '../../../../functions/domain/stored-value.js';
 
 // moto cannot model these behaviours faithfully (stack-and-style.md §2.10): token reuse with a
 // different value, and stage-less reads after a promotion. They are pinned here with SDK mocks.

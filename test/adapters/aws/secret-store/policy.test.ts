@@ -9,13 +9,11 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  POLICY_TAG,
-  SecretStore,
-  SecretStoreError,
-} from '../../../functions/adapters/aws/secret-store.js';
-import { readerPolicy } from '../../../functions/domain/consumers.js';
-import type { SecretState } from '../../../functions/domain/stored-value.js';
+import { SecretStoreError } from '../../../../functions/adapters/aws/secret-store/errors.js';
+import { POLICY_TAG } from '../../../../functions/adapters/aws/secret-store/tags.js';
+import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
+import { readerPolicy } from '../../../../functions/domain/consumers.js';
+import type { SecretState } from '../../../../functions/domain/stored-value.js';
 
 // The resource policy calls through the SDK, pinned with mocks: moto does not validate
 // principals (AWS refuses a policy naming a role that does not exist) and has no quotas.

@@ -15,13 +15,13 @@ import {
   MANAGED_BY_TAG,
   MANAGED_BY_VALUE,
   REPLICAS_TAG,
-  SecretStore,
-} from '../../../functions/adapters/aws/secret-store.js';
-import { RotatorError } from '../../../functions/domain/errors.js';
-import { versionMark } from '../../../functions/domain/replicas.js';
-import { runRotation } from '../../../functions/domain/rotation/index.js';
-import { type SecretState, versionIdFor } from '../../../functions/domain/stored-value.js';
-import { datesFor, fakeWorlds, P1, rowOf } from '../../support/fakes.js';
+} from '../../../../functions/adapters/aws/secret-store/tags.js';
+import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
+import { RotatorError } from '../../../../functions/domain/errors.js';
+import { versionMark } from '../../../../functions/domain/replicas.js';
+import { runRotation } from '../../../../functions/domain/rotation/index.js';
+import { type SecretState, versionIdFor } from '../../../../functions/domain/stored-value.js';
+import { datesFor, fakeWorlds, P1, rowOf } from '../../../support/fakes.js';
 
 // What moto cannot show: it ignores replica keys and never fails a replica for a key. The
 // requests and the answers are pinned here with the SDK mock.

@@ -5,8 +5,8 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { SecretStore } from '../../../functions/adapters/aws/secret-store.js';
-import { secretExists, sm } from '../../support/aws.js';
+import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
+import { secretExists, sm } from '../../../support/aws.js';
 
 const owner = { projectId: '5e2211c17a3e5a48f5497de3', username: 'app1', kmsKeyId: undefined };
 const fresh = () => `rm-${randomBytes(5).toString('hex')}/app1`;
