@@ -1,464 +1,98 @@
-import {
-  CreateSecretCommand,
-  DeleteResourcePolicyCommand,
-  DeleteSecretCommand,
-  DescribeSecretCommand,
-  type DescribeSecretCommandOutput,
-  GetResourcePolicyCommand,
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type ListSecretsCommandOutput,
-  ListSecretVersionIdsCommand,
-  PutResourcePolicyCommand,
-  PutSecretValueCommand,
-  RemoveRegionsFromReplicationCommand,
-  ReplicateSecretToRegionsCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-  TagResourceCommand,
-  UpdateSecretVersionStageCommand,
-} from '@aws-sdk/client-secrets-manager';
-import { type ReplicaRegion, type ReplicaStatus, replicaTagValue } from '../../domain/replicas.js';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ReplicaRegion, ReplicaStatus } from '../../domain/replicas.js';
 import type {
   CreateSecretOptions,
   RotatorTags,
   SecretStorePort,
 } from '../../domain/rotation/ports.js';
-import {
-  CURRENT,
-  orphansTagValue,
-  PENDING,
-  parseCurrentValue,
-  type SecretState,
-  versionIdFor,
-} from '../../domain/stored-value.js';
-import { type KeyWriteRetryOptions, retryKeyWrite } from './key-write-retry.js';
-import {
-  awsErrorName,
-  policyFailure,
-  SecretStoreError,
-  storeFailure,
-} from './secret-store/errors.js';
-import { replicaRegionType, statusesOf } from './secret-store/replicas.js';
-import { stateOf } from './secret-store/state.js';
-import {
-  MANAGED_BY_TAG,
-  MANAGED_BY_VALUE,
-  NOT_AFTER_TAG,
-  ORPHANS_TAG,
-  POLICY_TAG,
-  PROJECT_ID_TAG,
-  REPLICAS_TAG,
-  tagValue,
-  USERNAME_TAG,
-} from './secret-store/tags.js';
+import type { SecretState } from '../../domain/stored-value.js';
+import { SecretPolicy } from './secret-store/policy.js';
+import { SecretReplicas } from './secret-store/replicas.js';
+import { Secrets } from './secret-store/secrets.js';
+import { SecretTagging } from './secret-store/tagging.js';
+import { SecretVersions, type SecretVersionsOptions } from './secret-store/versions.js';
 
 /**
- * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`.
+ * The certificate secrets in Secrets Manager, through the SDK: the engine's `SecretStorePort`,
+ * composed of its parts in `secret-store/` (secrets, versions, tags, resource policy, replicas).
  * What a value and a version mean is the domain's (`domain/stored-value.ts`).
  */
 
-const CLOCK_SKEW_MS = 5 * 60_000;
-
-export interface SecretStoreOptions {
-  /**
-   * The client for key-holding writes (PutSecretValue, label moves), with SDK retries off:
-   * they are retried by `retryKeyWrite`, on no shared retry quota. @default the main client
-   */
-  keyWrites?: SecretsManagerClient;
-  keyWriteRetry?: KeyWriteRetryOptions;
-}
+export type SecretStoreOptions = SecretVersionsOptions;
 
 /** Reads and writes certificate secrets. One instance per run; the SDK client is shared. */
 export class SecretStore implements SecretStorePort {
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly options: SecretStoreOptions = {},
-  ) {}
+  private readonly secrets: Secrets;
+  private readonly versions: SecretVersions;
+  private readonly tagging: SecretTagging;
+  private readonly policy: SecretPolicy;
+  private readonly replicas: SecretReplicas;
 
-  /** The secret's metadata and current value, or undefined when it does not exist. */
-  async read(
-    name: string,
-    owner: { projectId: string; username: string },
-  ): Promise<SecretState | undefined> {
-    let described: DescribeSecretCommandOutput;
-    try {
-      described = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
-    } catch (err) {
-      if (err instanceof ResourceNotFoundException) return undefined;
-      throw storeFailure('DescribeSecret', name, err);
-    }
-    const state = {
-      ...stateOf(name, described),
-      replication: statusesOf(described.ReplicationStatus),
-    };
-    if (state.deletedDate || !state.currentVersionId) return state;
-    const got = await this.readVersion(name, { VersionStage: CURRENT });
-    return {
-      ...state,
-      current: parseCurrentValue(got.SecretString, owner),
-      currentCreatedDate: got.CreatedDate,
-    };
+  constructor(client: SecretsManagerClient, options: SecretStoreOptions = {}) {
+    this.secrets = new Secrets(client);
+    this.versions = new SecretVersions(client, options);
+    this.tagging = new SecretTagging(client);
+    this.policy = new SecretPolicy(client);
+    this.replicas = new SecretReplicas(client);
   }
 
-  /**
-   * Metadata of every secret under `prefix`, 100 per call: enough to plan a steady-state run
-   * without reading a single value (the version ids name the certificates they hold). Values
-   * are read only for users that turn out due or unusual.
-   */
-  async index(prefix: string): Promise<Map<string, SecretState>> {
-    const found = new Map<string, SecretState>();
-    let NextToken: string | undefined;
-    do {
-      let page: ListSecretsCommandOutput;
-      try {
-        page = await this.client.send(
-          new ListSecretsCommand({
-            MaxResults: 100,
-            NextToken,
-            IncludePlannedDeletion: true,
-            Filters: prefix ? [{ Key: 'name', Values: [prefix] }] : undefined,
-          }),
-        );
-      } catch (err) {
-        throw storeFailure('ListSecrets', `${prefix}*`, err);
-      }
-      for (const secret of page.SecretList ?? []) {
-        // The name filter is a case-insensitive prefix match: keep exact matches only.
-        if (!secret.Name?.startsWith(prefix)) continue;
-        found.set(
-          secret.Name,
-          stateOf(secret.Name, {
-            ARN: secret.ARN,
-            CreatedDate: secret.CreatedDate,
-            DeletedDate: secret.DeletedDate,
-            VersionIdsToStages: secret.SecretVersionsToStages,
-            Tags: secret.Tags,
-            RotationEnabled: secret.RotationEnabled,
-          }),
-        );
-      }
-      NextToken = page.NextToken;
-    } while (NextToken);
-    return found;
+  read(name: string, owner: { projectId: string; username: string }) {
+    return this.secrets.read(name, owner);
   }
 
-  /** The pending version's value, to finish an interrupted rotation. */
-  async readPending(state: SecretState): Promise<string | undefined> {
-    const got = await this.readVersion(state.name, {
-      VersionId: state.pendingVersionId,
-      VersionStage: PENDING,
-    });
-    return got.SecretString;
+  index(prefix: string) {
+    return this.secrets.index(prefix);
   }
 
-  private async readVersion(
-    name: string,
-    selector: { VersionId?: string | undefined; VersionStage: string },
-  ): Promise<{ SecretString?: string | undefined; CreatedDate?: Date | undefined }> {
-    try {
-      // Always name the stage: a stage-less read can return a stale version on some backends.
-      return await this.client.send(new GetSecretValueCommand({ SecretId: name, ...selector }));
-    } catch (err) {
-      throw storeFailure('GetSecretValue', name, err);
-    }
+  readPending(state: SecretState) {
+    return this.secrets.readPending(state);
   }
 
-  /**
-   * Creates the secret without a value before anything is minted: its creation date marks
-   * when we started managing the user, and the first certificate then lands in it at once.
-   */
-  async create(name: string, options: CreateSecretOptions): Promise<SecretState> {
-    const replicas = options.replicaRegions ?? [];
-    // Nothing verified yet: the next run checks the replicas once the first value is in.
-    const replicaTag =
-      replicas.length > 0
-        ? { regions: replicas.map((r) => r.region), verified: undefined }
-        : undefined;
-    try {
-      const created = await this.client.send(
-        new CreateSecretCommand({
-          Name: name,
-          Description: `Atlas-managed X.509 certificate of ${options.username} in project ${options.projectId}, rotated by atlas-x509-rotator`,
-          KmsKeyId: options.kmsKeyId,
-          Tags: [
-            { Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE },
-            { Key: PROJECT_ID_TAG, Value: options.projectId },
-            { Key: USERNAME_TAG, Value: tagValue(options.username) },
-            ...(replicaTag ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(replicaTag) }] : []),
-          ],
-          // Never ForceOverwriteReplicaSecret: a same-named secret in a replica Region is
-          // someone else's; the replica fails instead, and the next run reports it.
-          AddReplicaRegions: replicas.length > 0 ? replicas.map(replicaRegionType) : undefined,
-        }),
-      );
-      const arn = created.ARN ?? name;
-      // The consumers' policy is put once the first certificate is stored (`reconcile.ts`).
-      // Nothing to read back: the secret is empty. Its creation time is backdated a little so
-      // that clock skew cannot hide a certificate minted right after it from the orphan count.
-      return {
-        ...stateOf(name, { ARN: arn, CreatedDate: new Date(Date.now() - CLOCK_SKEW_MS) }),
-        name,
-        replicaTag,
-      };
-    } catch (err) {
-      if (err instanceof SecretStoreError) throw err;
-      if (awsErrorName(err) === 'ResourceExistsException') {
-        // Another run created it a moment ago: use it.
-        const state = await this.read(name, options);
-        if (state) return state;
-      }
-      throw storeFailure('CreateSecret', name, err);
-    }
+  create(name: string, options: CreateSecretOptions) {
+    return this.secrets.create(name, options);
   }
 
-  /**
-   * Stores a validated certificate. Into a secret that has a current version it goes as
-   * AWSPENDING; into an empty secret it becomes the first version, which Secrets Manager makes
-   * AWSCURRENT whatever stage is asked for. The version id comes from the serial, so a retry
-   * with the same bytes is a no-op.
-   */
-  async put(state: SecretState, value: string, serialNumber: string): Promise<string> {
-    const versionId = versionIdFor(serialNumber);
-    try {
-      await this.keyWrite(
-        new PutSecretValueCommand({
-          SecretId: state.arn,
-          ClientRequestToken: versionId,
-          SecretString: value,
-          VersionStages: state.currentVersionId ? [PENDING] : [CURRENT],
-        }),
-      );
-      return versionId;
-    } catch (err) {
-      throw storeFailure('PutSecretValue', state.name, err);
-    }
+  removeEmpty(state: SecretState) {
+    return this.secrets.removeEmpty(state);
   }
 
-  /**
-   * Makes the pending `versionId` current; Secrets Manager moves AWSPREVIOUS to the version
-   * that was current.
-   */
-  async promote(state: SecretState, versionId: string): Promise<void> {
-    await this.moveLabel(
-      state,
-      new UpdateSecretVersionStageCommand({
-        SecretId: state.arn,
-        VersionStage: CURRENT,
-        MoveToVersionId: versionId,
-        RemoveFromVersionId: state.currentVersionId,
-      }),
-      (stages) => stages.get(versionId)?.includes(CURRENT) === true,
-    );
-    // A pending label left on the current version reads as "done" anyway; removing it keeps
-    // the next rotation's AWSPENDING unambiguous. The certificate is current already, so a
-    // failure here is not the user's: the next run removes the label (`pendingOnCurrent`).
-    await this.dropPending(state, versionId).catch(() => undefined);
+  put(state: SecretState, value: string, serialNumber: string) {
+    return this.versions.put(state, value, serialNumber);
   }
 
-  /**
-   * Records the current certificate's expiry as a tag, so the next run can order users by
-   * urgency from `ListSecrets` alone. Best effort: a hint, not a fact.
-   */
-  async tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean> {
-    try {
-      await this.tag(state, { notAfter, policy });
-      return true;
-    } catch {
-      return false;
-    }
+  promote(state: SecretState, versionId: string) {
+    return this.versions.promote(state, versionId);
   }
 
-  /** The rotator's tags, in one TagResource. */
-  async tag(state: SecretState, tags: RotatorTags): Promise<void> {
-    const Tags = [
-      ...(tags.notAfter ? [{ Key: NOT_AFTER_TAG, Value: tags.notAfter.toISOString() }] : []),
-      ...(tags.policy !== undefined ? [{ Key: POLICY_TAG, Value: tags.policy }] : []),
-      ...(tags.replicas ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(tags.replicas) }] : []),
-    ];
-    if (Tags.length === 0) return;
-    try {
-      await this.client.send(new TagResourceCommand({ SecretId: state.arn, Tags }));
-    } catch (err) {
-      throw storeFailure('TagResource', state.name, err);
-    }
+  dropPending(state: SecretState, versionId: string) {
+    return this.versions.dropPending(state, versionId);
   }
 
-  /** The secret's resource policy, or undefined when it has none. */
-  async readPolicy(state: SecretState): Promise<string | undefined> {
-    try {
-      const got = await this.client.send(new GetResourcePolicyCommand({ SecretId: state.arn }));
-      return got.ResourcePolicy || undefined;
-    } catch (err) {
-      throw policyFailure('GetResourcePolicy', state.name, err);
-    }
+  tag(state: SecretState, tags: RotatorTags) {
+    return this.tagging.tag(state, tags);
   }
 
-  /** Puts the consumers' resource policy (public policies blocked), or removes it (undefined). */
-  async putPolicy(state: SecretState, document: string | undefined): Promise<void> {
-    try {
-      if (document === undefined) {
-        await this.client.send(new DeleteResourcePolicyCommand({ SecretId: state.arn }));
-      } else {
-        await this.client.send(
-          new PutResourcePolicyCommand({
-            SecretId: state.arn,
-            ResourcePolicy: document,
-            BlockPublicPolicy: true,
-          }),
-        );
-      }
-    } catch (err) {
-      throw policyFailure(
-        document === undefined ? 'DeleteResourcePolicy' : 'PutResourcePolicy',
-        state.name,
-        err,
-      );
-    }
+  tagNotAfter(state: SecretState, notAfter: Date, policy?: string) {
+    return this.tagging.tagNotAfter(state, notAfter, policy);
   }
 
-  /** Records the orphans reported so far, paced like the expiry tag. Best effort. */
-  async tagOrphans(
-    secret: Pick<SecretState, 'name' | 'arn'>,
-    serials: readonly string[],
-  ): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TagResourceCommand({
-          SecretId: secret.arn,
-          Tags: [{ Key: ORPHANS_TAG, Value: orphansTagValue(serials) }],
-        }),
-      );
-      return true;
-    } catch {
-      return false;
-    }
+  tagOrphans(secret: Pick<SecretState, 'name' | 'arn'>, serials: readonly string[]) {
+    return this.tagging.tagOrphans(secret, serials);
   }
 
-  /** Removes AWSPENDING from a version: after promotion, or from one that must not be promoted. */
-  async dropPending(state: SecretState, versionId: string): Promise<void> {
-    await this.moveLabel(
-      state,
-      new UpdateSecretVersionStageCommand({
-        SecretId: state.arn,
-        VersionStage: PENDING,
-        RemoveFromVersionId: versionId,
-      }),
-      (stages) => stages.get(versionId)?.includes(PENDING) !== true,
-    );
+  readPolicy(state: SecretState) {
+    return this.policy.readPolicy(state);
   }
 
-  /** Every replica of the secret and its status: DescribeSecret, a read (not paced). */
-  async replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
-    try {
-      const described = await this.client.send(new DescribeSecretCommand({ SecretId: state.arn }));
-      return statusesOf(described.ReplicationStatus);
-    } catch (err) {
-      throw storeFailure('DescribeSecret', state.name, err);
-    }
+  putPolicy(state: SecretState, document: string | undefined) {
+    return this.policy.putPolicy(state, document);
   }
 
-  /**
-   * Replicates the secret to Regions it has no replica in. Never overwrites a secret of the same
-   * name there (ForceOverwriteReplicaSecret stays off): that replica fails and is reported.
-   */
-  async replicate(state: SecretState, regions: readonly ReplicaRegion[]): Promise<ReplicaStatus[]> {
-    try {
-      const out = await this.client.send(
-        new ReplicateSecretToRegionsCommand({
-          SecretId: state.arn,
-          AddReplicaRegions: regions.map(replicaRegionType),
-        }),
-      );
-      return statusesOf(out.ReplicationStatus);
-    } catch (err) {
-      const name = awsErrorName(err);
-      if (name === 'InvalidParameterException') {
-        throw new SecretStoreError(
-          `Secrets Manager refused to replicate ${state.name} to ${regions.map((r) => r.region).join(', ')} (${name})`,
-          'REPLICA_REGION_REFUSED',
-          "Check that each replica Region is enabled for the account and that the replica's KMS key exists there; the next run tries again.",
-          name,
-        );
-      }
-      throw storeFailure('ReplicateSecretToRegions', state.name, err);
-    }
+  replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
+    return this.replicas.replicationStatus(state);
   }
 
-  /**
-   * Deletes a secret this rotator created that holds no version, with no recovery window (a
-   * scheduled deletion would hold the name for 7 days). Checked first, unlabelled versions
-   * included; IAM allows the delete only on secrets carrying the managed-by tag.
-   */
-  async removeEmpty(state: SecretState): Promise<boolean> {
-    let action = 'DescribeSecret';
-    try {
-      const described = await this.client.send(new DescribeSecretCommand({ SecretId: state.arn }));
-      const ours = described.Tags?.some(
-        (t) => t.Key === MANAGED_BY_TAG && t.Value === MANAGED_BY_VALUE,
-      );
-      if (!ours || described.DeletedDate) return false;
-      action = 'ListSecretVersionIds';
-      const versions = await this.client.send(
-        new ListSecretVersionIdsCommand({
-          SecretId: state.arn,
-          IncludeDeprecated: true,
-          MaxResults: 1,
-        }),
-      );
-      if ((versions.Versions ?? []).length > 0 || versions.NextToken) return false;
-      // Secrets Manager refuses to delete a secret that still has replicas (empty, like it).
-      const replicas = statusesOf(described.ReplicationStatus).map((r) => r.region);
-      if (replicas.length > 0) {
-        action = 'RemoveRegionsFromReplication';
-        await this.client.send(
-          new RemoveRegionsFromReplicationCommand({
-            SecretId: state.arn,
-            RemoveReplicaRegions: replicas,
-          }),
-        );
-      }
-      action = 'DeleteSecret';
-      await this.client.send(
-        new DeleteSecretCommand({ SecretId: state.arn, ForceDeleteWithoutRecovery: true }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof ResourceNotFoundException) return false;
-      throw storeFailure(action, state.name, err);
-    }
-  }
-
-  private keyWrite(
-    command: PutSecretValueCommand | UpdateSecretVersionStageCommand,
-  ): Promise<unknown> {
-    const client = this.options.keyWrites ?? this.client;
-    const isPut = command instanceof PutSecretValueCommand;
-    const send = () => (isPut ? client.send(command) : client.send(command));
-    const { deadline, ...retry } = this.options.keyWriteRetry ?? {};
-    // A minted key's write gets its whole budget: the deadline bounds only the label moves.
-    return retryKeyWrite(send, isPut ? retry : { ...retry, deadline });
-  }
-
-  /**
-   * A label move, retried like a key write. A retry of a move that had already committed is
-   * refused (its RemoveFromVersionId no longer matches); when the labels are already where
-   * `done` wants them, that is success.
-   */
-  private async moveLabel(
-    state: SecretState,
-    command: UpdateSecretVersionStageCommand,
-    done: (stages: ReadonlyMap<string, readonly string[]>) => boolean,
-  ): Promise<void> {
-    try {
-      await this.keyWrite(command);
-    } catch (err) {
-      const now = await this.client
-        .send(new DescribeSecretCommand({ SecretId: state.arn }))
-        .then((d) => new Map(Object.entries(d.VersionIdsToStages ?? {})))
-        .catch(() => undefined);
-      if (now && done(now)) return;
-      throw storeFailure('UpdateSecretVersionStage', state.name, err);
-    }
+  replicate(state: SecretState, regions: readonly ReplicaRegion[]) {
+    return this.replicas.replicate(state, regions);
   }
 }
