@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AtlasCredentials } from './adapters/atlas/auth.js';
-import { AtlasClient, type AtlasClientOptions } from './adapters/atlas/client.js';
+import { AtlasClient } from './adapters/atlas/client.js';
+import type { AtlasClientOptions } from './adapters/atlas/client-options.js';
 import { checkCredentialExpiry } from './adapters/atlas/credential-expiry.js';
 import { RateLimitPacing, type RequestPace } from './adapters/atlas/pacing.js';
 import {

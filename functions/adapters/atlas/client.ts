@@ -9,6 +9,7 @@ import type {
 } from '../../domain/rotation/ports.js';
 import type { AtlasCredentials } from './auth.js';
 import type { CallSpec } from './call.js';
+import type { AtlasClientOptions, AtlasClientStats } from './client-options.js';
 import { AtlasApiError, AtlasResponseError } from './errors.js';
 import { parseBody } from './responses.js';
 import {
@@ -21,10 +22,9 @@ import {
   userCertPageSchema,
   userSecuritySchema,
 } from './schemas.js';
-import { type AtlasClientOptions, type AtlasClientStats, AtlasTransport } from './transport.js';
+import { AtlasTransport } from './transport.js';
 
 export type { ServiceAccount, UserSecurity } from './schemas.js';
-export type { AtlasClientOptions } from './transport.js';
 
 const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
 const RATE_LIMITS_MEDIA_TYPE = 'application/vnd.atlas.2025-03-12+json';

@@ -3,14 +3,10 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import { asError, RotatorError } from '../../domain/errors.js';
 import { type Log, silentLog } from '../../domain/log.js';
 import { ATLAS_REQUEST_TIMEOUT_MS, CREATE_RESERVE_MS } from '../../domain/timing.js';
-import {
-  type AtlasCredentials,
-  type AuthStrategy,
-  BearerAuth,
-  DigestAuth,
-  OAuthTokenProvider,
-} from './auth.js';
+import type { AtlasCredentials, AuthStrategy } from './auth.js';
 import type { CallSpec } from './call.js';
+import type { AtlasClientOptions, AtlasClientStats } from './client-options.js';
+import { DigestAuth } from './digest.js';
 import {
   AtlasApiError,
   AtlasAuthError,
@@ -32,60 +28,15 @@ import {
   transportCode,
   waitTooLong,
 } from './http.js';
+import { BearerAuth, OAuthTokenProvider } from './oauth.js';
 import { type Admission, type RateLimitInfo, RateLimitPacing, type RequestPace } from './pacing.js';
 import { apiErrorOf } from './responses.js';
 import { rateLimitedParametersSchema } from './schemas.js';
-
-/** Options of {@link AtlasClient}. */
-export interface AtlasClientOptions {
-  /** Atlas origin, e.g. `https://cloud.mongodb.com`. */
-  baseUrl: string;
-  credentials: AtlasCredentials;
-  /**
-   * Reads the credential again after Atlas rejected it, at most once per client: Secrets Manager
-   * may have rotated it since the run read it. A changed value replaces it and the request is
-   * sent again; an unchanged one (or none) fails as before.
-   * @default - no second read
-   */
-  rereadCredentials?: (() => Promise<AtlasCredentials>) | undefined;
-  /** @default a module-scope keep-alive `Agent` (tests inject a `MockAgent`) */
-  dispatcher?: Dispatcher;
-  /** @default { maxRetries: 4, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */
-  retry?: { maxRetries?: number; minTimeoutMs?: number; maxTimeoutMs?: number };
-  /** Per-attempt limit for headers and body together. @default 30000 */
-  requestTimeoutMs?: number;
-  /** Epoch ms the client never waits past: it throws `AtlasDeadlineError` instead. */
-  deadline?: () => number | undefined;
-  /** Clock for token expiry and the deadline. @default Date.now */
-  now?: () => number;
-  log?: Log;
-  /** Paces requests by Atlas's rate limits. @default a pacing of this client's own */
-  pace?: RequestPace;
-  /**
-   * A read in a run with a deadline is sent only with this long left after its user's create
-   * could start: the create's timeout and its key's store. @default CREATE_RESERVE_MS
-   */
-  createReserveMs?: number;
-}
 
 const headerNumber = (value: string | string[] | undefined): number | undefined => {
   const n = Number(Array.isArray(value) ? value[0] : value);
   return value === undefined || Number.isNaN(n) ? undefined : n;
 };
-
-/** Counters for the run report. */
-export interface AtlasClientStats {
-  /** HTTP requests to the Admin API (Digest challenges and re-sends included, tokens not). */
-  requests: number;
-  /** Retries after a wait (429, 5xx, network), token requests included. */
-  retries: number;
-  /** 429 responses. */
-  throttled: number;
-  /** 401s answered with a fresh token or a fresh Digest challenge. */
-  authChallenges: number;
-  /** HTTP requests to the OAuth token endpoint. */
-  tokenRequests: number;
-}
 
 const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
 const USER_AGENT = `atlas-x509-rotator/${packageJson.version}`;

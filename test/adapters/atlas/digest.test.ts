@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { digestResponse, parseDigestChallenge } from '../../../functions/adapters/atlas/auth.js';
+import { digestResponse, parseDigestChallenge } from '../../../functions/adapters/atlas/digest.js';
 import { AtlasAuthError } from '../../../functions/adapters/atlas/errors.js';
 import {
   API_KEY,

@@ -1,5 +1,6 @@
 import { MockAgent } from 'undici';
-import { AtlasClient, type AtlasClientOptions } from '../../../functions/adapters/atlas/client.js';
+import { AtlasClient } from '../../../functions/adapters/atlas/client.js';
+import type { AtlasClientOptions } from '../../../functions/adapters/atlas/client-options.js';
 import type { Log } from '../../../functions/domain/log.js';
 
 export const ORIGIN = 'https://cloud.mongodb.com';
