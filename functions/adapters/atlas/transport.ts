@@ -3,13 +3,12 @@ import packageJson from '../../../package.json' with { type: 'json' };
 import { asError, RotatorError } from '../../domain/errors.js';
 import { type Log, silentLog } from '../../domain/log.js';
 import { ATLAS_REQUEST_TIMEOUT_MS, CREATE_RESERVE_MS } from '../../domain/timing.js';
-import type { AtlasCredentials, AuthStrategy } from './auth.js';
+import type { AtlasCredentials } from './auth.js';
+import { AuthSession } from './auth-session.js';
 import type { CallSpec } from './call.js';
 import type { AtlasClientOptions, AtlasClientStats } from './client-options.js';
-import { DigestAuth } from './digest.js';
 import {
   AtlasApiError,
-  AtlasAuthError,
   AtlasCreateOutcomeUnknownError,
   AtlasDeadlineError,
   AtlasUnavailableError,
@@ -28,7 +27,6 @@ import {
   transportCode,
   waitTooLong,
 } from './http.js';
-import { BearerAuth, OAuthTokenProvider } from './oauth.js';
 import { type Admission, type RateLimitInfo, RateLimitPacing, type RequestPace } from './pacing.js';
 import { apiErrorOf } from './responses.js';
 import { rateLimitedParametersSchema } from './schemas.js';
@@ -57,24 +55,11 @@ const defaultAgent = new Agent({
 /** A read near the deadline still gets this long to answer. */
 const MIN_READ_TIMEOUT_MS = 1_000;
 
-/** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
-const MAX_STALE_NONCES = 3;
-
-/** Whether two credentials are the same one (compared in memory only, never logged). */
-const sameCredential = (a: AtlasCredentials, b: AtlasCredentials): boolean =>
-  a.kind === 'serviceAccount'
-    ? b.kind === 'serviceAccount' && a.clientId === b.clientId && a.clientSecret === b.clientSecret
-    : b.kind === 'apiKey' &&
-      a.publicApiKey === b.publicApiKey &&
-      a.privateApiKey === b.privateApiKey;
-
-/** 401 error codes that are about project membership or roles, not about the credential. */
-const PROJECT_AUTH_CODES = new Set(['NOT_IN_GROUP', 'USER_UNAUTHORIZED']);
 const RETRYABLE_5XX = new Set([500, 502, 503, 504]);
 
 /**
- * The Admin API transport: authentication (a Bearer token or a Digest answer, renewed after a
- * 401), the retry rules of each call's safety, the rate-limit gate after a 429, the time budget
+ * The Admin API transport: sending each request signed by its auth session (`auth-session.ts`:
+ * the credential, its strategy and the 401s), the retry rules of each call's safety, the rate-limit gate after a 429, the time budget
  * (the run's deadline, a create's `startBy`) and Atlas's error bodies. The endpoints are in
  * `client.ts`; this file knows no endpoint.
  */
@@ -98,11 +83,7 @@ export class AtlasTransport {
   private readonly log: Log;
   private readonly pace: RequestPace;
   private readonly createReserveMs: number;
-  private readonly rereadCredentials: (() => Promise<AtlasCredentials>) | undefined;
-  private credentialsInUse: AtlasCredentials;
-  private auth: AuthStrategy;
-  /** The one re-read after a rejection, shared by every request rejected meanwhile. */
-  private reread: Promise<void> | undefined;
+  private readonly session: AuthSession;
 
   constructor(options: AtlasClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -119,38 +100,23 @@ export class AtlasTransport {
     this.log = options.log ?? silentLog;
     this.pace = options.pace ?? new RateLimitPacing({ maxUsers: 1, now: this.now });
     this.createReserveMs = options.createReserveMs ?? CREATE_RESERVE_MS;
-    this.rereadCredentials = options.rereadCredentials;
-    this.credentialsInUse = options.credentials;
-    this.auth = this.authFor(options.credentials);
-  }
-
-  /** The credential requests are sent with now (a re-read may have replaced the first). */
-  get credentials(): AtlasCredentials {
-    return this.credentialsInUse;
-  }
-
-  private authFor(credentials: AtlasCredentials): AuthStrategy {
-    if (credentials.kind === 'apiKey') {
-      return new DigestAuth(credentials.publicApiKey, credentials.privateApiKey);
-    }
-    const tokens = new OAuthTokenProvider({
+    this.session = new AuthSession({
       baseUrl: this.baseUrl,
-      clientId: credentials.clientId,
-      clientSecret: credentials.clientSecret,
+      credentials: options.credentials,
+      rereadCredentials: options.rereadCredentials,
       userAgent: USER_AGENT,
-      send: (req) => sendOnce(this.dispatcher, req, this.timeoutMs),
+      sendToken: (req) => sendOnce(this.dispatcher, req, this.timeoutMs),
       retry: this.retry,
       deadline: this.deadline,
       now: this.now,
       log: this.log,
-      onRequest: () => {
-        this.stats.tokenRequests += 1;
-      },
-      onRetry: () => {
-        this.stats.retries += 1;
-      },
+      stats: this.stats,
     });
-    return new BearerAuth(tokens);
+  }
+
+  /** The credential requests are sent with now (a re-read may have replaced the first). */
+  get credentials(): AtlasCredentials {
+    return this.session.credentials;
   }
 
   /** Runs one API call to a 2xx response, with the retry rules of its `safety`. */
@@ -199,7 +165,7 @@ export class AtlasTransport {
     if (gate) return gate;
     let res: RawResponse;
     try {
-      res = await this.sendWithCurrentCredentials(spec, attempt);
+      res = await this.send(spec, attempt);
     } catch (error) {
       if (error instanceof RotatorError) return { kind: 'fail', error };
       return this.onTransportError(spec, attempt, error);
@@ -208,71 +174,12 @@ export class AtlasTransport {
     return this.onErrorStatus(spec, res);
   }
 
-  /**
-   * Sends the request; if Atlas rejects the credential, reads it again (once per client) and,
-   * when it changed, sends the request again with the new one. A rejected request changed
-   * nothing in Atlas, a create included, so sending it again is safe.
-   */
-  private async sendWithCurrentCredentials(spec: CallSpec, attempt: number): Promise<RawResponse> {
-    for (;;) {
-      const used = this.auth;
-      try {
-        return await this.sendAuthenticated(spec, attempt, used);
-      } catch (error) {
-        const rejected =
-          error instanceof AtlasAuthError && error.code === 'ATLAS_CREDENTIALS_REJECTED';
-        if (!rejected || !(await this.replaceRejected(used))) throw error;
-      }
-    }
-  }
-
-  /** Whether a credential other than the rejected `used` is now in use. */
-  private async replaceRejected(used: AuthStrategy): Promise<boolean> {
-    if (this.auth !== used) return true;
-    if (!this.rereadCredentials) return false;
-    this.reread ??= this.readAgain(this.rereadCredentials);
-    await this.reread;
-    return this.auth !== used;
-  }
-
-  private async readAgain(read: () => Promise<AtlasCredentials>): Promise<void> {
-    let fresh: AtlasCredentials;
-    try {
-      fresh = await read();
-    } catch (error) {
-      const errorCode = error instanceof RotatorError ? error.code : asError(error).name;
-      this.log.warn('Atlas rejected the credential and reading it again failed', { errorCode });
-      return;
-    }
-    if (sameCredential(fresh, this.credentialsInUse)) {
-      this.log.warn('Atlas rejected the credential; the secret still holds the same one');
-      return;
-    }
-    this.credentialsInUse = fresh;
-    this.auth = this.authFor(fresh);
-    this.log.info('Atlas rejected the credential; the secret holds a new one, using it', {
-      kind: fresh.kind,
-    });
-  }
-
-  /**
-   * Sends the request, answering one 401 with fresh authentication (a new token, or the new
-   * Digest challenge); a second such 401 means the credential itself is rejected. A Digest
-   * `stale` 401 accepted the credential and only refused the nonce, so it is answered again,
-   * a bounded number of times.
-   */
-  private async sendAuthenticated(
-    spec: CallSpec,
-    attempt: number,
-    strategy: AuthStrategy,
-  ): Promise<RawResponse> {
+  /** Sends the request once, signed by the auth session (which answers the 401s). */
+  private send(spec: CallSpec, attempt: number): Promise<RawResponse> {
     const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
-    const auth = strategy.begin();
-    const answered = { fresh: 0, stale: 0 };
-    for (;;) {
-      // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
-      const authorization = await auth.authorize(spec.method, `${this.basePath}${uri}`);
-      const mediaType = spec.mediaType ?? MEDIA_TYPE;
+    const mediaType = spec.mediaType ?? MEDIA_TYPE;
+    // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
+    return this.session.send(spec, `${this.basePath}${uri}`, async (authorization) => {
       const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
       if (spec.body !== undefined) headers['content-type'] = mediaType;
       if (authorization !== undefined) headers.authorization = authorization;
@@ -289,27 +196,8 @@ export class AtlasTransport {
         attempt,
       });
       this.pace.observe(spec, this.rateLimitInfo(spec, res));
-      if (res.status !== 401) {
-        auth.accepted();
-        return res;
-      }
-      const apiError = apiErrorOf(spec, res);
-      // An authenticated 401 about membership or roles: the credential is fine, the project is not.
-      if (authorization !== undefined && PROJECT_AUTH_CODES.has(apiError.errorCode)) throw apiError;
-      const renewal = auth.renew(res);
-      if (renewal) answered[renewal] += 1;
-      const again =
-        (renewal === 'stale' && answered.stale <= MAX_STALE_NONCES) ||
-        (renewal === 'fresh' && answered.fresh === 1);
-      if (!again) {
-        const what = strategy.kind === 'serviceAccount' ? 'service account' : 'API key';
-        throw new AtlasAuthError(
-          `Atlas ${spec.method} ${spec.path} rejected the ${what} credentials: 401 ${apiError.errorCode}`,
-          { kind: strategy.kind, cause: apiError },
-        );
-      }
-      this.stats.authChallenges += 1;
-    }
+      return res;
+    });
   }
 
   private onTransportError(
