@@ -19,6 +19,7 @@ import { sharedByEveryClient } from './adapters/aws/run-wide.js';
 import { SecretStore } from './adapters/aws/secret-store.js';
 import { lazyLoginCheck } from './adapters/mongodb/lazy.js';
 import { runEvents } from './adapters/signals.js';
+import { longestRenewalWindowDays } from './domain/config/lifetime.js';
 import type { RotatorConfig } from './domain/config/types.js';
 import { consumersFromEnv } from './domain/consumers.js';
 import {
@@ -137,17 +138,16 @@ export interface RunOptions extends CommonOptions {
 }
 
 /**
- * The longest each user's renewal window can be: its renewBeforeDays, else a third of its
- * lifetime (`renewal.ts`), counted generously at 31 days a month. Discovered users have the
- * defaults. One lookup table per run: a large run asks for thousands of deferred rows.
+ * The longest each user's renewal window can be (`longestRenewalWindowDays`); discovered users
+ * have the defaults. One lookup table per run: a large run asks for thousands of deferred rows.
  */
 const renewalWindowDays = (config: RotatorConfig): ((row: UserRef) => number) => {
-  const days = (s: { monthsUntilExpiration: number; renewBeforeDays: number | undefined }) =>
-    s.renewBeforeDays ?? (s.monthsUntilExpiration * 31) / 3;
   const listed = new Map(
-    config.projects.flatMap((p) => p.users.map((u) => [keyOf(u), days(u)] as const)),
+    config.projects.flatMap((p) =>
+      p.users.map((u) => [keyOf(u), longestRenewalWindowDays(u)] as const),
+    ),
   );
-  const fallback = days(config.defaults);
+  const fallback = longestRenewalWindowDays(config.defaults);
   return (row) => listed.get(keyOf(row)) ?? fallback;
 };
 
