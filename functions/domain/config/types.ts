@@ -1,4 +1,9 @@
+import type { z } from 'zod';
 import type { VerifySettings } from '../verify-uri.js';
+import type { rawConfig } from './schema.js';
+
+/** The file as zod returns it, defaults applied: the sections the rotator takes as written. */
+type ConfigFile = z.output<typeof rawConfig>;
 
 /** One user's effective settings, after defaults are applied. */
 export interface UserSettings {
@@ -48,14 +53,7 @@ export interface RotatorConfig {
     kmsKeyId: string | undefined;
     replicaRegions: readonly ReplicaRegion[];
   };
-  locks: { tableName: string; leaseSeconds: number };
-  rotation: {
-    concurrency: number;
-    orphanLimit: number;
-    orphanWindowDays: number;
-    criticalDays: number;
-    maxMintsPerWindow: number;
-    catchUpRuns: number;
-  };
+  locks: ConfigFile['locks'];
+  rotation: ConfigFile['rotation'];
   projects: ProjectSettings[];
 }
