@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
 import type { RawConfig } from '../functions/domain/config.js';
 import type { RunReport } from '../functions/domain/report.js';
-import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
-import type { RateLimitOptions } from '../test/simulator/rate-limit.js';
-import { awsEnvFor, type MotoServer, startMoto } from '../test/support/moto.js';
+import { awsEnvFor, type MotoServer, startMoto } from '../tools/aws/moto.js';
+import { AtlasSimulator } from '../tools/simulator/atlas-simulator.js';
+import type { RateLimitOptions } from '../tools/simulator/rate-limit.js';
 import { buildBundles, CLI } from './build.js';
 
 const LIST_MS = 55;
@@ -172,7 +172,7 @@ const main = async (): Promise<void> => {
     AWS_ENDPOINT_URL_EVENTBRIDGE: motos.events.endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  const { createLeaseTable, seedSecret } = await import('../test/support/aws.js');
+  const { createLeaseTable, seedSecret } = await import('../tools/aws/seed.js');
   process.stderr.write('bench: RSA-4096 keys for the simulator, as Atlas mints…\n');
   const keys = await AtlasSimulator.start({ keyPool: 8, keyBits: 4096 });
   const pool = keys.keyPoolKeys;

@@ -11,9 +11,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Fault } from '../test/simulator/faults.js';
-import { type AwsFault, AwsFaultProxy } from '../test/support/aws-fault-proxy.js';
-import { awsEnvFor, startMoto } from '../test/support/moto.js';
+import { type AwsFault, AwsFaultProxy } from '../tools/aws/fault-proxy.js';
+import { awsEnvFor, startMoto } from '../tools/aws/moto.js';
+import type { Fault } from '../tools/simulator/faults.js';
 
 const P = '5e2211c17a3e5a48f5497de3';
 const DAY = 86_400_000;
@@ -188,8 +188,8 @@ const main = async (): Promise<void> => {
   });
   const proxy = await AwsFaultProxy.start(moto.endpoint);
   // Imported once the SDK's endpoint variables are set.
-  const { AtlasSimulator } = await import('../test/simulator/atlas-simulator.js');
-  const { createLeaseTable, seedSecret, sm } = await import('../test/support/aws.js');
+  const { AtlasSimulator } = await import('../tools/simulator/atlas-simulator.js');
+  const { createLeaseTable, seedSecret, sm } = await import('../tools/aws/seed.js');
   const { ListSecretVersionIdsCommand, GetSecretValueCommand } = await import(
     '@aws-sdk/client-secrets-manager'
   );

@@ -9,7 +9,7 @@ import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store.js';
 import { ConfigError, type RawConfig } from '../../functions/domain/config.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
 import { replicaChecksOn } from '../../functions/domain/rotation/replication.js';
-import { sm } from '../support/aws.js';
+import { sm } from '../../tools/aws/seed.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 
 // moto_server replicates values (a replica is a view of its primary) and reports

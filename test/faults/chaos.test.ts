@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateBundle } from '../../functions/domain/certificate.js';
 import type { RunReport } from '../../functions/domain/report.js';
 import { storedCertificateSchema } from '../../functions/domain/stored-value.js';
-import { ddb, sm } from '../support/aws.js';
-import { awsProxy } from '../support/aws-fault-proxy.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
+import { ddb, sm } from '../../tools/aws/seed.js';
 import { cliArgs, Harness, P1, P2, ROOT } from '../support/harness.js';
 
 /**

@@ -9,9 +9,12 @@ import type { Log } from '../../functions/domain/log.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
 import type { RotationRequest, RotationTuning } from '../../functions/domain/rotation/index.js';
 import { type RunOptions, rotateWithConfig } from '../../functions/runtime.js';
-import { AtlasSimulator, type AtlasSimulatorOptions } from '../simulator/atlas-simulator.js';
-import { generateRsaKeyPair, type RsaKeyPair } from '../simulator/pki.js';
-import { createLeaseTable, type SeedCertificate, seedSecret } from './aws.js';
+import { createLeaseTable, type SeedCertificate, seedSecret } from '../../tools/aws/seed.js';
+import {
+  AtlasSimulator,
+  type AtlasSimulatorOptions,
+} from '../../tools/simulator/atlas-simulator.js';
+import { generateRsaKeyPair, type RsaKeyPair } from '../../tools/simulator/pki.js';
 import { CapturingLogger } from './capture-log.js';
 
 export const P1 = '5e2211c17a3e5a48f5497de3';

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { awsEnvFor } from './moto.js';
+import { awsEnvFor } from '../../tools/aws/moto.js';
 
 // Every test process talks to moto_server through the SDK's standard endpoint variables, and
 // never to a real AWS account: credentials are dummies.
