@@ -94,7 +94,7 @@ const main = async (): Promise<number> => {
       ),
     );
 
-    const { runCli } = await import('../test/support/harness.js');
+    const { runCli } = await import('../tools/cli.js');
     const atlasEnv = {
       MONGODB_ATLAS_CLIENT_ID: clientId,
       MONGODB_ATLAS_CLIENT_SECRET: clientSecret,
