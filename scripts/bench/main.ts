@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pLimit from 'p-limit';
-import type { RawConfig } from '../functions/domain/config.js';
-import type { RunReport } from '../functions/domain/report.js';
-import { awsEnvFor, type MotoServer, startMoto } from '../tools/aws/moto.js';
-import { AtlasSimulator } from '../tools/simulator/atlas-simulator.js';
-import type { RateLimitOptions } from '../tools/simulator/rate-limit.js';
-import { buildBundles, CLI } from './build.js';
+import type { RawConfig } from '../../functions/domain/config.js';
+import type { RunReport } from '../../functions/domain/report.js';
+import { awsEnvFor, type MotoServer, startMoto } from '../../tools/aws/moto.js';
+import { AtlasSimulator } from '../../tools/simulator/atlas-simulator.js';
+import type { RateLimitOptions } from '../../tools/simulator/rate-limit.js';
+import { buildBundles, CLI } from '../build.js';
 
 const LIST_MS = 55;
 const CREATE_MS = 870;
@@ -172,7 +172,7 @@ const main = async (): Promise<void> => {
     AWS_ENDPOINT_URL_EVENTBRIDGE: motos.events.endpoint,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
-  const { createLeaseTable, seedSecret } = await import('../tools/aws/seed.js');
+  const { createLeaseTable, seedSecret } = await import('../../tools/aws/seed.js');
   process.stderr.write('bench: RSA-4096 keys for the simulator, as Atlas mints…\n');
   const keys = await AtlasSimulator.start({ keyPool: 8, keyBits: 4096 });
   const pool = keys.keyPoolKeys;
@@ -386,9 +386,9 @@ const main = async (): Promise<void> => {
     // In this process too, the rotator's Secrets Manager calls go through the counting proxy
     // (its SDK clients are made when the module loads, from the environment).
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = proxy.endpoint;
-    const { rotateWithConfig } = await import('../functions/runtime.js');
-    const { parseConfig } = await import('../functions/domain/config.js');
-    const { silentLog } = await import('../functions/domain/log.js');
+    const { rotateWithConfig } = await import('../../functions/runtime.js');
+    const { parseConfig } = await import('../../functions/domain/config.js');
+    const { silentLog } = await import('../../functions/domain/log.js');
     const config = parseConfig(w.raw);
     const budgetMs = (LAMBDA_S * 1000) / scale;
     let simulatedS = 0;
