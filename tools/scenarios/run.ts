@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AwsFaultProxy } from '../aws/fault-proxy.js';
 import { cliArgs } from '../cli.js';
+import type { RsaKeyPair } from '../simulator/pki.js';
 import type { Scenario } from './catalog.js';
 
 const P = '5e2211c17a3e5a48f5497de3';
@@ -26,6 +27,8 @@ export interface Row {
 export interface ScenarioBench {
   proxy: AwsFaultProxy;
   dir: string;
+  /** Keys for the simulator to mint with, made once by the caller (default: a pool of 16 each). */
+  keys?: readonly RsaKeyPair[];
 }
 
 const hungServer = async (): Promise<{ endpoint: string; server: Server }> => {
@@ -88,7 +91,7 @@ export const runScenario = async (s: Scenario, bench: ScenarioBench): Promise<Ro
   const clientSecret = randomBytes(16).toString('hex');
   const sim = await AtlasSimulator.start({
     serviceAccounts: [{ clientId, clientSecret }],
-    keyPool: 16,
+    ...(bench.keys ? { keys: bench.keys } : { keyPool: 16 }),
     latencyMs: { create: s.latencyCreateMs ?? 0 },
     behaviour: { listLagMs: s.listLagMs ?? 0 },
   });
