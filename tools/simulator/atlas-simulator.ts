@@ -8,23 +8,14 @@
  * the token bucket) reads the injected `now()`, so tests can move time without waiting. Latency
  * and hangs use real timers.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  DIGEST_REALM,
-  type DigestCredentials,
-  digestChallenge,
-  digestResponse,
-  newNonce,
-  parseDigestAuthorization,
-} from './digest.js';
+import { SimulatorAuth } from './auth.js';
 import { type CreateMangle, type Fault, type FaultAction, FaultQueue } from './faults.js';
 import {
-  type AccessToken,
   type AtlasSimulatorOptions,
-  type AuthOutcome,
   type CertRecord,
   type CertSpec,
   type DatabaseName,
@@ -32,7 +23,6 @@ import {
   DEFAULT_BEHAVIOUR,
   type Delivery,
   type LatencyOptions,
-  type NonceState,
   type Project,
   type RecordedCertificate,
   type RecordedRequest,
@@ -67,7 +57,6 @@ import {
   ATLAS_MEDIA_TYPE,
   apiError,
   atlasResponse,
-  jsonResponse,
   paginatedBody,
   parsePageRequest,
   type SimResponse,
@@ -87,9 +76,7 @@ import {
   resourceNotFound,
   SERVICE_ACCOUNT_MEDIA_TYPE,
   safeDecode,
-  safeEqual,
   TOKEN_PATH,
-  unauthorized,
   userJson,
   V2_PREFIX,
 } from './wire.js';
@@ -137,12 +124,8 @@ export class AtlasSimulator {
   readonly #certs = new Map<string, CertRecord[]>();
   readonly #mintsInFlight = new Map<string, number>();
   readonly #issuedSerials = new Set<bigint>();
-  readonly #serviceAccounts = new Map<string, string>();
   readonly #serviceAccountExpiry = new Map<string, Date>();
-  readonly #apiKeys = new Map<string, string>();
-  readonly #tokens = new Map<string, AccessToken>();
-  readonly #everIssued: string[] = [];
-  readonly #nonces = new Map<string, NonceState>();
+  readonly #auth: SimulatorAuth;
   readonly #faults = new FaultQueue();
   readonly #hanging = new Map<Socket, NodeJS.Timeout | undefined>();
   readonly #unlimited = new UnlimitedCounter();
@@ -156,6 +139,7 @@ export class AtlasSimulator {
     this.#now = options.now ?? (() => new Date());
     this.#keyBits = options.keyBits ?? 2048;
     this.behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+    this.#auth = new SimulatorAuth(() => this.#nowMs(), this.behaviour, this.stats);
     this.latencyMs = { ...options.latencyMs };
     this.setRateLimit(options.rateLimit);
     for (const account of options.serviceAccounts ?? []) {
@@ -249,7 +233,7 @@ export class AtlasSimulator {
     clientSecret: string,
     opts: { secretExpiresAt?: Date } = {},
   ): void {
-    this.#serviceAccounts.set(clientId, clientSecret);
+    this.#auth.serviceAccounts.set(clientId, clientSecret);
     this.#serviceAccountExpiry.set(
       clientId,
       opts.secretExpiresAt ?? new Date(this.#nowMs() + 90 * 24 * HOUR_MS),
@@ -258,7 +242,7 @@ export class AtlasSimulator {
 
   /** `GET /orgs/{orgId}/serviceAccounts/{clientId}`: the secret's expiry and masked value. */
   #getServiceAccount(clientId: string): SimResponse {
-    const secret = this.#serviceAccounts.get(clientId);
+    const secret = this.#auth.serviceAccounts.get(clientId);
     const expiresAt = this.#serviceAccountExpiry.get(clientId);
     if (secret === undefined || expiresAt === undefined) {
       throw new ApiFailure(
@@ -288,11 +272,11 @@ export class AtlasSimulator {
   }
 
   addApiKey(publicKey: string, privateKey: string): void {
-    this.#apiKeys.set(publicKey, privateKey);
+    this.#auth.apiKeys.set(publicKey, privateKey);
   }
 
   revokeAllTokens(): void {
-    this.#tokens.clear();
+    this.#auth.tokens.clear();
   }
 
   /** The pre-generated keys certificates are signed with: to share them with another simulator. */
@@ -302,7 +286,7 @@ export class AtlasSimulator {
 
   /** Every access token issued so far: for leak scans in tests, nothing else. */
   get issuedTokens(): readonly string[] {
-    return this.#everIssued;
+    return this.#auth.everIssued;
   }
 
   /** Replaces (or removes, with undefined) the token buckets; they start full. */
@@ -445,7 +429,7 @@ export class AtlasSimulator {
       return { kind: 'respond', response: resourceNotFound(ctx.rawPath) };
     }
     const isOAuth = ctx.rawPath === TOKEN_PATH || ctx.rawPath === REVOKE_PATH;
-    const auth = isOAuth ? this.#authenticateClient(ctx) : this.#authenticateApi(ctx);
+    const auth = isOAuth ? this.#auth.authenticateClient(ctx) : this.#auth.authenticateApi(ctx);
     if (!auth.ok) return { kind: 'respond', response: auth.response };
     ctx.entry.auth = auth.method;
     if (auth.clientId !== undefined) ctx.entry.clientId = auth.clientId;
@@ -464,7 +448,7 @@ export class AtlasSimulator {
 
     const mangle = action?.type === 'mangleCreate' ? action.mangle : undefined;
     const processed = isOAuth
-      ? this.#handleOAuth(ctx, auth.clientId ?? '')
+      ? this.#auth.handleOAuth(ctx, auth.clientId ?? '')
       : await this.#handleApi(ctx, mangle);
     if (action?.type === 'resetAfterProcessing') return { kind: 'reset', processed };
     if (action?.type === 'hangAfterProcessing') return { kind: 'hang', ms: action.ms, processed };
@@ -553,144 +537,6 @@ export class AtlasSimulator {
       return this.latencyMs.list ?? 0;
     }
     return this.latencyMs.other ?? 0;
-  }
-
-  // --- Authentication --------------------------------------------------------------------------
-
-  /** OAuth endpoints: `Authorization: Basic base64(clientId:clientSecret)`. */
-  #authenticateClient(ctx: RequestContext): AuthOutcome {
-    const invalidClient: AuthOutcome = {
-      ok: false,
-      response: jsonResponse(401, {
-        error: 'invalid_client',
-        error_description: 'Client authentication failed.',
-      }),
-    };
-    const match = /^Basic\s+(\S+)$/i.exec(ctx.headers.authorization ?? '');
-    if (!match?.[1]) return invalidClient;
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon === -1) return invalidClient;
-    const clientId = decoded.slice(0, colon);
-    const expected = this.#serviceAccounts.get(clientId);
-    if (expected === undefined || !safeEqual(expected, decoded.slice(colon + 1))) {
-      return invalidClient;
-    }
-    return { ok: true, method: 'basic', clientId };
-  }
-
-  /** `/api/atlas/v2`: a Bearer token, or HTTP Digest with an API key. */
-  #authenticateApi(ctx: RequestContext): AuthOutcome {
-    const header = ctx.headers.authorization;
-    if (!header) return this.#digestChallenge(false);
-    if (/^Bearer\s/i.test(header)) return this.#checkBearer(header.replace(/^Bearer\s+/i, ''));
-    const credentials = parseDigestAuthorization(header);
-    if (!credentials) return this.#digestChallenge(false);
-    return this.#checkDigest(ctx, credentials);
-  }
-
-  #checkBearer(token: string): AuthOutcome {
-    const found = this.#tokens.get(token.trim());
-    if (found && found.expiresAtMs > this.#nowMs()) {
-      return { ok: true, method: 'bearer', clientId: found.clientId };
-    }
-    if (found) this.#tokens.delete(token.trim());
-    // A Bearer client gets no Digest challenge: it would not know what to do with one.
-    return { ok: false, response: unauthorized() };
-  }
-
-  /**
-   * Verifies an MD5 / qop=auth Digest response. The credential is checked before the nonce, so
-   * `stale=true` is only ever sent to a client whose password is right (RFC 2617 §3.2.1).
-   */
-  #checkDigest(ctx: RequestContext, c: DigestCredentials): AuthOutcome {
-    const { username, realm, nonce, uri, response, qop, nc, cnonce } = c;
-    const algorithm = (c.algorithm ?? 'MD5').toUpperCase();
-    if (
-      username === undefined ||
-      nonce === undefined ||
-      uri === undefined ||
-      response === undefined ||
-      cnonce === undefined ||
-      nc === undefined ||
-      !/^[0-9a-f]{8}$/i.test(nc) ||
-      realm !== DIGEST_REALM ||
-      qop !== 'auth' ||
-      algorithm !== 'MD5' ||
-      uri !== ctx.rawUrl
-    ) {
-      return this.#digestChallenge(false);
-    }
-    const password = this.#apiKeys.get(username);
-    if (password === undefined) return this.#digestChallenge(false);
-    const expected = digestResponse({
-      username,
-      realm,
-      password,
-      method: ctx.method,
-      uri,
-      nonce,
-      nc,
-      cnonce,
-      qop,
-    });
-    if (!safeEqual(expected, response.toLowerCase())) return this.#digestChallenge(false);
-
-    const state = this.#nonces.get(nonce);
-    const now = this.#nowMs();
-    if (!state || now - state.issuedAtMs >= this.behaviour.nonceTtlSeconds * 1000) {
-      return this.#digestChallenge(true);
-    }
-    const count = Number.parseInt(nc, 16);
-    const replay = this.behaviour.digestNonceReuse ? count <= state.lastNc : state.lastNc > 0;
-    if (replay) return this.#digestChallenge(true);
-    state.lastNc = count;
-    return { ok: true, method: 'digest' };
-  }
-
-  #digestChallenge(stale: boolean): AuthOutcome {
-    this.#pruneNonces();
-    const nonce = newNonce();
-    this.#nonces.set(nonce, { issuedAtMs: this.#nowMs(), lastNc: 0 });
-    this.stats.digestChallenges += 1;
-    return {
-      ok: false,
-      response: unauthorized({ 'WWW-Authenticate': digestChallenge(nonce, stale) }),
-    };
-  }
-
-  #pruneNonces(): void {
-    if (this.#nonces.size < 1000) return;
-    const oldest = this.#nowMs() - this.behaviour.nonceTtlSeconds * 1000;
-    for (const [nonce, state] of this.#nonces) {
-      if (state.issuedAtMs < oldest) this.#nonces.delete(nonce);
-    }
-  }
-
-  // --- OAuth -------------------------------------------------------------------------------------
-
-  #handleOAuth(ctx: RequestContext, clientId: string): SimResponse {
-    if (ctx.method !== 'POST') return resourceNotFound(ctx.rawPath);
-    const form = new URLSearchParams(ctx.body.toString('utf8'));
-    if (ctx.rawPath === REVOKE_PATH) {
-      const token = form.get('token') ?? '';
-      if (this.#tokens.get(token)?.clientId === clientId) this.#tokens.delete(token);
-      // RFC 7009: 200 whether or not the token was known.
-      return { status: 200, headers: {}, body: '' };
-    }
-    const grantType = form.get('grant_type');
-    if (grantType !== 'client_credentials') {
-      return jsonResponse(400, {
-        error: grantType === null ? 'invalid_request' : 'unsupported_grant_type',
-        error_description: 'grant_type must be client_credentials.',
-      });
-    }
-    const accessToken = randomBytes(32).toString('base64url');
-    const ttl = this.behaviour.tokenTtlSeconds;
-    this.#tokens.set(accessToken, { clientId, expiresAtMs: this.#nowMs() + ttl * 1000 });
-    this.#everIssued.push(accessToken);
-    this.stats.tokensIssued += 1;
-    return jsonResponse(200, { access_token: accessToken, expires_in: ttl, token_type: 'Bearer' });
   }
 
   // --- Admin API v2 ------------------------------------------------------------------------------
