@@ -2,15 +2,33 @@ import { defineConfig } from 'vitest/config';
 import { SlowestFirst } from './test/support/sequencer.js';
 
 const shared = {
-  globalSetup: ['test/support/global-setup.ts'],
-  setupFiles: ['test/support/setup-env.ts'],
   testTimeout: 30_000,
   hookTimeout: 60_000,
   // Key generation and child processes dominate; two cores on CI.
   pool: 'forks' as const,
+};
+
+/** The pure projects: no global setup (no bundle build, no moto_server), so they start at once. */
+const offline = { ...shared, setupFiles: ['test/support/setup-offline.ts'] };
+
+/**
+ * The projects that need the services: one bundle build and one moto_server for all of them
+ * (test/support/global-setup.ts).
+ */
+const services = {
+  ...shared,
+  globalSetup: ['test/support/global-setup.ts'],
+  setupFiles: ['test/support/setup-env.ts'],
   // The shipped bundles load through Node's own loader, untransformed (test/support/bundles.ts).
   server: { deps: { external: [/\/dist\//] } },
 };
+
+/** Adapter tests that talk to moto_server itself rather than to a mock. */
+const adaptersOnMoto = [
+  'test/adapters/aws/credentials.test.ts',
+  'test/adapters/aws/remove-empty.test.ts',
+  'test/adapters/aws/remove-empty-replicas.test.ts',
+];
 
 export default defineConfig({
   test: {
@@ -22,7 +40,7 @@ export default defineConfig({
     projects: [
       {
         test: {
-          ...shared,
+          ...services,
           name: 'main',
           include: ['test/**/*.test.ts'],
           // Whole runs and child processes: each test starts its own simulator and moto names,
@@ -35,23 +53,28 @@ export default defineConfig({
       {
         // Pure modules against in-memory fakes: no service, no global state to leak between
         // files, so they share one module registry per worker.
-        test: { ...shared, name: 'domain', include: ['test/domain/**/*.test.ts'], isolate: false },
+        test: { ...offline, name: 'domain', include: ['test/domain/**/*.test.ts'], isolate: false },
       },
       {
-        // Adapters over MockAgent, a fake wire or moto: each test owns its agent or client, and
-        // the two class-wide SDK mocks are restored after their file.
+        // Adapters over MockAgent or a fake wire: each test owns its agent or client, and the two
+        // class-wide SDK mocks are restored after their file.
         test: {
-          ...shared,
+          ...offline,
           name: 'adapters',
           include: ['test/adapters/**/*.test.ts'],
+          exclude: adaptersOnMoto,
           isolate: false,
         },
+      },
+      {
+        // The adapters' own calls to moto_server (what a mock cannot show).
+        test: { ...services, name: 'adapters-moto', include: adaptersOnMoto, isolate: false },
       },
       {
         // Synth tests only read what they synthesize: sharing one module registry per worker
         // loads aws-cdk-lib once and lets the files share the two common syntheses.
         test: {
-          ...shared,
+          ...services,
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           isolate: false,
@@ -60,10 +83,10 @@ export default defineConfig({
       {
         // The fault suite reaches moto_server through a proxy that fails AWS calls on demand.
         test: {
-          ...shared,
+          ...services,
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
-          setupFiles: [...shared.setupFiles, 'test/faults/setup-proxy.ts'],
+          setupFiles: [...services.setupFiles, 'test/faults/setup-proxy.ts'],
         },
       },
     ],

@@ -8,8 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretNameFor } from '../functions/domain/config/secret-name.js';
-import { AtlasSimulator } from '../test/simulator/atlas-simulator.js';
-import { awsEnvFor, type MotoServer, startMoto } from '../test/support/moto.js';
+import { awsEnvFor, type MotoServer, startMoto } from '../tools/aws/moto.js';
+import { AtlasSimulator } from '../tools/simulator/atlas-simulator.js';
 
 const APP = '5e2211c17a3e5a48f5497de3';
 const DISCOVERED = '6a1f00aa00bb00cc00dd00ee';
@@ -40,7 +40,7 @@ const main = async (): Promise<number> => {
     console.log(`Atlas simulator:  ${sim.baseUrl} (service account ${clientId})`);
 
     // Imported after the environment points the SDK at moto.
-    const { createLeaseTable, seedSecret } = await import('../test/support/aws.js');
+    const { createLeaseTable, seedSecret } = await import('../tools/aws/seed.js');
     const prefix = 'atlas-x509/';
     const tableName = 'atlas-x509-rotator-locks';
     await createLeaseTable(tableName);
@@ -94,7 +94,7 @@ const main = async (): Promise<number> => {
       ),
     );
 
-    const { runCli } = await import('../test/support/harness.js');
+    const { runCli } = await import('../tools/cli.js');
     const atlasEnv = {
       MONGODB_ATLAS_CLIENT_ID: clientId,
       MONGODB_ATLAS_CLIENT_SECRET: clientSecret,

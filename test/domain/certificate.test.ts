@@ -15,7 +15,7 @@ import {
   type ProjectCa,
   type RsaKeyPair,
   randomSerial,
-} from '../simulator/pki.js';
+} from '../../tools/simulator/pki.js';
 import { loadRecorded } from '../support/recorded.js';
 
 const fixture = (name: string) => loadRecorded(name).body;

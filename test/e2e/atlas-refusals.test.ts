@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../functions/domain/report.js';
-import { secretExists } from '../support/aws.js';
+import { secretExists } from '../../tools/aws/seed.js';
 import { Harness, P1, P2, rowOf } from '../support/harness.js';
 
 /**

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type RunReport, STOPPED_REASON } from '../../functions/domain/report.js';
+import { freePort } from '../../tools/aws/moto.js';
 import { Harness, P1 } from '../support/harness.js';
-import { freePort } from '../support/moto.js';
 
 /**
  * Misconfigurations of the AWS side, through the real CLI (the shipped bundle, a child process,

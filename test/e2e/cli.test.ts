@@ -241,7 +241,7 @@ describe('secrecy', () => {
     expect(text).not.toMatch(/Bearer\s+\S/i);
     expect(text).not.toMatch(/Digest\s+username=/i);
     // The minted keys themselves: none of their base64 lines appears anywhere.
-    const { readSecret } = await import('../support/aws.js');
+    const { readSecret } = await import('../../tools/aws/seed.js');
     const stored = await readSecret(h.secretName(P1, 'app1'));
     const keyLine = stored.current.privateKey.split('\n')[5] ?? '';
     expect(keyLine.length).toBeGreaterThan(40);

@@ -12,8 +12,8 @@ import {
 import type { RotatorEvent } from '../../functions/domain/events.js';
 import { silentLog } from '../../functions/domain/log.js';
 import { disableWithConfig } from '../../functions/runtime.js';
-import { createProjectCa, generateRsaKeyPair } from '../simulator/pki.js';
-import { sm } from '../support/aws.js';
+import { sm } from '../../tools/aws/seed.js';
+import { createProjectCa, generateRsaKeyPair } from '../../tools/simulator/pki.js';
 import { Harness, P1, P2 } from '../support/harness.js';
 
 const STRANGER = 'aaaaaaaaaaaaaaaaaaaaaaaa';

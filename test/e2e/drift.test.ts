@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { wantedPolicy } from '../../functions/domain/consumers.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
 import { auditSlot } from '../../functions/domain/rotation/reconcile.js';
-import { sm } from '../support/aws.js';
+import { sm } from '../../tools/aws/seed.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 
 let h: Harness;

@@ -5,8 +5,8 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
 import type { Log } from '../../functions/domain/log.js';
 import type { RunReport } from '../../functions/domain/report.js';
 import { PUBLISH_BUDGET_MS } from '../../functions/domain/timing.js';
+import { freePort } from '../../tools/aws/moto.js';
 import { Harness, P1 } from '../support/harness.js';
-import { freePort } from '../support/moto.js';
 
 /** A dependency that accepts connections and never answers. */
 const hungServer = async (): Promise<{ endpoint: string; close: () => Promise<void> }> => {

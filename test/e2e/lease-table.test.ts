@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LeaseTable } from '../../functions/adapters/aws/lease-table.js';
-import { createLeaseTable, ddb } from '../support/aws.js';
+import { createLeaseTable, ddb } from '../../tools/aws/seed.js';
 
 // The real adapter on moto_server: the conditional writes are the contract.
 describe('lease table (DynamoDB on moto_server)', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { sm } from '../support/aws.js';
+import { sm } from '../../tools/aws/seed.js';
 import { importHandlerBundle } from '../support/bundles.js';
 import { Harness, P1 } from '../support/harness.js';
 

@@ -10,7 +10,7 @@ import { ConfigError } from '../../functions/domain/config/errors.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
 import { replicaChecksOn } from '../../functions/domain/rotation/replication.js';
-import { sm } from '../support/aws.js';
+import { sm } from '../../tools/aws/seed.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 
 // moto_server replicates values (a replica is a view of its primary) and reports

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ORPHANS_TAG } from '../../functions/adapters/aws/secret-store/tags.js';
 import { runMetrics } from '../../functions/adapters/signals.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
-import { readSecret, secretExists, sm } from '../support/aws.js';
+import { readSecret, secretExists, sm } from '../../tools/aws/seed.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
 
 let h: Harness;

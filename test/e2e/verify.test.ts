@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runEvents, runMetrics } from '../../functions/adapters/signals.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
-import { MongoStandIn } from '../simulator/mongo-standin.js';
-import { readSecret } from '../support/aws.js';
+import { readSecret } from '../../tools/aws/seed.js';
+import { MongoStandIn } from '../../tools/simulator/mongo-standin.js';
 import { importHandlerBundle } from '../support/bundles.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
 

@@ -5,7 +5,7 @@ import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { X509MongoClient } from '../../examples/consumer/x509-mongo-client.js';
 import { serializeStored, versionIdFor } from '../../functions/domain/stored-value.js';
-import { seedSecret } from '../support/aws.js';
+import { seedSecret } from '../../tools/aws/seed.js';
 import { Harness, P1 } from '../support/harness.js';
 
 /**

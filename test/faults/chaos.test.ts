@@ -9,9 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateBundle } from '../../functions/domain/certificate.js';
 import type { RunReport } from '../../functions/domain/report.js';
 import { storedCertificateSchema } from '../../functions/domain/stored-value.js';
-import { ddb, sm } from '../support/aws.js';
-import { awsProxy } from '../support/aws-fault-proxy.js';
-import { cliArgs, Harness, P1, P2, ROOT } from '../support/harness.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
+import { ddb, sm } from '../../tools/aws/seed.js';
+import { cliArgs } from '../../tools/cli.js';
+import { Harness, P1, P2, ROOT } from '../support/harness.js';
 
 /**
  * Chaos: the real CLI, killed with SIGKILL (its whole process group) at random moments, runs

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsProxy } from '../support/aws-fault-proxy.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
 import { Harness, P1, P2 } from '../support/harness.js';
 import { recordFaultRows } from './fault-table.js';
 

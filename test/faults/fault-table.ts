@@ -1,5 +1,5 @@
 import { afterEach, expect, type TestContext } from 'vitest';
-import { awsProxy } from '../support/aws-fault-proxy.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
 import type { Harness } from '../support/harness.js';
 
 /** One row of `npm run test:faults`. */

@@ -7,8 +7,8 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { leaseKey } from '../../functions/domain/rotation/index.js';
 import { serializeStored, versionIdFor } from '../../functions/domain/stored-value.js';
-import { ddb, readSecret, seedSecret, sm } from '../support/aws.js';
-import { awsProxy } from '../support/aws-fault-proxy.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
+import { ddb, readSecret, seedSecret, sm } from '../../tools/aws/seed.js';
 import { daysFromNow, Harness, P1, P2, rowOf } from '../support/harness.js';
 import { recordFaultRows } from './fault-table.js';
 

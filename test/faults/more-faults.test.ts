@@ -3,8 +3,8 @@ import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RunReport } from '../../functions/domain/report.js';
 import { versionIdFor } from '../../functions/domain/stored-value.js';
-import { readSecret, sm } from '../support/aws.js';
-import { awsProxy } from '../support/aws-fault-proxy.js';
+import { awsProxy } from '../../tools/aws/fault-proxy.js';
+import { readSecret, sm } from '../../tools/aws/seed.js';
 import { Harness, P1, P2, rowOf } from '../support/harness.js';
 import { recordFaultRows } from './fault-table.js';
 

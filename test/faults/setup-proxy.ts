@@ -1,5 +1,5 @@
 import { afterAll, inject } from 'vitest';
-import { AwsFaultProxy, setAwsProxy } from '../support/aws-fault-proxy.js';
+import { AwsFaultProxy, setAwsProxy } from '../../tools/aws/fault-proxy.js';
 
 // Before any test module is imported: the module-scope SDK clients must see the proxy.
 const proxy = await AwsFaultProxy.start(inject('motoEndpoint'));

@@ -52,7 +52,7 @@ import {
   randomSerial,
   subjectFor,
   truncateToSeconds,
-} from '../simulator/pki.js';
+} from '../../tools/simulator/pki.js';
 
 /**
  * In-memory stand-ins for the engine's ports (`functions/domain/rotation/ports.ts`), faithful

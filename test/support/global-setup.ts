@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { buildBundles, CLI } from '../../scripts/build.js';
-import { type MotoServer, startMoto } from './moto.js';
+import { type MotoServer, startMoto } from '../../tools/aws/moto.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

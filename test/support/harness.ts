@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,20 +10,18 @@ import type { Log } from '../../functions/domain/log.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
 import type { RotationRequest, RotationTuning } from '../../functions/domain/rotation/index.js';
 import { type RunOptions, rotateWithConfig } from '../../functions/runtime.js';
-import { AtlasSimulator, type AtlasSimulatorOptions } from '../simulator/atlas-simulator.js';
-import { generateRsaKeyPair, type RsaKeyPair } from '../simulator/pki.js';
-import { createLeaseTable, type SeedCertificate, seedSecret } from './aws.js';
+import { createLeaseTable, type SeedCertificate, seedSecret } from '../../tools/aws/seed.js';
+import { type CliResult, runCli } from '../../tools/cli.js';
+import {
+  AtlasSimulator,
+  type AtlasSimulatorOptions,
+} from '../../tools/simulator/atlas-simulator.js';
+import { generateRsaKeyPair, type RsaKeyPair } from '../../tools/simulator/pki.js';
 import { CapturingLogger } from './capture-log.js';
 
 export const P1 = '5e2211c17a3e5a48f5497de3';
 export const P2 = '6a1f00aa00bb00cc00dd00ee';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * One isolated world per test: a fresh Atlas simulator with a service account, a unique secret
@@ -195,41 +192,6 @@ export class Harness {
     });
   }
 }
-
-/**
- * How to start the CLI: the bundle the test setup built (ROTATOR_TEST_CLI), or the sources
- * under tsx (the demo and the scenarios, outside the tests).
- */
-export const cliArgs = (command: string, args: readonly string[]): string[] => {
-  const bundle = process.env.ROTATOR_TEST_CLI;
-  return bundle
-    ? [bundle, command, ...args]
-    : ['--import', 'tsx', 'functions/bin.ts', command, ...args];
-};
-
-/** Spawns the CLI's `<command>` with the given extra environment. */
-export const runCli = (
-  command: 'rotate' | 'disable-customer-x509',
-  args: string[],
-  env: Record<string, string>,
-): Promise<CliResult> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, cliArgs(command, args), {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
 
 /** The report row of `username`; throws when the run did not report it. */
 export const rowOf = (report: RunReport, username: string): UserReport => {

@@ -7,7 +7,7 @@ import {
   AtlasCreateOutcomeUnknownError,
   AtlasUnavailableError,
 } from '../../../functions/adapters/atlas/errors.js';
-import { freePort } from '../../support/moto.js';
+import { freePort } from '../../../tools/aws/moto.js';
 import { FAST_RETRY, GROUP, loadRecorded, rejectionOf, SA } from './helpers.js';
 
 /**

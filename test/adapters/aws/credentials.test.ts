@@ -5,7 +5,7 @@ import {
   CredentialsError,
   resolveAtlasCredentials,
 } from '../../../functions/adapters/aws/credentials.js';
-import { sm } from '../../support/aws.js';
+import { sm } from '../../../tools/aws/seed.js';
 
 const secretWith = async (value: string): Promise<string> => {
   const name = `creds/${Math.random().toString(36).slice(2)}`;

@@ -19,8 +19,8 @@ import { SecretStore } from '../../../functions/adapters/aws/secret-store.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { runRotation } from '../../../functions/domain/rotation/index.js';
+import { freePort } from '../../../tools/aws/moto.js';
 import { fakeContext, P1 } from '../../support/fakes.js';
-import { freePort } from '../../support/moto.js';
 
 /**
  * Which AWS SDK failures stop the run, as the SDK (v3, smithy node-http-handler 4) throws them.

@@ -7,14 +7,14 @@ import {
   describeDriverError,
   MongoLoginCheck,
 } from '../../../functions/adapters/mongodb/login-check.js';
-import { MongoStandIn } from '../../simulator/mongo-standin.js';
+import { MongoStandIn } from '../../../tools/simulator/mongo-standin.js';
 import {
   createProjectCa,
   type MintedCertificate,
   mintCertificate,
   type ProjectCa,
   randomSerial,
-} from '../../simulator/pki.js';
+} from '../../../tools/simulator/pki.js';
 import { testPki } from '../../support/fakes.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   type ProjectCa,
   type RsaKeyPair,
   randomSerial,
-} from '../../simulator/pki.js';
+} from '../../../tools/simulator/pki.js';
 
 // The pending certificate was minted at `mintedAt`; Atlas backdates notBefore by an hour.
 const mintedAt = new Date('2026-08-10T03:06:35Z');

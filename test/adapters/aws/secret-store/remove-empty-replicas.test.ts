@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
-import { secretExists, sm } from '../../../support/aws.js';
+import { secretExists, sm } from '../../../../tools/aws/seed.js';
 
 const owner = {
   projectId: '5e2211c17a3e5a48f5497de3',

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
-import { secretExists, sm } from '../../../support/aws.js';
+import { secretExists, sm } from '../../../../tools/aws/seed.js';
 
 const owner = { projectId: '5e2211c17a3e5a48f5497de3', username: 'app1', kmsKeyId: undefined };
 const fresh = () => `rm-${randomBytes(5).toString('hex')}/app1`;

@@ -1,7 +1,7 @@
 /**
  * Runs the Atlas simulator on its own for local use:
  *
- *   npx tsx test/simulator/main.ts [--port N] [--users N] [--customer-ca] [--bucket C:R]
+ *   npx tsx tools/simulator/main.ts [--port N] [--users N] [--customer-ca] [--bucket C:R]
  *                                  [--per-project] [--rate-limits served|denied|absent]
  *
  *   --users N       N more MANAGED users (user-0 … user-<N-1>): a long run, to watch progress

@@ -1,5 +1,5 @@
 // @peculiar/x509 needs Reflect metadata before it loads (see reflect-metadata-shim.ts).
-import './reflect-metadata-shim.js';
+import '../../../tools/simulator/reflect-metadata-shim.js';
 
 import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
@@ -10,9 +10,18 @@ import {
   DEFAULT_BEHAVIOUR,
   type FaultAction,
   type MissingUserErrorCode,
-} from './atlas-simulator.js';
-import { digestResponse, md5Hex, parseDigestAuthorization } from './digest.js';
-import { addCalendarMonths, escapeRfc4514, randomObjectId, randomSerial } from './pki.js';
+} from '../../../tools/simulator/atlas-simulator.js';
+import {
+  digestResponse,
+  md5Hex,
+  parseDigestAuthorization,
+} from '../../../tools/simulator/digest.js';
+import {
+  addCalendarMonths,
+  escapeRfc4514,
+  randomObjectId,
+  randomSerial,
+} from '../../../tools/simulator/pki.js';
 
 const ACCEPT = 'application/vnd.atlas.2023-01-01+json';
 const CONTENT_TYPE = 'application/vnd.atlas.2023-01-01+json;charset=utf-8';

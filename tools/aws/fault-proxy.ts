@@ -24,6 +24,13 @@ export interface AwsFault {
   chance?: number;
 }
 
+/** One operation as the proxy answered it: arrival on its clock (ms), and the status sent. */
+export interface AwsCall {
+  operation: string;
+  at: number;
+  status: number;
+}
+
 export class AwsFaultProxy {
   /** Operations answered successfully by moto, by name. */
   readonly succeeded = new Map<string, number>();
@@ -32,6 +39,8 @@ export class AwsFaultProxy {
   private faults: (AwsFault & { left: number })[] = [];
   /** Draws for `chance`; tests that need a seeded run replace it. */
   random: () => number = Math.random;
+  /** Told of every answered operation, faults included (the bench counts writes per second). */
+  onCall: ((call: AwsCall) => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -83,6 +92,7 @@ export class AwsFaultProxy {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const at = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const operation =
@@ -98,6 +108,7 @@ export class AwsFaultProxy {
     if (fault) {
       fault.left -= 1;
       this.injected.set(operation, (this.injected.get(operation) ?? 0) + 1);
+      this.onCall?.({ operation, at, status: fault.status ?? 400 });
       res.writeHead(fault.status ?? 400, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(
         JSON.stringify({ __type: fault.errorType, message: fault.message ?? 'injected fault' }),
@@ -125,6 +136,7 @@ export class AwsFaultProxy {
         out[name] = Array.isArray(value) ? value.join(', ') : value;
       }
     }
+    this.onCall?.({ operation, at, status: upstream.statusCode });
     res.writeHead(upstream.statusCode, out);
     res.end(body);
   }

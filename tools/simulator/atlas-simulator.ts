@@ -8,32 +8,30 @@
  * the token bucket) reads the injected `now()`, so tests can move time without waiting. Latency
  * and hangs use real timers.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { SimulatorAuth } from './auth.js';
+import { type CreateMangle, type Fault, type FaultAction, FaultQueue } from './faults.js';
 import {
-  DIGEST_REALM,
-  type DigestCredentials,
-  digestChallenge,
-  digestResponse,
-  newNonce,
-  parseDigestAuthorization,
-} from './digest.js';
-import {
-  type CreateMangle,
-  type Fault,
-  type FaultAction,
-  FaultQueue,
-  type FaultType,
-} from './faults.js';
+  type AtlasSimulatorOptions,
+  type CertRecord,
+  type CertSpec,
+  type DatabaseName,
+  type DbUser,
+  DEFAULT_BEHAVIOUR,
+  type Delivery,
+  type LatencyOptions,
+  type Project,
+  type RecordedCertificate,
+  type RecordedRequest,
+  type RequestContext,
+  type SeedCertificateOptions,
+  type SimulatorBehaviour,
+  type SimulatorStats,
+  type X509Type,
+} from './model.js';
 import {
   addCalendarMonths,
   createProjectCa,
@@ -59,311 +57,50 @@ import {
   ATLAS_MEDIA_TYPE,
   apiError,
   atlasResponse,
-  isoSeconds,
-  jsonResponse,
   paginatedBody,
   parsePageRequest,
   type SimResponse,
 } from './responses.js';
+import {
+  acceptsVersion,
+  CreateCertBody,
+  certJson,
+  certKey,
+  DAY_MS,
+  fail,
+  GROUP_ID,
+  HOUR_MS,
+  RATE_LIMITS_MEDIA_TYPE,
+  REVOKE_PATH,
+  readBody,
+  resourceNotFound,
+  SERVICE_ACCOUNT_MEDIA_TYPE,
+  safeDecode,
+  TOKEN_PATH,
+  userJson,
+  V2_PREFIX,
+} from './wire.js';
 
 export type { CreateMangle, Fault, FaultAction, FaultType } from './faults.js';
+export type {
+  ApiKey,
+  AtlasSimulatorOptions,
+  AuthMethod,
+  DatabaseName,
+  LatencyOptions,
+  MissingUserErrorCode,
+  RecordedCertificate,
+  RecordedRequest,
+  SeedCertificateOptions,
+  ServiceAccount,
+  SimulatorBehaviour,
+  SimulatorStats,
+  UnknownGroupResponse,
+  X509Type,
+} from './model.js';
+export { DEFAULT_BEHAVIOUR } from './model.js';
 export type { MintedCertificate } from './pki.js';
 export type { RateLimitOptions } from './rate-limit.js';
-
-export type X509Type = 'NONE' | 'CUSTOMER' | 'MANAGED';
-export type DatabaseName = 'admin' | '$external';
-export type MissingUserErrorCode = 'USERNAME_NOT_FOUND' | 'USER_NOT_FOUND' | 'RESOURCE_NOT_FOUND';
-export type UnknownGroupResponse = 'GROUP_NOT_FOUND' | 'NOT_IN_GROUP';
-export type AuthMethod = 'bearer' | 'digest' | 'basic' | 'none';
-
-/**
- * Switches for behaviour the reference marks unconfirmed or that varies between Atlas
- * deployments. Mutable at run time through `simulator.behaviour`.
- */
-export interface SimulatorBehaviour {
-  /** errorCode of the 404 for a database user that does not exist (list and create). */
-  missingUserErrorCode: MissingUserErrorCode;
-  /** An unknown project: 404 `GROUP_NOT_FOUND`, or 401 `NOT_IN_GROUP`. */
-  unknownGroupResponse: UnknownGroupResponse;
-  /** Whether a Digest nonce may be reused with a strictly increasing `nc` until it expires. */
-  digestNonceReuse: boolean;
-  /** Lifetime of a Digest nonce (simulator clock). */
-  nonceTtlSeconds: number;
-  /** Certificates minted less than this long ago (simulator clock) are not listed yet. */
-  listLagMs: number;
-  /** Atlas-generated certificates allowed per project+username. */
-  perUserCertLimit: number;
-  /** Whether expired certificates count towards `perUserCertLimit`. */
-  capCountsExpired: boolean;
-  /** Whether a customer CA on the project blocks creating Atlas-managed certificates. */
-  advancedX509BlocksManaged: boolean;
-  /** `expires_in` of issued access tokens. */
-  tokenTtlSeconds: number;
-  /**
-   * `GET /rateLimits`: served, refused to this credential (401 `USER_UNAUTHORIZED`, as for a
-   * role it lacks) or unknown (406 `INVALID_VERSION_DATE`, as before the endpoint existed).
-   */
-  rateLimitsEndpoint: 'served' | 'denied' | 'absent';
-}
-
-export const DEFAULT_BEHAVIOUR: Readonly<SimulatorBehaviour> = {
-  missingUserErrorCode: 'USERNAME_NOT_FOUND',
-  unknownGroupResponse: 'GROUP_NOT_FOUND',
-  digestNonceReuse: false,
-  nonceTtlSeconds: 300,
-  listLagMs: 0,
-  perUserCertLimit: 100,
-  capCountsExpired: true,
-  advancedX509BlocksManaged: true,
-  tokenTtlSeconds: 3600,
-  rateLimitsEndpoint: 'served',
-};
-
-export interface LatencyOptions {
-  /** GET `.../certs` and GET `.../databaseUsers`. */
-  list?: number;
-  /** POST `.../certs`. */
-  create?: number;
-  /** Every other `/api` request, including the OAuth endpoints. */
-  other?: number;
-}
-
-export interface ServiceAccount {
-  clientId: string;
-  clientSecret: string;
-}
-
-export interface ApiKey {
-  publicKey: string;
-  privateKey: string;
-}
-
-export interface AtlasSimulatorOptions {
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default 0: any free port. */
-  port?: number;
-  /** The simulator clock; default real time. */
-  now?: () => Date;
-  /** RSA modulus of minted keys and project CAs; default 2048 (Atlas uses 4096). */
-  keyBits?: number;
-  /** When > 0, generate this many keys at start and reuse them round-robin (benchmarks). */
-  keyPool?: number;
-  /**
-   * Keys to reuse round-robin instead of generating (a test process shares one set across its
-   * simulators: RSA generation is most of a test's CPU). The first also signs every project CA.
-   */
-  keys?: readonly RsaKeyPair[];
-  serviceAccounts?: readonly ServiceAccount[];
-  apiKeys?: readonly ApiKey[];
-  /** A token bucket for `/api/atlas/v2`; without it headers still say limit 1200. */
-  rateLimit?: RateLimitOptions;
-  latencyMs?: LatencyOptions;
-  behaviour?: Partial<SimulatorBehaviour>;
-}
-
-/** One request as the simulator saw it. Never holds secrets, tokens or bodies. */
-export interface RecordedRequest {
-  method: string;
-  /** Path without the query, as received (percent-encoded). */
-  path: string;
-  query: Record<string, string>;
-  /**
-   * Status the simulator decided on; 0 when a fault dropped the request before processing. For
-   * `resetAfterProcessing`/`hangAfterProcessing` it is the status the client never received.
-   */
-  status: number;
-  /** How the request authenticated successfully; 'none' when it did not. */
-  auth: AuthMethod;
-  /** The fault applied to this request, if any. */
-  fault?: FaultType;
-  /** The service account a Bearer request came from (its token's client id). */
-  clientId?: string;
-  /** A create that minted: the new certificate's decimal serial (delivered or not). */
-  serialNumber?: string;
-}
-
-export interface SimulatorStats {
-  tokensIssued: number;
-  /** 401 responses that carried a Digest challenge. */
-  digestChallenges: number;
-  /** 429 responses sent. */
-  rateLimited: number;
-  /** Certificates minted through the API (POST), including mangled ones; seeding not counted. */
-  certificatesMinted: number;
-  /** Calls of DELETE `.../userSecurity/customerX509` that succeeded. */
-  customerX509Disabled: number;
-}
-
-export interface RecordedCertificate {
-  /** Decimal serial: the `_id` in the list. */
-  serialNumber: string;
-  /** notBefore; the list's `createdAt`. */
-  createdAt: Date;
-  notAfter: Date;
-  /** RFC 4514 subject, e.g. `CN=a\+b`. */
-  subject: string;
-  /** When (simulator clock) the certificate was minted; drives `listLagMs`. */
-  mintedAt: Date;
-}
-
-export interface SeedCertificateOptions {
-  /** Validity in calendar months from now when `notAfter` is not given; default 3. */
-  months?: number;
-  /** Default: now − 1 h, like Atlas. */
-  notBefore?: Date;
-  notAfter?: Date;
-}
-
-interface DbUser {
-  username: string;
-  databaseName: DatabaseName;
-  x509Type: X509Type;
-}
-
-interface Project {
-  groupId: string;
-  customerCaPem: string | undefined;
-  users: Map<string, DbUser>;
-  ca: Promise<ProjectCa> | undefined;
-}
-
-interface CertRecord {
-  serial: bigint;
-  notBefore: Date;
-  notAfter: Date;
-  subject: string;
-  mintedAt: Date;
-}
-
-interface CertSpec {
-  commonName: string;
-  notBefore: Date;
-  notAfter: Date;
-}
-
-interface NonceState {
-  issuedAtMs: number;
-  /** Highest `nc` accepted so far; 0 while unused. */
-  lastNc: number;
-}
-
-interface AccessToken {
-  clientId: string;
-  expiresAtMs: number;
-}
-
-interface RequestContext {
-  method: string;
-  /** Path and query exactly as received: what a Digest `uri` must equal. */
-  rawUrl: string;
-  rawPath: string;
-  decodedPath: string;
-  query: URLSearchParams;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  entry: RecordedRequest;
-}
-
-type AuthOutcome =
-  | { ok: true; method: AuthMethod; clientId?: string }
-  | { ok: false; response: SimResponse };
-
-/** What happens on the wire once the simulator has decided. */
-type Delivery =
-  | { kind: 'respond'; response: SimResponse }
-  | { kind: 'reset'; processed?: SimResponse }
-  | { kind: 'hang'; ms: number | undefined; processed?: SimResponse };
-
-const V2_PREFIX = '/api/atlas/v2/';
-const TOKEN_PATH = '/api/oauth/token';
-const REVOKE_PATH = '/api/oauth/revoke';
-const GROUP_ID = /^[a-f0-9]{24}$/;
-const MAX_BODY_BYTES = 1024 * 1024;
-const HOUR_MS = 60 * 60 * 1000;
-const DAY_MS = 24 * HOUR_MS;
-
-/**
- * The writable part of `UserCert`. `default(3)` and `max(24)` are the spec's; `min(1)` is
- * Terraform's validation, since Atlas's behaviour for 0 or less is unconfirmed.
- */
-const CreateCertBody = z.object({
-  monthsUntilExpiration: z.number().int().min(1).max(24).default(3),
-});
-
-/** Constant-time comparison of secrets of any length (hashing first equalises the lengths). */
-const safeEqual = (a: string, b: string): boolean =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-
-const safeDecode = (text: string): string | undefined => {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-};
-
-/** `/rateLimits` exists from version 2025-03-12 only. */
-const RATE_LIMITS_MEDIA_TYPE = 'application/vnd.atlas.2025-03-12+json';
-
-/** Service-account endpoints exist from version 2024-08-05 only. */
-const SERVICE_ACCOUNT_MEDIA_TYPE = 'application/vnd.atlas.2024-08-05+json';
-
-/** Whether the Accept header asks for the version a route has; others are not simulated. */
-const acceptsVersion = (accept: string | undefined, mediaType: string): boolean =>
-  (accept ?? '').split(',').some((part) => part.split(';')[0]?.trim().toLowerCase() === mediaType);
-
-const certKey = (groupId: string, username: string): string => `${groupId}\u0000${username}`;
-
-const readBody = async (req: IncomingMessage): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new ApiFailure(apiError(413, 'TOO_LARGE', 'Body too large.'));
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-};
-
-// --- Error responses (detail texts are plausible where Atlas's exact wording is unrecorded) ---
-
-const unauthorized = (headers: Record<string, string> = {}): SimResponse =>
-  // Atlas's errorCode for a missing or bad credential is not recorded; UNAUTHORIZED mirrors the
-  // reason phrase. [unconfirmed]
-  apiError(401, 'UNAUTHORIZED', 'You are not authorized for this resource.', [], headers);
-
-const resourceNotFound = (path: string): SimResponse =>
-  apiError(404, 'RESOURCE_NOT_FOUND', `Cannot find resource ${path}.`, [path]);
-
-const fail = (
-  status: number,
-  errorCode: string,
-  detail: string,
-  parameters: readonly unknown[] = [],
-): ApiFailure => new ApiFailure(apiError(status, errorCode, detail, parameters));
-
-/** RFC 4514-escaped `CN=` list item with `_id` written as a bare integer. */
-const certJson = (groupId: string, cert: CertRecord): string =>
-  `{"_id":${cert.serial.toString(10)},"createdAt":"${isoSeconds(cert.notBefore)}",` +
-  `"groupId":"${groupId}","notAfter":"${isoSeconds(cert.notAfter)}",` +
-  `"subject":${JSON.stringify(cert.subject)}}`;
-
-/** A `CloudDatabaseUser` with the fields this project cares about; keys in Atlas's (sorted) order. */
-const userJson = (groupId: string, user: DbUser): string =>
-  JSON.stringify({
-    awsIAMType: 'NONE',
-    databaseName: user.databaseName,
-    groupId,
-    labels: [],
-    ldapAuthType: 'NONE',
-    oidcAuthType: 'NONE',
-    roles: [],
-    scopes: [],
-    username: user.username,
-    x509Type: user.x509Type,
-  });
 
 export class AtlasSimulator {
   /** Runtime switches; mutate freely between requests. */
@@ -387,12 +124,8 @@ export class AtlasSimulator {
   readonly #certs = new Map<string, CertRecord[]>();
   readonly #mintsInFlight = new Map<string, number>();
   readonly #issuedSerials = new Set<bigint>();
-  readonly #serviceAccounts = new Map<string, string>();
   readonly #serviceAccountExpiry = new Map<string, Date>();
-  readonly #apiKeys = new Map<string, string>();
-  readonly #tokens = new Map<string, AccessToken>();
-  readonly #everIssued: string[] = [];
-  readonly #nonces = new Map<string, NonceState>();
+  readonly #auth: SimulatorAuth;
   readonly #faults = new FaultQueue();
   readonly #hanging = new Map<Socket, NodeJS.Timeout | undefined>();
   readonly #unlimited = new UnlimitedCounter();
@@ -406,6 +139,7 @@ export class AtlasSimulator {
     this.#now = options.now ?? (() => new Date());
     this.#keyBits = options.keyBits ?? 2048;
     this.behaviour = { ...DEFAULT_BEHAVIOUR, ...options.behaviour };
+    this.#auth = new SimulatorAuth(() => this.#nowMs(), this.behaviour, this.stats);
     this.latencyMs = { ...options.latencyMs };
     this.setRateLimit(options.rateLimit);
     for (const account of options.serviceAccounts ?? []) {
@@ -499,7 +233,7 @@ export class AtlasSimulator {
     clientSecret: string,
     opts: { secretExpiresAt?: Date } = {},
   ): void {
-    this.#serviceAccounts.set(clientId, clientSecret);
+    this.#auth.serviceAccounts.set(clientId, clientSecret);
     this.#serviceAccountExpiry.set(
       clientId,
       opts.secretExpiresAt ?? new Date(this.#nowMs() + 90 * 24 * HOUR_MS),
@@ -508,7 +242,7 @@ export class AtlasSimulator {
 
   /** `GET /orgs/{orgId}/serviceAccounts/{clientId}`: the secret's expiry and masked value. */
   #getServiceAccount(clientId: string): SimResponse {
-    const secret = this.#serviceAccounts.get(clientId);
+    const secret = this.#auth.serviceAccounts.get(clientId);
     const expiresAt = this.#serviceAccountExpiry.get(clientId);
     if (secret === undefined || expiresAt === undefined) {
       throw new ApiFailure(
@@ -538,11 +272,11 @@ export class AtlasSimulator {
   }
 
   addApiKey(publicKey: string, privateKey: string): void {
-    this.#apiKeys.set(publicKey, privateKey);
+    this.#auth.apiKeys.set(publicKey, privateKey);
   }
 
   revokeAllTokens(): void {
-    this.#tokens.clear();
+    this.#auth.tokens.clear();
   }
 
   /** The pre-generated keys certificates are signed with: to share them with another simulator. */
@@ -552,7 +286,7 @@ export class AtlasSimulator {
 
   /** Every access token issued so far: for leak scans in tests, nothing else. */
   get issuedTokens(): readonly string[] {
-    return this.#everIssued;
+    return this.#auth.everIssued;
   }
 
   /** Replaces (or removes, with undefined) the token buckets; they start full. */
@@ -695,7 +429,7 @@ export class AtlasSimulator {
       return { kind: 'respond', response: resourceNotFound(ctx.rawPath) };
     }
     const isOAuth = ctx.rawPath === TOKEN_PATH || ctx.rawPath === REVOKE_PATH;
-    const auth = isOAuth ? this.#authenticateClient(ctx) : this.#authenticateApi(ctx);
+    const auth = isOAuth ? this.#auth.authenticateClient(ctx) : this.#auth.authenticateApi(ctx);
     if (!auth.ok) return { kind: 'respond', response: auth.response };
     ctx.entry.auth = auth.method;
     if (auth.clientId !== undefined) ctx.entry.clientId = auth.clientId;
@@ -714,7 +448,7 @@ export class AtlasSimulator {
 
     const mangle = action?.type === 'mangleCreate' ? action.mangle : undefined;
     const processed = isOAuth
-      ? this.#handleOAuth(ctx, auth.clientId ?? '')
+      ? this.#auth.handleOAuth(ctx, auth.clientId ?? '')
       : await this.#handleApi(ctx, mangle);
     if (action?.type === 'resetAfterProcessing') return { kind: 'reset', processed };
     if (action?.type === 'hangAfterProcessing') return { kind: 'hang', ms: action.ms, processed };
@@ -803,144 +537,6 @@ export class AtlasSimulator {
       return this.latencyMs.list ?? 0;
     }
     return this.latencyMs.other ?? 0;
-  }
-
-  // --- Authentication --------------------------------------------------------------------------
-
-  /** OAuth endpoints: `Authorization: Basic base64(clientId:clientSecret)`. */
-  #authenticateClient(ctx: RequestContext): AuthOutcome {
-    const invalidClient: AuthOutcome = {
-      ok: false,
-      response: jsonResponse(401, {
-        error: 'invalid_client',
-        error_description: 'Client authentication failed.',
-      }),
-    };
-    const match = /^Basic\s+(\S+)$/i.exec(ctx.headers.authorization ?? '');
-    if (!match?.[1]) return invalidClient;
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon === -1) return invalidClient;
-    const clientId = decoded.slice(0, colon);
-    const expected = this.#serviceAccounts.get(clientId);
-    if (expected === undefined || !safeEqual(expected, decoded.slice(colon + 1))) {
-      return invalidClient;
-    }
-    return { ok: true, method: 'basic', clientId };
-  }
-
-  /** `/api/atlas/v2`: a Bearer token, or HTTP Digest with an API key. */
-  #authenticateApi(ctx: RequestContext): AuthOutcome {
-    const header = ctx.headers.authorization;
-    if (!header) return this.#digestChallenge(false);
-    if (/^Bearer\s/i.test(header)) return this.#checkBearer(header.replace(/^Bearer\s+/i, ''));
-    const credentials = parseDigestAuthorization(header);
-    if (!credentials) return this.#digestChallenge(false);
-    return this.#checkDigest(ctx, credentials);
-  }
-
-  #checkBearer(token: string): AuthOutcome {
-    const found = this.#tokens.get(token.trim());
-    if (found && found.expiresAtMs > this.#nowMs()) {
-      return { ok: true, method: 'bearer', clientId: found.clientId };
-    }
-    if (found) this.#tokens.delete(token.trim());
-    // A Bearer client gets no Digest challenge: it would not know what to do with one.
-    return { ok: false, response: unauthorized() };
-  }
-
-  /**
-   * Verifies an MD5 / qop=auth Digest response. The credential is checked before the nonce, so
-   * `stale=true` is only ever sent to a client whose password is right (RFC 2617 §3.2.1).
-   */
-  #checkDigest(ctx: RequestContext, c: DigestCredentials): AuthOutcome {
-    const { username, realm, nonce, uri, response, qop, nc, cnonce } = c;
-    const algorithm = (c.algorithm ?? 'MD5').toUpperCase();
-    if (
-      username === undefined ||
-      nonce === undefined ||
-      uri === undefined ||
-      response === undefined ||
-      cnonce === undefined ||
-      nc === undefined ||
-      !/^[0-9a-f]{8}$/i.test(nc) ||
-      realm !== DIGEST_REALM ||
-      qop !== 'auth' ||
-      algorithm !== 'MD5' ||
-      uri !== ctx.rawUrl
-    ) {
-      return this.#digestChallenge(false);
-    }
-    const password = this.#apiKeys.get(username);
-    if (password === undefined) return this.#digestChallenge(false);
-    const expected = digestResponse({
-      username,
-      realm,
-      password,
-      method: ctx.method,
-      uri,
-      nonce,
-      nc,
-      cnonce,
-      qop,
-    });
-    if (!safeEqual(expected, response.toLowerCase())) return this.#digestChallenge(false);
-
-    const state = this.#nonces.get(nonce);
-    const now = this.#nowMs();
-    if (!state || now - state.issuedAtMs >= this.behaviour.nonceTtlSeconds * 1000) {
-      return this.#digestChallenge(true);
-    }
-    const count = Number.parseInt(nc, 16);
-    const replay = this.behaviour.digestNonceReuse ? count <= state.lastNc : state.lastNc > 0;
-    if (replay) return this.#digestChallenge(true);
-    state.lastNc = count;
-    return { ok: true, method: 'digest' };
-  }
-
-  #digestChallenge(stale: boolean): AuthOutcome {
-    this.#pruneNonces();
-    const nonce = newNonce();
-    this.#nonces.set(nonce, { issuedAtMs: this.#nowMs(), lastNc: 0 });
-    this.stats.digestChallenges += 1;
-    return {
-      ok: false,
-      response: unauthorized({ 'WWW-Authenticate': digestChallenge(nonce, stale) }),
-    };
-  }
-
-  #pruneNonces(): void {
-    if (this.#nonces.size < 1000) return;
-    const oldest = this.#nowMs() - this.behaviour.nonceTtlSeconds * 1000;
-    for (const [nonce, state] of this.#nonces) {
-      if (state.issuedAtMs < oldest) this.#nonces.delete(nonce);
-    }
-  }
-
-  // --- OAuth -------------------------------------------------------------------------------------
-
-  #handleOAuth(ctx: RequestContext, clientId: string): SimResponse {
-    if (ctx.method !== 'POST') return resourceNotFound(ctx.rawPath);
-    const form = new URLSearchParams(ctx.body.toString('utf8'));
-    if (ctx.rawPath === REVOKE_PATH) {
-      const token = form.get('token') ?? '';
-      if (this.#tokens.get(token)?.clientId === clientId) this.#tokens.delete(token);
-      // RFC 7009: 200 whether or not the token was known.
-      return { status: 200, headers: {}, body: '' };
-    }
-    const grantType = form.get('grant_type');
-    if (grantType !== 'client_credentials') {
-      return jsonResponse(400, {
-        error: grantType === null ? 'invalid_request' : 'unsupported_grant_type',
-        error_description: 'grant_type must be client_credentials.',
-      });
-    }
-    const accessToken = randomBytes(32).toString('base64url');
-    const ttl = this.behaviour.tokenTtlSeconds;
-    this.#tokens.set(accessToken, { clientId, expiresAtMs: this.#nowMs() + ttl * 1000 });
-    this.#everIssued.push(accessToken);
-    this.stats.tokensIssued += 1;
-    return jsonResponse(200, { access_token: accessToken, expires_in: ttl, token_type: 'Bearer' });
   }
 
   // --- Admin API v2 ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { expect, it } from 'vitest';
 
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../../tools/simulator/main.ts', import.meta.url));
 
 it('main.ts prints export lines, serves the project and stops on SIGINT', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0'], {
