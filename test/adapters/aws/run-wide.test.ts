@@ -19,8 +19,9 @@ import { SecretStore } from '../../../functions/adapters/aws/secret-store.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { runRotation } from '../../../functions/domain/rotation/index.js';
-import { fakeContext, P1 } from '../../support/fakes.js';
+import { P1 } from '../../support/fakes/fixtures.js';
 import { freePort } from '../../support/moto.js';
+import { fakeContext } from '../../support/world.js';
 
 /**
  * Which AWS SDK failures stop the run, as the SDK (v3, smithy node-http-handler 4) throws them.

@@ -5,19 +5,16 @@ import { RotatorError } from '../../../functions/domain/errors.js';
 import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
 import { PENDING } from '../../../functions/domain/stored-value.js';
+import { APP1, HOUR_MS, P1, T0 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
 import {
-  APP1,
-  datesFor,
   type FakeContext,
   fakeWorlds,
-  HOUR_MS,
   holding,
-  P1,
   rotate,
   rowOf,
-  T0,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 const A = 'arn:aws:iam::111122223333:role/app1-reader';
 const B = 'arn:aws:iam::444455556666:role/batch-reader';

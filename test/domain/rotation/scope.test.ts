@@ -3,18 +3,10 @@ import type { RawConfig } from '../../../functions/domain/config.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  leaseTableMissing,
-  P1,
-  P2,
-  rotate,
-  rowOf,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
+import { leaseTableMissing } from '../../support/fakes/leases.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 
