@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
+import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
 import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
 import { PENDING } from '../../../functions/domain/stored-value.js';
-import { APP1, HOUR_MS, P1, T0 } from '../../support/fakes/fixtures.js';
+import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import {
   type FakeContext,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { LEASE_MARGIN_MS } from '../../../functions/domain/rotation/context.js';
 import { CREATE_RESERVE_MS } from '../../../functions/domain/timing.js';
-import { APP1, DAY_MS, P1, T0 } from '../../support/fakes/fixtures.js';
+import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { runEvents, runMetrics } from '../../../functions/adapters/signals.js';
 import type { RawConfig } from '../../../functions/domain/config.js';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
+import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
 import { replicaTagValue, versionMark } from '../../../functions/domain/replicas.js';
 import { replicaChecksOn } from '../../../functions/domain/rotation/replication.js';
-import { HOUR_MS, P1 } from '../../support/fakes/fixtures.js';
+import { P1 } from '../../support/fakes/fixtures.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import {
   type FakeContext,

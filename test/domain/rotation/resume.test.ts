@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../../functions/domain/renewal.js';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
-import { APP1, HOUR_MS, P1 } from '../../support/fakes/fixtures.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import { storeError } from '../../support/fakes/secret-store.js';
 import {

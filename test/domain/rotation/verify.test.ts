@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
+import { DAY_MS } from '../../../functions/domain/renewal.js';
 import type {
   LoginCheckPort,
   LoginCheckRequest,
@@ -7,7 +8,7 @@ import type {
 } from '../../../functions/domain/rotation/ports.js';
 import { CURRENT, PENDING } from '../../../functions/domain/stored-value.js';
 import { VERIFY_TIMEOUT_MS } from '../../../functions/domain/timing.js';
-import { APP1, DAY_MS, P1, P2 } from '../../support/fakes/fixtures.js';
+import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import {
   type FakeContext,

@@ -21,11 +21,6 @@ import { Calls } from './calls.js';
 import type { FakeClock } from './clock.js';
 import type { CertDates, TestPki } from './pki.js';
 
-/**
- * Atlas in memory, faithful to its semantics (backdated notBefore, list lag, refusals before
- * minting), with hooks to inject faults.
- */
-
 export interface FakeCertificate extends AtlasCertificate {
   minted: MintedCertificate;
   /** List calls still to come that leave it out: Atlas's list lagging behind a create. */
@@ -52,6 +47,10 @@ export const createOutcomeUnknown = (): CreateOutcomeUnknownError =>
 
 const userKey = (projectId: string, username: string): string => `${projectId}/${username}`;
 
+/**
+ * Atlas in memory, faithful to its semantics (backdated notBefore, list lag, refusals before
+ * minting), with hooks to inject faults.
+ */
 export class FakeAtlas implements AtlasPort {
   readonly calls = new Calls<AtlasPort>();
   /** Certificates minted by `createCertificate`, in order. */

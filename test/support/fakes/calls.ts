@@ -1,5 +1,3 @@
-/** Records every call of a fake and runs hooks before them: the fault injection all fakes share. */
-
 type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : never;
 type Methods<P> = {
   [K in keyof P]-?: P[K] extends (...args: never[]) => unknown ? K : never;

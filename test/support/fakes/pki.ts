@@ -2,7 +2,8 @@ import { DAY_MS } from '../../../functions/domain/renewal.js';
 import type { Clock } from '../../../functions/domain/rotation/index.js';
 import { generateRsaKeyPair, type RsaKeyPair, truncateToSeconds } from '../../simulator/pki.js';
 
-/** Real certificates for the fakes: RSA keys come from a small per-file pool, so only key generation costs time. */
+// Real certificates for the fakes: RSA keys come from a small pool per test file, so only key
+// generation costs time.
 
 export interface TestPki {
   keys: readonly RsaKeyPair[];

@@ -1,3 +1,9 @@
+import {
+  NOT_AFTER_TAG,
+  ORPHANS_TAG,
+  POLICY_TAG,
+  REPLICAS_TAG,
+} from '../../../functions/adapters/aws/secret-store.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import {
   parseReplicaTag,
@@ -25,13 +31,8 @@ import type { MintedCertificate } from '../../simulator/pki.js';
 import { Calls } from './calls.js';
 import type { FakeClock } from './clock.js';
 
-/** Secrets Manager in memory, faithful to its labels and tags, with hooks to inject faults. */
-
+// Secrets Manager's own label, which the engine never sets: only the fake moves it.
 const PREVIOUS = 'AWSPREVIOUS';
-const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
-const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
-const POLICY_TAG = 'atlas-x509-rotator:policy';
-const REPLICAS_TAG = 'atlas-x509-rotator:replicas';
 
 export interface FakeVersion {
   id: string;
@@ -65,6 +66,7 @@ export const storeError = (code = 'SECRET_STORE_FAILED', what = 'PutSecretValue'
 
 type Owner = { projectId: string; username: string; secretName: string };
 
+/** Secrets Manager in memory, faithful to its labels and tags, with hooks to inject faults. */
 export class FakeSecretStore implements SecretStorePort {
   readonly calls = new Calls<SecretStorePort>();
   readonly secrets = new Map<string, FakeSecret>();
