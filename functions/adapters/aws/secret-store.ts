@@ -20,7 +20,7 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { RotatorError } from '../../domain/errors.js';
+import { type ErrorCode, RotatorError } from '../../domain/errors.js';
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../../domain/names.js';
 import {
   parseReplicaTag,
@@ -117,7 +117,7 @@ const replicaRegionType = (r: ReplicaRegion): ReplicaRegionType =>
   r.kmsKeyId ? { Region: r.region, KmsKeyId: r.kmsKeyId } : { Region: r.region };
 
 export class SecretStoreError extends RotatorError {
-  constructor(message: string, code: string, remedy: string, cause?: unknown) {
+  constructor(message: string, code: ErrorCode, remedy: string, cause?: unknown) {
     super(message, { code, remedy, scope: 'user', cause });
     this.name = 'SecretStoreError';
   }

@@ -173,7 +173,11 @@ describe('runWideError: what stops the run', () => {
       service('AccessDeniedException', DENIED),
       { service: 'DynamoDB', action: 'DescribeTable', env: {} },
     ],
-    ['a user-scoped RotatorError', new RotatorError('x', { code: 'X', remedy: 'y' }), LIST],
+    [
+      'a user-scoped RotatorError',
+      new RotatorError('x', { code: 'SECRET_STORE_FAILED', remedy: 'y' }),
+      LIST,
+    ],
     ['a thrown string', 'Region is missing', LIST],
   ])('leaves %s to its call', (_label, err, call) => {
     expect(runWideError(err, call)).toBeUndefined();

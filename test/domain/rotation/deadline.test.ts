@@ -12,7 +12,7 @@ const world = fakeWorlds();
 const endsIn = (ms: number) => () => T0.getTime() + ms;
 const waitTooLong = () =>
   new DeadlineError('waiting 120 s for Atlas would pass the run deadline', {
-    code: 'DEADLINE',
+    code: 'DEADLINE_EXCEEDED',
     remedy: 'the next run continues',
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
+import type { ErrorCode } from '../../../functions/domain/error-codes.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
 import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
@@ -353,7 +354,7 @@ describe('drift: a secret the run stored a certificate in', () => {
 });
 
 /** Shaped like the adapter's error for MalformedPolicyDocumentException. */
-function refused(code = 'RESOURCE_POLICY_REFUSED'): RotatorError {
+function refused(code: ErrorCode = 'RESOURCE_POLICY_REFUSED'): RotatorError {
   return new RotatorError(
     "Secrets Manager refused the consumers' resource policy for atlas-x509/app1 (MalformedPolicyDocumentException)",
     {

@@ -4,6 +4,7 @@ import {
   POLICY_TAG,
   REPLICAS_TAG,
 } from '../../../functions/adapters/aws/secret-store.js';
+import type { ErrorCode } from '../../../functions/domain/error-codes.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import {
   parseReplicaTag,
@@ -58,7 +59,10 @@ export interface FakeSecret {
 }
 
 /** A store failure shaped like the adapter's `SecretStoreError` (user-scoped). */
-export const storeError = (code = 'SECRET_STORE_FAILED', what = 'PutSecretValue'): RotatorError =>
+export const storeError = (
+  code: ErrorCode = 'SECRET_STORE_FAILED',
+  what = 'PutSecretValue',
+): RotatorError =>
   new RotatorError(`Secrets Manager ${what} failed (ThrottlingException)`, {
     code,
     remedy: 'Retry the run; if it persists, check Secrets Manager health and quotas.',
