@@ -26,8 +26,8 @@ const services = {
 /** Adapter tests that talk to moto_server itself rather than to a mock. */
 const adaptersOnMoto = [
   'test/adapters/aws/credentials.test.ts',
-  'test/adapters/aws/remove-empty.test.ts',
-  'test/adapters/aws/remove-empty-replicas.test.ts',
+  'test/adapters/aws/secret-store/remove-empty.test.ts',
+  'test/adapters/aws/secret-store/remove-empty-replicas.test.ts',
 ];
 
 export default defineConfig({

@@ -1,12 +1,14 @@
-/**
- * How far a failure reaches. A credential failure ends the whole run, a project failure fails
- * every user of that project, a user failure fails that user only.
- */
-export type FailureScope = 'run' | 'project' | 'user';
+import type { ErrorCode, FailureCode, FailureScope } from './error-codes.js';
+
+// The failure vocabulary lives in the catalog; re-exported beside the classes that carry it.
+export type { ErrorCode, FailureCode, FailureScope };
 
 export interface RotatorErrorOptions extends ErrorOptions {
-  /** Machine-readable code: Atlas's `errorCode` when Atlas gave one, otherwise ours. */
-  code: string;
+  /**
+   * Machine-readable code: Atlas's `errorCode` when Atlas gave one, otherwise ours; either way
+   * from the catalog (`error-codes.ts`) or, for an Atlas code it does not list, `atlasErrorCode`.
+   */
+  code: FailureCode;
   /** What the operator should do next. */
   remedy: string;
   /** @default 'user' */
@@ -18,7 +20,7 @@ export interface RotatorErrorOptions extends ErrorOptions {
  * material: callers build them from names, codes and numbers only.
  */
 export class RotatorError extends Error {
-  readonly code: string;
+  readonly code: FailureCode;
   readonly remedy: string;
   readonly scope: FailureScope;
 

@@ -1,3 +1,5 @@
+import type { FailureCode } from './error-codes.js';
+
 /**
  * The run report: one row for every user the run covered, the same for the CLI (`--json`) and
  * the Lambda's return value. It never holds key material.
@@ -17,8 +19,8 @@ export interface UserReport {
   /** The certificate the secret holds after the run. */
   serialNumber: string | undefined;
   notAfter: string | undefined;
-  /** On failure: Atlas's `errorCode`, or ours. */
-  errorCode?: string;
+  /** On failure: Atlas's `errorCode`, or ours (`error-codes.ts`). */
+  errorCode?: FailureCode;
   /** On failure: what to do next. */
   remedy?: string;
   /** Serials of unexpired Atlas certificates whose keys no secret holds. */
@@ -47,7 +49,7 @@ export interface DriftFinding {
   repaired: boolean;
   /** When not repaired: why, the error code and what to do. The next run tries again. */
   error?: string;
-  errorCode?: string;
+  errorCode?: FailureCode;
   remedy?: string;
 }
 
@@ -66,7 +68,7 @@ export interface VerifyReport {
 export const STOPPED_REASON = 'run stopped (see error)';
 
 export interface RunFailure {
-  code: string;
+  code: FailureCode;
   message: string;
   remedy: string;
 }

@@ -34,7 +34,9 @@ describe('signals: DriftRepaired', () => {
           { what: 'tags', found: 'expiry tag missing', repaired: true },
         ]),
         row('b', [{ what: 'tags', found: 'expiry tag missing', repaired: true }]),
-        row('c', [{ ...policy, repaired: false, error: 'refused', errorCode: 'X' }]),
+        row('c', [
+          { ...policy, repaired: false, error: 'refused', errorCode: 'RESOURCE_POLICY_REFUSED' },
+        ]),
         row('d'),
       ]),
       now,

@@ -68,7 +68,11 @@ describe('signals: metrics', () => {
 
   it('counts a run stopped before any user row as a failure', () => {
     expect(
-      runMetrics(report([], { error: { code: 'X', message: 'm', remedy: 'r' } }), now, critical),
+      runMetrics(
+        report([], { error: { code: 'LEASE_TABLE_MISSING', message: 'm', remedy: 'r' } }),
+        now,
+        critical,
+      ),
     ).toMatchObject({
       FailedUsers: 1,
       MinDaysToExpiry: undefined,

@@ -9,8 +9,9 @@ const SLOWEST = [
   'test/infra/synth-check.test.ts',
   'test/package/pack-install.test.ts',
   'test/e2e/cli.test.ts',
-  'test/faults/more-faults.test.ts',
-  'test/faults/faults.test.ts',
+  'test/faults/atlas-api.test.ts',
+  'test/faults/secrets-manager.test.ts',
+  'test/faults/atlas-responses.test.ts',
   'test/infra/bundling.test.ts',
   'test/faults/chaos.test.ts',
 ];

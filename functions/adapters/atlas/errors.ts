@@ -1,4 +1,10 @@
 import {
+  type AtlasErrorCode,
+  atlasErrorCode,
+  type ErrorCode,
+  type KnownAtlasCode,
+} from '../../domain/error-codes.js';
+import {
   CreateOutcomeUnknownError,
   DeadlineError,
   type FailureScope,
@@ -47,8 +53,11 @@ const userNotFound: ErrorRule = {
   remedy: (call) => `check that the database user exists in project ${projectOf(call)}`,
 };
 
-/** Atlas `errorCode` → how far the failure reaches and what the operator should do. */
-const RULES: Readonly<Record<string, ErrorRule>> = {
+/**
+ * Atlas `errorCode` → how far the failure reaches and what the operator should do. Keyed by the
+ * catalog's Atlas codes (`domain/error-codes.ts`), whose scopes a test holds these to.
+ */
+const RULES: Readonly<Partial<Record<KnownAtlasCode, ErrorRule>>> = {
   NOT_IN_GROUP: notMember,
   USER_UNAUTHORIZED: notMember,
   IP_ADDRESS_NOT_ON_ACCESS_LIST: accessList,
@@ -92,7 +101,7 @@ const RULES: Readonly<Record<string, ErrorRule>> = {
 };
 
 const ruleFor = (status: number, errorCode: string): ErrorRule => {
-  const rule = RULES[errorCode];
+  const rule = (RULES as Readonly<Record<string, ErrorRule | undefined>>)[errorCode];
   if (rule) return rule;
   if (status === 429) {
     return {
@@ -129,7 +138,7 @@ export interface AtlasApiErrorInit extends AtlasCall {
  */
 export class AtlasApiError extends RotatorError {
   readonly status: number;
-  readonly errorCode: string;
+  readonly errorCode: AtlasErrorCode;
   readonly detail: string;
   readonly method: string;
   readonly path: string;
@@ -141,14 +150,14 @@ export class AtlasApiError extends RotatorError {
     const detail =
       init.detail.length > MAX_DETAIL ? `${init.detail.slice(0, MAX_DETAIL)}…` : init.detail;
     super(`${describe(init)} failed: ${init.status} ${init.errorCode}: ${detail}`, {
-      code: init.errorCode,
+      code: atlasErrorCode(init.errorCode),
       remedy: rule.remedy(init, init.parameters ?? []),
       scope: rule.scope,
       cause: init.cause,
     });
     this.name = 'AtlasApiError';
     this.status = init.status;
-    this.errorCode = init.errorCode;
+    this.errorCode = atlasErrorCode(init.errorCode);
     this.detail = detail;
     this.method = init.method;
     this.path = init.path;
@@ -172,7 +181,7 @@ export class AtlasAuthError extends RotatorError {
 
   constructor(
     message: string,
-    options: { kind: CredentialKind; code?: string; cause?: unknown; remedy?: string },
+    options: { kind: CredentialKind; code?: ErrorCode; cause?: unknown; remedy?: string },
   ) {
     super(message, {
       code: options.code ?? 'ATLAS_CREDENTIALS_REJECTED',

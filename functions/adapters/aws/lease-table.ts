@@ -7,7 +7,7 @@ import {
   PutItemCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { RotatorError } from '../../domain/errors.js';
+import { type ErrorCode, RotatorError } from '../../domain/errors.js';
 import type { CatchUpState, CatchUpStore } from '../../domain/rotation/catch-up.js';
 import type { LeasePort, LeaseResult } from '../../domain/rotation/ports.js';
 import { runWideError } from './run-wide.js';
@@ -22,7 +22,7 @@ import { runWideError } from './run-wide.js';
 export class LeaseError extends RotatorError {
   constructor(
     message: string,
-    code: string,
+    code: ErrorCode,
     remedy: string,
     scope: 'run' | 'user',
     cause?: unknown,

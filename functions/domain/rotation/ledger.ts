@@ -1,4 +1,11 @@
-import { asError, DeadlineError, type FailureScope, RotatorError } from '../errors.js';
+import {
+  asError,
+  DeadlineError,
+  type ErrorCode,
+  type FailureCode,
+  type FailureScope,
+  RotatorError,
+} from '../errors.js';
 import type { Log } from '../log.js';
 import type { CertificateDates, ListedCertificate } from '../renewal.js';
 import { replicaArns } from '../replicas.js';
@@ -23,7 +30,7 @@ type RowUser = UserRef & { secretName: string };
 export class UserFailure extends RotatorError {
   constructor(
     message: string,
-    code: string,
+    code: ErrorCode,
     remedy: string,
     readonly state?: SecretState,
   ) {
@@ -236,7 +243,7 @@ export class Ledger {
    */
   rowsFor(users: readonly UserRef[], only: readonly UserRef[] | undefined): UserReport[] {
     const ordered = users.flatMap((u) => this.rows.get(keyOf(u)) ?? []);
-    const standalone = (ref: UserRef, reason: string, code: string, remedy: string) => ({
+    const standalone = (ref: UserRef, reason: string, code: FailureCode, remedy: string) => ({
       ...ref,
       secretName: '-',
       ...outcome(undefined, 'failed', reason),

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.js';
 import {
   type CertificateDates,
   DAY_MS,
@@ -17,7 +18,7 @@ import type { SecretState } from '../stored-value.js';
 
 /** Why a user is refused: a code for machines, a remedy for people. */
 export interface Refusal {
-  code: string;
+  code: ErrorCode;
   message: string;
   remedy: string;
 }

@@ -20,7 +20,8 @@ import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { runRotation } from '../../../functions/domain/rotation/index.js';
 import { freePort } from '../../../tools/aws/moto.js';
-import { fakeContext, P1 } from '../../support/fakes.js';
+import { P1 } from '../../support/fakes/fixtures.js';
+import { fakeContext } from '../../support/world.js';
 
 /**
  * Which AWS SDK failures stop the run, as the SDK (v3, smithy node-http-handler 4) throws them.
@@ -172,7 +173,11 @@ describe('runWideError: what stops the run', () => {
       service('AccessDeniedException', DENIED),
       { service: 'DynamoDB', action: 'DescribeTable', env: {} },
     ],
-    ['a user-scoped RotatorError', new RotatorError('x', { code: 'X', remedy: 'y' }), LIST],
+    [
+      'a user-scoped RotatorError',
+      new RotatorError('x', { code: 'SECRET_STORE_FAILED', remedy: 'y' }),
+      LIST,
+    ],
     ['a thrown string', 'Region is missing', LIST],
   ])('leaves %s to its call', (_label, err, call) => {
     expect(runWideError(err, call)).toBeUndefined();

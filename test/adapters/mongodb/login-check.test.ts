@@ -15,7 +15,7 @@ import {
   type ProjectCa,
   randomSerial,
 } from '../../../tools/simulator/pki.js';
-import { testPki } from '../../support/fakes.js';
+import { testPki } from '../../support/fakes/pki.js';
 
 /**
  * The login check on the real `mongodb` driver against the wire-protocol stand-in: TLS with the

@@ -7,17 +7,16 @@ import {
   firstVerdict,
   UserNotManagedX509,
 } from '../../../functions/domain/rotation/policies.js';
+import { P1, P2 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
 import {
-  datesFor,
   type FakeContext,
   fakeWorlds,
   holding,
-  P1,
-  P2,
   rotate,
   rowOf,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 

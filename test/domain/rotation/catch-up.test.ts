@@ -10,7 +10,7 @@ import {
   releaseRun,
 } from '../../../functions/domain/rotation/catch-up.js';
 import type { LeasePort, LeaseResult } from '../../../functions/domain/rotation/ports.js';
-import { RecordingLog } from '../../support/fakes.js';
+import { RecordingLog } from '../../support/fakes/log.js';
 
 const row = (i: number, notAfter?: string): UserReport => ({
   projectId: 'p',

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { DeadlineError } from '../../../functions/domain/errors.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  rotate,
-  rowOf,
-  T0,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 const app1 = APP1;
 const two: RawConfig = { projects: [{ projectId: P1, users: ['app1', 'app2'] }] };
@@ -20,7 +12,7 @@ const world = fakeWorlds();
 const endsIn = (ms: number) => () => T0.getTime() + ms;
 const waitTooLong = () =>
   new DeadlineError('waiting 120 s for Atlas would pass the run deadline', {
-    code: 'DEADLINE',
+    code: 'DEADLINE_EXCEEDED',
     remedy: 'the next run continues',
   });
 

@@ -1,23 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
+import type { ErrorCode } from '../../../functions/domain/error-codes.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
+import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
 import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
 import { PENDING } from '../../../functions/domain/stored-value.js';
+import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
 import {
-  APP1,
-  datesFor,
   type FakeContext,
   fakeWorlds,
-  HOUR_MS,
   holding,
-  P1,
   rotate,
   rowOf,
-  T0,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 const A = 'arn:aws:iam::111122223333:role/app1-reader';
 const B = 'arn:aws:iam::444455556666:role/batch-reader';
@@ -356,7 +354,7 @@ describe('drift: a secret the run stored a certificate in', () => {
 });
 
 /** Shaped like the adapter's error for MalformedPolicyDocumentException. */
-function refused(code = 'RESOURCE_POLICY_REFUSED'): RotatorError {
+function refused(code: ErrorCode = 'RESOURCE_POLICY_REFUSED'): RotatorError {
   return new RotatorError(
     "Secrets Manager refused the consumers' resource policy for atlas-x509/app1 (MalformedPolicyDocumentException)",
     {

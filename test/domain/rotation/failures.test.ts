@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { RotatorError } from '../../../functions/domain/errors.js';
+import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { versionIdFor } from '../../../functions/domain/stored-value.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { storeError } from '../../support/fakes/secret-store.js';
 import {
-  APP1,
-  DAY_MS,
-  datesFor,
   type FakeContext,
   fakeWorlds,
   holding,
-  P1,
   rotate,
   rowOf,
-  storeError,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { LEASE_MARGIN_MS } from '../../../functions/domain/rotation/context.js';
 import { CREATE_RESERVE_MS } from '../../../functions/domain/timing.js';
-import {
-  APP1,
-  DAY_MS,
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  rotate,
-  rowOf,
-  T0,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 /** The hard-timing rules of the engine, on the fake clock: leases, the mint cap, list lag. */
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { atlasErrorCode } from '../../../functions/domain/error-codes.js';
 import { DeadlineError, RotatorError } from '../../../functions/domain/errors.js';
 import type { Log } from '../../../functions/domain/log.js';
 import { STOPPED_REASON, type UserReport } from '../../../functions/domain/report.js';
@@ -45,7 +46,7 @@ const projectErr = new RotatorError('not in group', {
   scope: 'project',
 });
 const runErr = new RotatorError('credentials rejected', {
-  code: 'UNAUTHORIZED',
+  code: atlasErrorCode('UNAUTHORIZED'),
   remedy: 'fix them',
   scope: 'run',
 });
@@ -53,7 +54,7 @@ const userErr = new RotatorError('user not found', { code: 'USER_NOT_FOUND', rem
 const NIG = 'NOT_IN_GROUP';
 const UNAUTH = 'UNAUTHORIZED';
 const deadline = new DeadlineError('out of time waiting for Atlas', {
-  code: 'DEADLINE',
+  code: 'DEADLINE_EXCEEDED',
   remedy: 'none',
 });
 
@@ -183,7 +184,7 @@ describe('ledger: escalate', () => {
     ['a plain Error', new Error('boom'), false, none, undefined],
     ['a thrown string', 'boom', false, none, undefined],
     ['a user-scope RotatorError', userErr, false, none, undefined],
-    ['a UserFailure', new UserFailure('m', 'C', 'r'), false, none, undefined],
+    ['a UserFailure', new UserFailure('m', 'SECRET_FOREIGN_VALUE', 'r'), false, none, undefined],
     ['a DeadlineError', deadline, false, none, undefined],
     ['a project failure', projectErr, true, [NIG, NIG, undefined], undefined],
     ['a run failure', runErr, true, [UNAUTH, UNAUTH, UNAUTH], UNAUTH],
@@ -196,7 +197,11 @@ describe('ledger: escalate', () => {
 
   it('stops the rest of a project with its first failure, logged once', () => {
     const { ledger, entries } = recording();
-    const second = new RotatorError('later', { code: 'OTHER', remedy: 'r', scope: 'project' });
+    const second = new RotatorError('later', {
+      code: 'GROUP_NOT_FOUND',
+      remedy: 'r',
+      scope: 'project',
+    });
     expect(ledger.escalate(P1, projectErr)).toBe(true);
     expect(ledger.escalate(P1, second)).toBe(true);
     expect(ledger.stopped(a2)).toEqual({
@@ -216,7 +221,10 @@ describe('ledger: escalate', () => {
   it('stops every user of the run with its first failure; a project’s own failure comes first', () => {
     const { ledger } = recording();
     ledger.escalate(P1, runErr);
-    ledger.escalate(P2, new RotatorError('second', { code: 'LATER', remedy: 'r', scope: 'run' }));
+    ledger.escalate(
+      P2,
+      new RotatorError('second', { code: 'LEASE_TABLE_MISSING', remedy: 'r', scope: 'run' }),
+    );
     expect(ledger.runFailure).toEqual({
       code: UNAUTH,
       message: 'credentials rejected',
@@ -299,13 +307,13 @@ describe('ledger: failUser', () => {
     ],
     [
       'the known state over the UserFailure’s',
-      new UserFailure('m', 'C', 'r', held),
+      new UserFailure('m', 'SECRET_FOREIGN_VALUE', 'r', held),
       { state: state('arn:newer', '200') },
       { secretArn: 'arn:newer', serialNumber: '200' },
     ],
     [
       'nothing when nothing is known',
-      new UserFailure('m', 'C', 'r'),
+      new UserFailure('m', 'SECRET_FOREIGN_VALUE', 'r'),
       undefined,
       { secretArn: undefined, serialNumber: undefined, notAfter: undefined, orphans: [] },
     ],

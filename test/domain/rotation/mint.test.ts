@@ -2,17 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  rotate,
-  rowOf,
-  storeError,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { storeError } from '../../support/fakes/secret-store.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 const users = (...names: string[]): RawConfig => ({ projects: [{ projectId: P1, users: names }] });
 const world = fakeWorlds();

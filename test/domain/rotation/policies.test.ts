@@ -305,7 +305,12 @@ describe('policies: the chain', () => {
   });
 
   const due = (reason: string): P.Verdict => ({ kind: 'due', reason });
-  const refuse: P.Verdict = { kind: 'refuse', code: 'X', message: 'm', remedy: 'r' };
+  const refuse: P.Verdict = {
+    kind: 'refuse',
+    code: 'SECRET_FOREIGN_VALUE',
+    message: 'm',
+    remedy: 'r',
+  };
   it.each<[string, (P.Verdict | undefined)[], P.Verdict | undefined, number]>([
     ['no checks', [], undefined, 0],
     ['all pass', [undefined, undefined], undefined, 2],

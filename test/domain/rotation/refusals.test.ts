@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { RequestError } from '../../../functions/domain/rotation/index.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  P2,
-  rotate,
-  rowOf,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 

@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../../functions/domain/renewal.js';
 import { CURRENT, PENDING, versionIdFor } from '../../../functions/domain/stored-value.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { storeError } from '../../support/fakes/secret-store.js';
 import {
-  APP1,
-  datesFor,
   type FakeContext,
   fakeWorlds,
-  HOUR_MS,
   holding,
-  P1,
   rotate,
   rowOf,
-  storeError,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 

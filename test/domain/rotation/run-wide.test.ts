@@ -2,15 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
-import {
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  rotate,
-  rowOf,
-  storeError,
-} from '../../support/fakes.js';
+import { P1 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { storeError } from '../../support/fakes/secret-store.js';
+import { fakeWorlds, holding, rotate, rowOf } from '../../support/world.js';
 
 /**
  * A failure of the whole run (no region, no AWS credentials, no endpoint, ListSecrets denied)

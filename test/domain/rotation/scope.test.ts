@@ -1,26 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
-import { RotatorError } from '../../../functions/domain/errors.js';
+import { atlasErrorCode } from '../../../functions/domain/error-codes.js';
+import { type FailureCode, RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  leaseTableMissing,
-  P1,
-  P2,
-  rotate,
-  rowOf,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
+import { leaseTableMissing } from '../../support/fakes/leases.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
 
 const newWorld = fakeWorlds();
 
 const app1 = APP1;
 const world = (config?: RawConfig) => newWorld({ config });
-const failure = (scope: 'run' | 'project' | 'user', code = 'NOT_IN_GROUP') =>
+const failure = (scope: 'run' | 'project' | 'user', code: FailureCode = 'NOT_IN_GROUP') =>
   new RotatorError(`Atlas refused (${code})`, { code, remedy: 'grant the role', scope });
 const actions = (report: { users: { projectId: string; username: string; action: string }[] }) =>
   report.users.map((u) => `${u.projectId === P1 ? 'P1' : 'P2'}:${u.username}:${u.action}`);
@@ -142,7 +135,7 @@ describe('engine: failure scopes', () => {
 
   it('stops every user on a run-scoped error, and says so in the report', async () => {
     const ctx = world(twoProjects);
-    const err = failure('run', 'UNAUTHORIZED');
+    const err = failure('run', atlasErrorCode('UNAUTHORIZED'));
     ctx.atlas.calls.fail('listCertificates', err, { times: Number.POSITIVE_INFINITY });
     const report = await rotate(ctx);
     expect(report.users.map((u) => u.reason)).toEqual(Array(3).fill(STOPPED_REASON));

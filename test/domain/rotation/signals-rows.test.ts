@@ -6,18 +6,10 @@ import {
   parseOrphansTag,
   TAG_VALUE_MAX,
 } from '../../../functions/domain/stored-value.js';
-import {
-  APP1,
-  datesFor,
-  fakeWorlds,
-  holding,
-  P1,
-  pausedPace,
-  rotate,
-  rowOf,
-  storeError,
-  userOf,
-} from '../../support/fakes.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
+import { storeError } from '../../support/fakes/secret-store.js';
+import { fakeWorlds, holding, pausedPace, rotate, rowOf, userOf } from '../../support/world.js';
 
 /**
  * What rows tell signals: the expiry a deferred or failed row already knows (or that there is

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
+import { DAY_MS } from '../../../functions/domain/renewal.js';
 import type {
   LoginCheckPort,
   LoginCheckRequest,
@@ -7,19 +8,16 @@ import type {
 } from '../../../functions/domain/rotation/ports.js';
 import { CURRENT, PENDING } from '../../../functions/domain/stored-value.js';
 import { VERIFY_TIMEOUT_MS } from '../../../functions/domain/timing.js';
+import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
+import { datesFor } from '../../support/fakes/pki.js';
 import {
-  APP1,
-  DAY_MS,
-  datesFor,
   type FakeContext,
   fakeWorlds,
   holding,
-  P1,
-  P2,
   rotate,
   rowOf,
   userOf,
-} from '../../support/fakes.js';
+} from '../../support/world.js';
 
 /** A login check that answers from a script, and remembers what it was asked. */
 class FakeLoginCheck implements LoginCheckPort {

@@ -1,8 +1,8 @@
-import { RotatorError } from '../../../domain/errors.js';
+import { type ErrorCode, RotatorError } from '../../../domain/errors.js';
 import { runWideError } from '../run-wide.js';
 
 export class SecretStoreError extends RotatorError {
-  constructor(message: string, code: string, remedy: string, cause?: unknown) {
+  constructor(message: string, code: ErrorCode, remedy: string, cause?: unknown) {
     super(message, { code, remedy, scope: 'user', cause });
     this.name = 'SecretStoreError';
   }

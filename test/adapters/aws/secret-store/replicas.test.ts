@@ -19,9 +19,11 @@ import {
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
 import { RotatorError } from '../../../../functions/domain/errors.js';
 import { versionMark } from '../../../../functions/domain/replicas.js';
-import { runRotation } from '../../../../functions/domain/rotation/index.js';
+import { runRotation } from '../../../../functions/domain/rotation/run.js';
 import { type SecretState, versionIdFor } from '../../../../functions/domain/stored-value.js';
-import { datesFor, fakeWorlds, P1, rowOf } from '../../../support/fakes.js';
+import { P1 } from '../../../support/fakes/fixtures.js';
+import { datesFor } from '../../../support/fakes/pki.js';
+import { fakeWorlds, rowOf } from '../../../support/world.js';
 
 // What moto cannot show: it ignores replica keys and never fails a replica for a key. The
 // requests and the answers are pinned here with the SDK mock.
