@@ -3,13 +3,14 @@
  * the Atlas simulator on free loopback ports, seeds four users, runs the real CLI twice, prints
  * both reports, and cleans up. Needs no AWS or Atlas account.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretNameFor } from '../functions/domain/config/secret-name.js';
 import { awsEnvFor, type MotoServer, startMoto } from '../tools/aws/moto.js';
 import { AtlasSimulator } from '../tools/simulator/atlas-simulator.js';
+import { requirePrerequisites } from './prerequisites.js';
 
 const APP = '5e2211c17a3e5a48f5497de3';
 const DISCOVERED = '6a1f00aa00bb00cc00dd00ee';
@@ -24,6 +25,8 @@ const say = (text: string): void => {
 const main = async (): Promise<number> => {
   let moto: MotoServer | undefined;
   let sim: AtlasSimulator | undefined;
+  // moto_server or Node missing: one line naming it and its install command, nothing started.
+  if (!(await requirePrerequisites('npm run demo'))) return 1;
   const dir = await mkdtemp(join(tmpdir(), 'atlas-x509-demo-'));
   try {
     say('Starting moto_server (Secrets Manager + DynamoDB) and the Atlas simulator');
@@ -114,11 +117,41 @@ const main = async (): Promise<number> => {
     console.log(
       `\nAtlas saw ${sim.count('POST', '/certs')} certificate creations and ${sim.stats.tokensIssued} OAuth token requests.`,
     );
+    await showWhatAnApplicationReads(secretNameFor(prefix, APP, 'app1'));
     return failed ? 1 : 0;
   } finally {
     await sim?.close();
     await moto?.stop();
     await rm(dir, { recursive: true, force: true });
+  }
+};
+
+/**
+ * The last screen: what an application reads, as it reads it (AWSCURRENT from Secrets Manager).
+ * The private key is never printed: only that the field is there.
+ */
+const showWhatAnApplicationReads = async (secretName: string): Promise<void> => {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import(
+    '@aws-sdk/client-secrets-manager'
+  );
+  say(`What an application reads: ${secretName} (AWSCURRENT)`);
+  const client = new SecretsManagerClient({});
+  try {
+    const read = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
+    const value = JSON.parse(read.SecretString ?? '{}') as Record<string, unknown>;
+    const cert = new X509Certificate(String(value.certificate));
+    console.log(`secret:       ${secretName} (version ${read.VersionId})`);
+    console.log(`JSON fields:  ${Object.keys(value).join(', ')}`);
+    console.log(`subject:      ${cert.subject.replaceAll('\n', ', ')}`);
+    console.log(`serial:       ${String(value.serialNumber)} (hex ${cert.serialNumber})`);
+    console.log(`notAfter:     ${new Date(cert.validTo).toISOString()}`);
+    console.log('privateKey:   present, never printed');
+    console.log('\nRead it in your account with the AWS CLI:');
+    console.log(
+      `  aws secretsmanager get-secret-value --secret-id '${secretName}' --query SecretString --output text`,
+    );
+  } finally {
+    client.destroy();
   }
 };
 

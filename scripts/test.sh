@@ -7,6 +7,12 @@
 # Arguments go to vitest (.ci/run adds its reporters).
 set -u
 here=$(dirname "$0")
+# Prerequisites first (node_modules, Node, moto_server): one line each, then stop.
+if [ ! -d node_modules/tsx ]; then
+  echo "npm test: node_modules is missing: run \`npm ci\` first." >&2
+  exit 1
+fi
+node node_modules/tsx/dist/cli.mjs "$here/prerequisites.ts" "npm test" || exit 1
 node24_log=$(mktemp)
 sh "$here/lambda-node.sh" >"$node24_log" 2>&1 &
 node24_pid=$!
