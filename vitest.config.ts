@@ -25,6 +25,8 @@ export default defineConfig({
           ...shared,
           name: 'main',
           include: ['test/**/*.test.ts'],
+          // Atlas contract checks on every simulator exchange (test/contract/setup.ts).
+          setupFiles: [...shared.setupFiles, 'test/contract/setup.ts'],
           // Whole runs and child processes: each test starts its own simulator and moto names,
           // and handlers load as bundles through Node's own loader, so the files share one
           // module registry per worker (the SDK and the simulator load once: ~15 s less import).

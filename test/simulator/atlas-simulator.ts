@@ -183,6 +183,16 @@ export interface RecordedRequest {
   serialNumber?: string;
 }
 
+/** An answer the simulator delivers, with its request (for the contract checks). */
+export interface SimulatorExchange {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  response: SimResponse;
+  fault: FaultType | undefined;
+}
+
 export interface SimulatorStats {
   tokensIssued: number;
   /** 401 responses that carried a Digest challenge. */
@@ -366,6 +376,8 @@ const userJson = (groupId: string, user: DbUser): string =>
   });
 
 export class AtlasSimulator {
+  /** Contract checks (test/contract/setup.ts): sees each delivered answer with its request. */
+  static onExchange: ((exchange: SimulatorExchange) => void) | undefined;
   /** Runtime switches; mutate freely between requests. */
   readonly behaviour: SimulatorBehaviour;
   readonly stats: SimulatorStats = {
@@ -661,7 +673,9 @@ export class AtlasSimulator {
     };
     this.requests.push(entry);
     let delivery: Delivery;
+    let requestBody: Buffer = Buffer.alloc(0); // kept for the contract checks (onExchange)
     try {
+      requestBody = await readBody(req);
       const ctx: RequestContext = {
         method: entry.method,
         rawUrl,
@@ -669,7 +683,7 @@ export class AtlasSimulator {
         decodedPath: safeDecode(rawPath) ?? rawPath,
         query,
         headers: req.headers,
-        body: await readBody(req),
+        body: requestBody,
         entry,
       };
       delivery = await this.#process(ctx);
@@ -679,6 +693,11 @@ export class AtlasSimulator {
           ? err.response
           : apiError(500, 'UNEXPECTED_ERROR', 'Unexpected error.', []);
       delivery = { kind: 'respond', response };
+    }
+    if (delivery.kind === 'respond') {
+      const { method, fault } = entry;
+      const exchange = { method, url: rawUrl, headers: req.headers, body: requestBody, fault };
+      AtlasSimulator.onExchange?.({ ...exchange, response: delivery.response });
     }
     try {
       await this.#deliver(req, res, entry, delivery);
