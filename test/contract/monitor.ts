@@ -20,7 +20,13 @@ export class ContractMonitor {
   readonly versionsAsked = new Map<string, Set<string>>();
   #violations: string[] = [];
 
-  constructor(readonly contract: Contract) {}
+  #contract: Contract | undefined;
+
+  /** Loaded on the first exchange: files that start no simulator do not pay for it (~1 s). */
+  get contract(): Contract {
+    if (!this.#contract) this.#contract = loadContract();
+    return this.#contract;
+  }
 
   observe(exchange: Exchange): void {
     try {
@@ -69,7 +75,7 @@ let shared: ContractMonitor | undefined;
 
 /** One monitor per test process: the files of a worker share it (and its compiled schemas). */
 export const contractMonitor = (): ContractMonitor => {
-  shared ??= new ContractMonitor(loadContract());
+  shared ??= new ContractMonitor();
   return shared;
 };
 

@@ -68,7 +68,16 @@ export const loadContract = (text = readFileSync(SPEC_FILE, 'utf8')): Contract =
   // OpenAPI's formats: date-time for timestamps, int32/int64 for integers (ajv-formats 3 has both).
   ajvFormats.default(ajv);
   ajv.addSchema({ components: { schemas: components.schemas } }, 'atlas');
-  const compile = (schema: unknown): ValidateFunction => ajv.compile(rewriteRefs(schema) as Json);
+  // The error responses and paging parameters are shared by every operation: compile each once.
+  const compiled = new Map<unknown, ValidateFunction>();
+  const compile = (schema: unknown): ValidateFunction => {
+    let validate = compiled.get(schema);
+    if (!validate) {
+      validate = ajv.compile(rewriteRefs(schema) as Json);
+      compiled.set(schema, validate);
+    }
+    return validate;
+  };
 
   const deref = (node: Json): Json => {
     const ref = node.$ref;
