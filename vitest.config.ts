@@ -65,7 +65,12 @@ export default defineConfig({
           ...shared,
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
-          setupFiles: [...shared.setupFiles, 'test/faults/setup-proxy.ts'],
+          // The AWS fault proxy, and the Atlas contract checks (test/contract/setup.ts).
+          setupFiles: [
+            ...shared.setupFiles,
+            'test/faults/setup-proxy.ts',
+            'test/contract/setup.ts',
+          ],
         },
       },
     ],
