@@ -43,6 +43,8 @@ export default defineConfig({
           ...services,
           name: 'main',
           include: ['test/**/*.test.ts'],
+          // Atlas contract checks on every simulator exchange (test/contract/setup.ts).
+          setupFiles: [...services.setupFiles, 'test/contract/setup.ts'],
           // Whole runs and child processes: each test starts its own simulator and moto names,
           // and handlers load as bundles through Node's own loader, so the files share one
           // module registry per worker (the SDK and the simulator load once: ~15 s less import).
@@ -86,7 +88,12 @@ export default defineConfig({
           ...services,
           name: 'faults',
           include: ['test/faults/**/*.test.ts'],
-          setupFiles: [...services.setupFiles, 'test/faults/setup-proxy.ts'],
+          // The AWS fault proxy, and the Atlas contract checks (test/contract/setup.ts).
+          setupFiles: [
+            ...services.setupFiles,
+            'test/faults/setup-proxy.ts',
+            'test/contract/setup.ts',
+          ],
         },
       },
     ],

@@ -268,13 +268,13 @@ describe('rotation end to end (simulator + moto_server)', () => {
 
   it('reports when its own service account secret expires, when the config names the organization', async () => {
     const org = 'b0123456789abcdef012345b';
-    h.sim.addServiceAccount('mdb_sa_id_expiring', 'mdb_sa_sk_expiring-7Qx9', {
+    h.sim.addServiceAccount('mdb_sa_id_e0e0e0e0e0e0e0e0e0e0e0e0', 'mdb_sa_sk_expiring-7Qx9', {
       secretExpiresAt: daysFromNow(10),
     });
     h.sim.addUser(P1, 'app1');
     const config = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
     const env = {
-      MONGODB_ATLAS_CLIENT_ID: 'mdb_sa_id_expiring',
+      MONGODB_ATLAS_CLIENT_ID: 'mdb_sa_id_e0e0e0e0e0e0e0e0e0e0e0e0',
       MONGODB_ATLAS_CLIENT_SECRET: 'mdb_sa_sk_expiring-7Qx9',
     };
     const report = await h.run(
@@ -284,7 +284,7 @@ describe('rotation end to end (simulator + moto_server)', () => {
     );
     expect(report.credential).toMatchObject({
       kind: 'serviceAccount',
-      clientId: 'mdb_sa_id_expiring',
+      clientId: 'mdb_sa_id_e0e0e0e0e0e0e0e0e0e0e0e0',
     });
     expect(report.credential?.daysToExpiry).toBeGreaterThan(9.8);
     expect(report.credential?.daysToExpiry).toBeLessThanOrEqual(10);

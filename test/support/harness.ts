@@ -40,7 +40,7 @@ export const FAST_KEY_WRITES = {
 let sharedKeys: Promise<RsaKeyPair[]> | undefined;
 
 export class Harness {
-  readonly clientId = `mdb_sa_id_${randomBytes(4).toString('hex')}`;
+  readonly clientId = `mdb_sa_id_${randomBytes(12).toString('hex')}`;
   readonly clientSecret = `mdb_sa_sk_${randomBytes(16).toString('hex')}`;
   readonly prefix = `t${randomBytes(5).toString('hex')}/`;
   readonly tableName = `locks-${randomBytes(5).toString('hex')}`;

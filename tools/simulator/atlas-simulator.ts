@@ -29,6 +29,7 @@ import {
   type RequestContext,
   type SeedCertificateOptions,
   type SimulatorBehaviour,
+  type SimulatorExchange,
   type SimulatorStats,
   type X509Type,
 } from './model.js';
@@ -94,6 +95,7 @@ export type {
   SeedCertificateOptions,
   ServiceAccount,
   SimulatorBehaviour,
+  SimulatorExchange,
   SimulatorStats,
   UnknownGroupResponse,
   X509Type,
@@ -103,6 +105,8 @@ export type { MintedCertificate } from './pki.js';
 export type { RateLimitOptions } from './rate-limit.js';
 
 export class AtlasSimulator {
+  /** Contract checks (test/contract/setup.ts): sees each delivered answer with its request. */
+  static onExchange: ((exchange: SimulatorExchange) => void) | undefined;
   /** Runtime switches; mutate freely between requests. */
   readonly behaviour: SimulatorBehaviour;
   readonly stats: SimulatorStats = {
@@ -395,7 +399,9 @@ export class AtlasSimulator {
     };
     this.requests.push(entry);
     let delivery: Delivery;
+    let requestBody: Buffer = Buffer.alloc(0); // kept for the contract checks (onExchange)
     try {
+      requestBody = await readBody(req);
       const ctx: RequestContext = {
         method: entry.method,
         rawUrl,
@@ -403,7 +409,7 @@ export class AtlasSimulator {
         decodedPath: safeDecode(rawPath) ?? rawPath,
         query,
         headers: req.headers,
-        body: await readBody(req),
+        body: requestBody,
         entry,
       };
       delivery = await this.#process(ctx);
@@ -413,6 +419,11 @@ export class AtlasSimulator {
           ? err.response
           : apiError(500, 'UNEXPECTED_ERROR', 'Unexpected error.', []);
       delivery = { kind: 'respond', response };
+    }
+    if (delivery.kind === 'respond') {
+      const { method, fault } = entry;
+      const exchange = { method, url: rawUrl, headers: req.headers, body: requestBody, fault };
+      AtlasSimulator.onExchange?.({ ...exchange, response: delivery.response });
     }
     try {
       await this.#deliver(req, res, entry, delivery);

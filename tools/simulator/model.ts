@@ -118,6 +118,16 @@ export interface RecordedRequest {
   serialNumber?: string;
 }
 
+/** An answer the simulator delivers, with its request (for the contract checks). */
+export interface SimulatorExchange {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  response: SimResponse;
+  fault: FaultType | undefined;
+}
+
 export interface SimulatorStats {
   tokensIssued: number;
   /** 401 responses that carried a Digest challenge. */
