@@ -8,7 +8,7 @@ import { secretsManager, secretsManagerKeyWrites } from '../../functions/adapter
 import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store.js';
 import { ConfigError, type RawConfig } from '../../functions/domain/config.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
-import { replicaChecksOn } from '../../functions/domain/rotation/replication.js';
+import { replicaChecksOn } from '../../functions/domain/rotation/upkeep/replication.js';
 import { sm } from '../support/aws.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 

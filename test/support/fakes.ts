@@ -11,7 +11,6 @@ import {
   replicaTagValue,
 } from '../../functions/domain/replicas.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
-import { fixedPace } from '../../functions/domain/rotation/context.js';
 import {
   type AtlasCertificate,
   type AtlasDatabaseUser,
@@ -28,6 +27,7 @@ import {
   type UserRef,
 } from '../../functions/domain/rotation/index.js';
 import type { RotatorTags, UserPace } from '../../functions/domain/rotation/ports.js';
+import { fixedPace } from '../../functions/domain/rotation/run-state.js';
 import {
   CURRENT,
   labelsOf,

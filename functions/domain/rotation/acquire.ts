@@ -2,9 +2,10 @@ import type { UserSettings } from '../config.js';
 import { asError, RotatorError } from '../errors.js';
 import type { Assessment } from './assess.js';
 import { assess } from './assess.js';
-import { outOfTime, type Run } from './context.js';
+import { outOfTime } from './deadlines.js';
 import { issue } from './issue.js';
-import { outcome, serialsOf, unexpected } from './ledger.js';
+import { outcome, serialsOf, unexpected } from './outcomes.js';
+import type { Run } from './run-state.js';
 
 /**
  * Acquire: the lease that makes overlapping runs (the schedule, a manual invoke, the CLI) take
@@ -44,7 +45,7 @@ export const handleDue = async (run: Run, user: UserSettings, first: Assessment)
     );
   }
   const key = leaseKey(user.projectId, user.username);
-  let known = first;
+  let current = first;
   const lost: string[] = [];
   try {
     const lease = await ctx.leases.acquire(key);
@@ -60,14 +61,18 @@ export const handleDue = async (run: Run, user: UserSettings, first: Assessment)
       // meanwhile. Atlas's list from a moment ago stands (a certificate minted since then by
       // a crashed run shows up as an orphan next time). A user without a secret needs no
       // second read: creating the secret tells whether another run made it meanwhile.
-      known = first.state ? await assess(run, user, undefined, first.listed) : first;
-      if (!known.decision.due) {
+      current = first.state ? await assess(run, user, undefined, first.listed) : first;
+      if (!current.decision.due) {
         return ledger.record(
           user,
-          outcome(known, 'skipped', `${known.decision.reason} (rotated by another run meanwhile)`),
+          outcome(
+            current,
+            'skipped',
+            `${current.decision.reason} (rotated by another run meanwhile)`,
+          ),
         );
       }
-      ledger.record(user, await issue(run, user, known, lost, lease.expiresAt.getTime()));
+      ledger.record(user, await issue(run, user, current, lost, lease.expiresAt.getTime()));
     } finally {
       await ctx.leases.release(key).catch((err: unknown) =>
         ctx.log.warn('could not release lease; it lapses on its own', {
@@ -80,9 +85,9 @@ export const handleDue = async (run: Run, user: UserSettings, first: Assessment)
     ledger.record(
       user,
       ledger.failUser(user, err, {
-        state: known.state,
-        held: known.held,
-        orphans: [...new Set([...serialsOf(known.orphans), ...lost])],
+        state: current.state,
+        held: current.held,
+        orphans: [...new Set([...serialsOf(current.orphans), ...lost])],
       }),
     );
   }

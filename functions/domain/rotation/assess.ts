@@ -2,11 +2,11 @@ import type { UserSettings } from '../config.js';
 import { type CertificateDates, findOrphans, type ListedCertificate } from '../renewal.js';
 import { type SecretState, versionIdFor } from '../stored-value.js';
 import { atlasRefusal } from './atlas-facts.js';
-import { forcedFor, type Run } from './context.js';
-import { toDates, UserFailure } from './ledger.js';
-import { type Decision, evaluateUser, isRefusal } from './policies.js';
+import { toDates, UserFailure } from './outcomes.js';
+import { type Decision, evaluateUser, isRefusal } from './policies/renewal.js';
 import type { AtlasCertificate } from './ports.js';
 import { forceServed } from './request.js';
+import { forcedFor, type Run } from './run-state.js';
 
 /**
  * Assess: gather what a decision needs (Atlas's list, the secret), once, and run the policy
@@ -101,11 +101,11 @@ const atlasWouldRefuse = async (
   if (decision.due) {
     const said = dryRun ? `would fail: ${code}: ${message}` : `not minting: ${message}`;
     // The failed row still names the certificate held: read the value the index spared.
-    const known =
+    const shown =
       held && state && !state.current
         ? await run.ctx.store.read(user.secretName, user).catch(() => state)
         : state;
-    throw new UserFailure(said, code, remedy, known);
+    throw new UserFailure(said, code, remedy, shown);
   }
   return { ...decision, reason: `${decision.reason}; its renewal would fail: ${code}: ${message}` };
 };

@@ -1,15 +1,13 @@
 import { DeadlineError, RotatorError } from '../errors.js';
-import type { Run } from './context.js';
 import {
   ATLAS_REFUSALS,
   type AtlasFactsInput,
-  firstVerdict,
-  type Refusal,
   UserNotManagedX509,
-  type Verdict,
-} from './policies.js';
+} from './policies/atlas-refusals.js';
+import { firstVerdict, type Refusal, type Verdict } from './policies/chain.js';
 import type { AtlasDatabaseUser, AtlasPort } from './ports.js';
 import type { UserRef } from './request.js';
+import type { Run } from './run-state.js';
 
 /**
  * What Atlas's create would refuse, read before a secret is created or a mint tried: the

@@ -4,12 +4,14 @@ import { asError, CreateOutcomeUnknownError, DeadlineError, RotatorError } from 
 import { recentOrphans } from '../renewal.js';
 import { type SecretState, serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { createStartBy, type Run } from './context.js';
-import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
+import { createStartBy } from './deadlines.js';
 import { notIn, pollList } from './listing.js';
-import { decideFor, mintGate } from './policies.js';
+import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './outcomes.js';
+import { mintGate } from './policies/mint-gate.js';
+import { decideFor } from './policies/renewal.js';
 import { promoteNew } from './promote.js';
 import { resume } from './resume.js';
+import type { Run } from './run-state.js';
 
 /**
  * Issue: resume an interrupted rotation, or mint a certificate, validate it in memory and store
@@ -132,7 +134,7 @@ const mint = async (
 ): Promise<string> => {
   const { ctx } = run;
   const { orphanLimit, orphanWindowDays, criticalDays, maxMintsPerWindow } = ctx.config.rotation;
-  const known = new Set(serialsOf(a.listed));
+  const seenSerials = new Set(serialsOf(a.listed));
   const now = ctx.clock.now();
   const recent = recentOrphans(a.orphans, now, orphanWindowDays);
   // Every certificate created in the window counts against the cap, held or lost.
@@ -176,9 +178,9 @@ const mint = async (
       }
       // Poll, as after any create: a certificate the lagging list does not show yet would go
       // uncounted, and a second create would follow it.
-      const { listed } = await pollList(run, user, (now) => notIn(now, known).length > 0);
-      const appeared = notIn(listed, known);
-      for (const serial of serialsOf(appeared)) known.add(serial);
+      const { listed } = await pollList(run, user, (now) => notIn(now, seenSerials).length > 0);
+      const appeared = notIn(listed, seenSerials);
+      for (const serial of serialsOf(appeared)) seenSerials.add(serial);
       lost.push(...serialsOf(appeared));
       recent.push(...appeared);
       minted.push(...appeared);

@@ -3,11 +3,11 @@ import type { UserSettings } from '../config.js';
 import type { CertificateDates } from '../renewal.js';
 import type { DriftFinding } from '../report.js';
 import type { SecretState } from '../stored-value.js';
-import type { Run } from './context.js';
-import { heldFields, type Outcome } from './ledger.js';
 import { pollList } from './listing.js';
-import { settleStored, withDrift } from './reconcile.js';
+import { heldFields, type Outcome } from './outcomes.js';
 import type { UserRef } from './request.js';
+import type { Run } from './run-state.js';
+import { settleStored, withDrift } from './upkeep/drift.js';
 import { heldBack, holdsBack, proveLogin, reportOnly, withProof } from './verify.js';
 
 /**
@@ -17,7 +17,7 @@ import { heldBack, holdsBack, proveLogin, reportOnly, withProof } from './verify
  * the project's `verify.uri`, it must pass its login check first (`verify.ts`).
  */
 
-/** Moves AWSCURRENT to `versionId`, settles the policy and records the expiry (`reconcile.ts`). */
+/** Moves AWSCURRENT to `versionId`, settles the policy and records the expiry (`upkeep/drift.ts`). */
 export const makeCurrent = async (
   run: Run,
   state: SecretState,
@@ -70,28 +70,4 @@ export const promoteNew = async (
   const drift = await makeCurrent(run, state, versionId, cert.notAfter, user);
   const row = withDrift({ ...stored, action: 'rotated', reason: `rotated (${reason})` }, drift);
   return withProof(row, proof);
-};
-
-/**
- * Removes an AWSPENDING label that a promotion stopped between its two label moves left on the
- * current version. Safe without a lease: the removal names the current version, so it cannot
- * touch a pending version another run is writing. Best effort; returns a note for the report.
- */
-export const tidyPendingLabel = async (
-  run: Run,
-  user: UserSettings,
-  state: SecretState | undefined,
-): Promise<string> => {
-  if (!state?.pendingOnCurrent || !state.currentVersionId) return '';
-  try {
-    await run.ctx.store.dropPending(state, state.currentVersionId);
-    return '; removed an AWSPENDING label left on the current version';
-  } catch (err) {
-    run.ctx.log.warn('could not remove an AWSPENDING label left on the current version', {
-      projectId: user.projectId,
-      username: user.username,
-      error: err instanceof Error ? err.name : 'unknown',
-    });
-    return '';
-  }
 };

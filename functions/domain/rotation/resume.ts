@@ -4,10 +4,10 @@ import { asError } from '../errors.js';
 import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import type { Run } from './context.js';
-import { type Outcome, outcome, serialsOf, UserFailure } from './ledger.js';
+import { type Outcome, outcome, serialsOf, UserFailure } from './outcomes.js';
 import { makeCurrent } from './promote.js';
-import { withDrift } from './reconcile.js';
+import type { Run } from './run-state.js';
+import { withDrift } from './upkeep/drift.js';
 import { heldBack, holdsBack, proveLogin, withProof } from './verify.js';
 
 /**

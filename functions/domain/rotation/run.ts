@@ -6,13 +6,14 @@ import { resolveUsers, secretNameCollisions } from '../users.js';
 import { handleDue } from './acquire.js';
 import { assess } from './assess.js';
 import { sharedUserLists } from './atlas-facts.js';
-import { outOfTime, type RotationContext, type Run, startRun } from './context.js';
-import { outcome } from './ledger.js';
-import { rememberOrphans } from './orphans.js';
-import { tidyPendingLabel } from './promote.js';
-import { reconcileUntouched, withDrift } from './reconcile.js';
-import { planReplicaChecks } from './replication.js';
+import { outOfTime } from './deadlines.js';
+import { outcome } from './outcomes.js';
 import { keyOf, type RotationRequest, validateRequest } from './request.js';
+import { type RotationContext, type Run, startRun } from './run-state.js';
+import { reconcileUntouched, withDrift } from './upkeep/drift.js';
+import { rememberOrphans } from './upkeep/orphans.js';
+import { tidyPendingLabel } from './upkeep/pending-label.js';
+import { planReplicaChecks } from './upkeep/replication.js';
 
 /**
  * One rotation run: what the Lambda handler and the CLI both call. It knows nothing of Lambda or

@@ -4,9 +4,9 @@ import { RotatorError } from '../../../functions/domain/errors.js';
 import {
   ATLAS_REFUSALS,
   CustomerCaBlocksManaged,
-  firstVerdict,
   UserNotManagedX509,
-} from '../../../functions/domain/rotation/policies.js';
+} from '../../../functions/domain/rotation/policies/atlas-refusals.js';
+import { firstVerdict } from '../../../functions/domain/rotation/policies/chain.js';
 import {
   datesFor,
   type FakeContext,

@@ -3,7 +3,7 @@ import type { RawConfig } from '../../../functions/domain/config.js';
 import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
 import { DAY_MS } from '../../../functions/domain/renewal.js';
-import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
+import { auditSlot } from '../../../functions/domain/rotation/upkeep/drift.js';
 import { PENDING } from '../../../functions/domain/stored-value.js';
 import {
   APP1,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LEASE_MARGIN_MS } from '../../../functions/domain/rotation/context.js';
+import { LEASE_MARGIN_MS } from '../../../functions/domain/rotation/deadlines.js';
 import { CREATE_RESERVE_MS } from '../../../functions/domain/timing.js';
 import {
   APP1,

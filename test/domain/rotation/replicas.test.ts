@@ -3,7 +3,7 @@ import { runEvents, runMetrics } from '../../../functions/adapters/signals.js';
 import type { RawConfig } from '../../../functions/domain/config.js';
 import { DAY_MS } from '../../../functions/domain/renewal.js';
 import { replicaTagValue, versionMark } from '../../../functions/domain/replicas.js';
-import { replicaChecksOn } from '../../../functions/domain/rotation/replication.js';
+import { replicaChecksOn } from '../../../functions/domain/rotation/upkeep/replication.js';
 import {
   datesFor,
   type FakeContext,

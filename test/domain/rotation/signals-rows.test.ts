@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RotatorError } from '../../../functions/domain/errors.js';
-import { knownBefore, type Outcome } from '../../../functions/domain/rotation/ledger.js';
+import { knownBefore } from '../../../functions/domain/rotation/ledger.js';
+import type { Outcome } from '../../../functions/domain/rotation/outcomes.js';
 import {
   orphansTagValue,
   parseOrphansTag,

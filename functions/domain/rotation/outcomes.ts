@@ -1,0 +1,67 @@
+import { asError, type FailureScope, RotatorError } from '../errors.js';
+import type { CertificateDates, ListedCertificate } from '../renewal.js';
+import type { UserReport } from '../report.js';
+import type { SecretState } from '../stored-value.js';
+
+/**
+ * Outcomes: what one user's row says, and the small builders every phase makes its row with.
+ * The ledger (`ledger.ts`) keeps the rows.
+ */
+
+export type Outcome = Omit<UserReport, 'projectId' | 'username' | 'secretName'>;
+
+/**
+ * A user failure the engine decides on (no Atlas or AWS error behind it). It carries the secret
+ * state read so far, so the report still shows which certificate the secret holds.
+ */
+export class UserFailure extends RotatorError {
+  constructor(
+    message: string,
+    code: string,
+    remedy: string,
+    readonly state?: SecretState,
+  ) {
+    super(message, { code, remedy, scope: 'user' });
+    this.name = 'UserFailure';
+  }
+}
+
+export const toDates = (state: SecretState | undefined): CertificateDates | undefined =>
+  state?.current?.kind === 'ours' ? state.current.value : undefined;
+
+export const heldFields = (state: SecretState | undefined, held: CertificateDates | undefined) => ({
+  secretArn: state?.arn,
+  serialNumber: held?.serialNumber,
+  notAfter: held?.notAfter.toISOString(),
+});
+
+export const serialsOf = (certs: readonly ListedCertificate[]): string[] =>
+  certs.map((c) => c.serialNumber);
+
+/** What an outcome keeps of an assessment: the held certificate and the orphans. */
+export interface Basis {
+  state: SecretState | undefined;
+  held: CertificateDates | undefined;
+  orphans: readonly ListedCertificate[];
+}
+
+/** A report outcome that keeps what the assessment knew. */
+export const outcome = (
+  basis: Basis | undefined,
+  action: Outcome['action'],
+  reason: string,
+): Outcome => ({
+  ...heldFields(basis?.state, basis?.held),
+  action,
+  reason,
+  orphans: basis ? serialsOf(basis.orphans) : [],
+});
+
+export const unexpected = (err: unknown, scope: FailureScope): RotatorError => {
+  const e = asError(err);
+  return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
+    code: 'INTERNAL_ERROR',
+    remedy: 'Retry the run; if it repeats, open an issue with this report.',
+    scope,
+  });
+};
