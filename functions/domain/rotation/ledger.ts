@@ -1,10 +1,19 @@
 import { DeadlineError, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { CertificateDates } from '../renewal.js';
 import { replicaArns } from '../replicas.js';
 import { type RunFailure, STOPPED_REASON, type UserReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
-import { heldFields, type Outcome, outcome, toDates, UserFailure, unexpected } from './outcomes.js';
+import {
+  type FailureBasis,
+  heldFields,
+  isFailure,
+  type Outcome,
+  outcome,
+  type Result,
+  toDates,
+  UserFailure,
+  unexpected,
+} from './outcomes.js';
 import { keyOf, sameUser, type UserRef } from './request.js';
 
 type RowUser = UserRef & { secretName: string };
@@ -52,8 +61,12 @@ export class Ledger {
     return this.failure;
   }
 
-  /** Stores the user's row and logs it. Returns undefined so callers can `return record(…)`. */
-  record(user: RowUser, result: Outcome): undefined {
+  /**
+   * Stores the user's row and logs it; a failure becomes the user's failed row, or the stop of
+   * its project or the run (its scope). Returns undefined so callers can `return record(…)`.
+   */
+  record(user: RowUser, given: Result): undefined {
+    const result = isFailure(given) ? this.failUser(user, given.failed, given) : given;
     const row: UserReport = {
       projectId: user.projectId,
       username: user.username,
@@ -142,27 +155,12 @@ export class Ledger {
   }
 
   /** Escalates `err`; the user's outcome is then the stop, or this error as its own failure. */
-  failUser(
-    user: UserRef,
-    err: unknown,
-    basis: {
-      state?: SecretState | undefined;
-      held?: CertificateDates | undefined;
-      orphans?: string[];
-    } = {},
-  ): Outcome {
+  failUser(user: UserRef, err: unknown, basis: FailureBasis = {}): Outcome {
     const stopped = this.escalate(user.projectId, err) ? this.stopped(user) : undefined;
     return stopped ? { ...stopped, orphans: basis.orphans ?? [] } : this.failed(err, basis);
   }
 
-  private failed(
-    err: unknown,
-    basis: {
-      state?: SecretState | undefined;
-      held?: CertificateDates | undefined;
-      orphans?: string[];
-    },
-  ): Outcome {
+  private failed(err: unknown, basis: FailureBasis): Outcome {
     const state = basis.state ?? (err instanceof UserFailure ? err.state : undefined);
     const base = {
       ...heldFields(state, basis.held ?? toDates(state)),

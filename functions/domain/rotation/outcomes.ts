@@ -10,6 +10,31 @@ import type { SecretState } from '../stored-value.js';
 
 export type Outcome = Omit<UserReport, 'projectId' | 'username' | 'secretName'>;
 
+/** What a failed row knows of the user's secret: its certificate and the orphans found. */
+export interface FailureBasis {
+  state?: SecretState | undefined;
+  held?: CertificateDates | undefined;
+  orphans?: string[];
+}
+
+/**
+ * A failed row, before the ledger routes it: the error's scope decides whether it fails the
+ * user, its project or the run (`Ledger.record`). Every phase fails a user this one way.
+ */
+export interface Failure extends FailureBasis {
+  readonly failed: unknown;
+}
+
+/** What a phase ends a user's renewal with: its row, or its failure. */
+export type Result = Outcome | Failure;
+
+export const failure = (error: unknown, basis: FailureBasis = {}): Failure => ({
+  failed: error,
+  ...basis,
+});
+
+export const isFailure = (result: Result): result is Failure => 'failed' in result;
+
 /**
  * A user failure the engine decides on (no Atlas or AWS error behind it). It carries the secret
  * state read so far, so the report still shows which certificate the secret holds.

@@ -4,16 +4,13 @@ import { asError } from '../errors.js';
 import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { type Outcome, outcome, serialsOf, UserFailure } from './outcomes.js';
-import { makeCurrent } from './promote.js';
+import { type Outcome, outcome, UserFailure } from './outcomes.js';
 import type { Run } from './run-state.js';
-import { withDrift } from './upkeep/drift.js';
-import { heldBack, holdsBack, proveLogin, withProof } from './verify.js';
 
 /**
  * Resume: finish a rotation a previous run stored as AWSPENDING but did not promote. The pending
- * value is judged first (pure); an unusable one has its label dropped and the caller decides
- * afresh from the current certificate.
+ * value is judged first (pure); an unusable one has its label dropped and the renewal decides
+ * afresh from the current certificate; a usable one goes on to be promoted.
  */
 
 export type PendingJudgement =
@@ -51,12 +48,15 @@ export const judgePending = (input: {
   return { kind: 'wait', cert };
 };
 
-/** Promotes, waits, or drops the pending version. Undefined: dropped, decide afresh. */
-export const resume = async (
-  run: Run,
-  user: UserSettings,
-  a: Assessment,
-): Promise<Outcome | undefined> => {
+/** What resuming comes to: the pending version to promote, a row, or the version dropped. */
+export type Resumed =
+  | { kind: 'promote'; cert: ValidatedCertificate; versionId: string }
+  | { kind: 'row'; outcome: Outcome }
+  /** Dropped as unusable: decide afresh from the current certificate. */
+  | { kind: 'dropped' };
+
+/** Judges the pending version; waits for it, or drops it. */
+export const resume = async (run: Run, user: UserSettings, a: Assessment): Promise<Resumed> => {
   const { ctx } = run;
   const state = a.state as SecretState;
   const pendingId = state.pendingVersionId as string;
@@ -84,33 +84,23 @@ export const resume = async (
       problem: judged.problem,
     });
     await ctx.store.dropPending(state, pendingId);
-    return undefined;
+    return { kind: 'dropped' };
   }
   const { cert } = judged;
   if (judged.kind === 'wait') {
     return {
-      ...outcome(
-        a,
-        'failed',
-        `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
-      ),
-      errorCode: 'PENDING_NOT_LISTED',
-      remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
+      kind: 'row',
+      outcome: {
+        ...outcome(
+          a,
+          'failed',
+          `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
+        ),
+        errorCode: 'PENDING_NOT_LISTED',
+        remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
+      },
     };
   }
-  // A pending version its login check held back is checked again here, nothing minted.
-  const proof = await proveLogin(run, user, cert, a.held);
-  if (holdsBack(proof)) {
-    return heldBack(proof, cert, { state, held: a.held, orphans: serialsOf(a.orphans) });
-  }
-  const drift = await makeCurrent(run, state, pendingId, cert.notAfter, user);
-  const row = withDrift(
-    outcome(
-      { ...a, held: cert },
-      'resumed',
-      `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`,
-    ),
-    drift,
-  );
-  return withProof(row, proof);
+  // A pending version its login check held back is checked again when promoted, nothing minted.
+  return { kind: 'promote', cert, versionId: pendingId };
 };

@@ -75,7 +75,7 @@ const daysText = (replaced: CertificateDates | undefined, now: Date): string => 
 };
 
 /** Runs the project's login check on a certificate about to be made current. */
-export const proveLogin = async (
+export const verify = async (
   run: Run,
   user: UserSettings,
   cert: ValidatedCertificate,
