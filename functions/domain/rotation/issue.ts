@@ -150,8 +150,8 @@ const mint = async (
         criticalDays,
         attempt,
       });
-      if (!gate.mint) {
-        const { message, code, remedy } = gate.refusal;
+      if (gate.kind === 'refuse') {
+        const { message, code, remedy } = gate;
         return {
           kind: 'failed',
           error: new UserFailure(message, code, remedy),

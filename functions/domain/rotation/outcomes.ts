@@ -2,6 +2,7 @@ import { asError, type FailureScope, RotatorError } from '../errors.js';
 import type { CertificateDates, ListedCertificate } from '../renewal.js';
 import type { UserReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
+import type { Refusal } from './policies/chain.js';
 
 /**
  * Outcomes: what one user's row says, and the small builders every phase makes its row with.
@@ -33,7 +34,12 @@ export const failure = (error: unknown, basis: FailureBasis = {}): Failure => ({
   ...basis,
 });
 
-export const isFailure = (result: Result): result is Failure => 'failed' in result;
+/** The failure of a user a check refused: the engine's decision, no Atlas or AWS error behind it. */
+export const refused = (refusal: Refusal, basis: FailureBasis = {}): Failure =>
+  failure(new UserFailure(refusal.message, refusal.code, refusal.remedy), basis);
+
+export const isFailure = <T extends object>(result: T | Failure): result is Failure =>
+  'failed' in result;
 
 /**
  * A user failure the engine decides on (no Atlas or AWS error behind it). It carries the secret

@@ -1,9 +1,8 @@
 import type { ValidatedCertificate } from '../certificate.js';
 import type { UserSettings } from '../config.js';
-import type { CertificateDates } from '../renewal.js';
 import type { SecretState } from '../stored-value.js';
 import { pollList } from './listing.js';
-import { heldFields, type Outcome } from './outcomes.js';
+import { type Failure, type FailureBasis, refused } from './outcomes.js';
 import type { Run } from './run-state.js';
 
 /**
@@ -24,19 +23,17 @@ export const listedYet = async (
   return listed.seen;
 };
 
-/** The row of a certificate left AWSPENDING because Atlas does not list it yet. */
-export const notListedYet = (
-  before: { state: SecretState; held: CertificateDates | undefined },
-  cert: ValidatedCertificate,
-  orphans: string[],
-): Outcome => ({
-  ...heldFields(before.state, before.held),
-  action: 'failed',
-  reason: `Atlas does not list the new certificate ${cert.serialNumber} yet; stored as AWSPENDING, not made current`,
-  errorCode: 'NEW_CERTIFICATE_NOT_LISTED',
-  remedy: 'The next run promotes it once Atlas lists it; if it never does, check the Atlas user.',
-  orphans,
-});
+/** The failure of a certificate left AWSPENDING because Atlas does not list it yet. */
+export const notListedYet = (cert: ValidatedCertificate, basis: FailureBasis): Failure =>
+  refused(
+    {
+      code: 'NEW_CERTIFICATE_NOT_LISTED',
+      message: `Atlas does not list the new certificate ${cert.serialNumber} yet; stored as AWSPENDING, not made current`,
+      remedy:
+        'The next run promotes it once Atlas lists it; if it never does, check the Atlas user.',
+    },
+    basis,
+  );
 
 /** Moves AWSCURRENT (and AWSPREVIOUS) to `versionId`. */
 export const promote = (run: Run, state: SecretState, versionId: string): Promise<void> =>

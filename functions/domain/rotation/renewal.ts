@@ -5,8 +5,8 @@ import type { SecretState } from '../stored-value.js';
 import { acquire } from './acquire.js';
 import { type Assessment, assess } from './assess.js';
 import { issue } from './issue.js';
-import { failure, type Outcome, outcome, type Result, serialsOf } from './outcomes.js';
-import { decideFor } from './policies/renewal.js';
+import { failure, isFailure, type Outcome, outcome, type Result, serialsOf } from './outcomes.js';
+import { decide, renewalKey } from './policies/renewal.js';
 import { listedYet, notListedYet, promote } from './promote.js';
 import { resume } from './resume.js';
 import type { Run } from './run-state.js';
@@ -34,7 +34,9 @@ export const renew = async (
 
   let first: Assessment;
   try {
-    first = await assess(run, user, indexed);
+    const assessed = await assess(run, user, indexed);
+    if (isFailure(assessed)) return assessed;
+    first = assessed;
     ledger.noteSecret(user, first.state ?? null);
   } catch (err) {
     return failure(err);
@@ -64,7 +66,9 @@ export const renew = async (
       // meanwhile. Atlas's list from a moment ago stands (a certificate minted since then by
       // a crashed run shows up as an orphan next time). A user without a secret needs no
       // second read: creating the secret tells whether another run made it meanwhile.
-      current = first.state ? await assess(run, user, undefined, first.listed) : first;
+      const again = first.state ? await assess(run, user, undefined, first.listed) : first;
+      if (isFailure(again)) return failure(again.failed, basisOf(first, lost));
+      current = again;
       if (!current.decision.due) {
         const reason = `${current.decision.reason} (rotated by another run meanwhile)`;
         return outcome(current, 'skipped', reason);
@@ -74,7 +78,7 @@ export const renew = async (
 
       if (a.state?.pendingVersionId) {
         const resumed = await resume(run, user, a);
-        if (resumed.kind === 'row') return resumed.outcome;
+        if (resumed.kind === 'failed') return resumed.failure;
         if (resumed.kind === 'promote') {
           const { cert } = resumed;
           const said = `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`;
@@ -82,7 +86,9 @@ export const renew = async (
           const basis = { state: a.state, held: a.held, orphans: lost };
           return await makeCurrent(run, user, { ...basis, ...resumed }, row);
         }
-        const decision = decideFor(user, a.held, a.forced, run.ctx.clock.now());
+        const now = run.ctx.clock.now();
+        const key = renewalKey(user);
+        const decision = decide({ held: a.held, policy: user, key, now, force: a.forced });
         if (!decision.due) {
           const said = `dropped an unusable pending version; ${decision.reason}`;
           return { ...outcome(a, 'skipped', said), orphans: lost };
@@ -108,7 +114,7 @@ export const renew = async (
         return reportOnly(row, await verify(run, user, cert, undefined));
       }
       if (!(await listedYet(run, user, cert))) {
-        return notListedYet({ state, held: a.held }, cert, lost);
+        return notListedYet(cert, { state, held: a.held, orphans: lost });
       }
       const row: Outcome = {
         ...stored,

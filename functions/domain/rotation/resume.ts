@@ -4,7 +4,7 @@ import { asError } from '../errors.js';
 import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { type Outcome, outcome, UserFailure } from './outcomes.js';
+import { type Failure, refused, serialsOf } from './outcomes.js';
 import type { Run } from './run-state.js';
 
 /**
@@ -51,7 +51,8 @@ export const judgePending = (input: {
 /** What resuming comes to: the pending version to promote, a row, or the version dropped. */
 export type Resumed =
   | { kind: 'promote'; cert: ValidatedCertificate; versionId: string }
-  | { kind: 'row'; outcome: Outcome }
+  /** Not ours, or not listed by Atlas yet: the user fails, the version stays. */
+  | { kind: 'failed'; failure: Failure }
   /** Dropped as unusable: decide afresh from the current certificate. */
   | { kind: 'dropped' };
 
@@ -60,6 +61,7 @@ export const resume = async (run: Run, user: UserSettings, a: Assessment): Promi
   const { ctx } = run;
   const state = a.state as SecretState;
   const pendingId = state.pendingVersionId as string;
+  const basis = { state, held: a.held, orphans: serialsOf(a.orphans) };
   const judged = judgePending({
     text: await ctx.store.readPending(state),
     user,
@@ -69,12 +71,12 @@ export const resume = async (run: Run, user: UserSettings, a: Assessment): Promi
     listLagGraceMs: run.tuning.listLagGraceMs,
   });
   if (judged.kind === 'foreign') {
-    throw new UserFailure(
-      `secret ${user.secretName} has a pending version this rotator did not write (${judged.problem})`,
-      'FOREIGN_PENDING_VERSION',
-      `Another tool may be rotating this secret: finish or remove its AWSPENDING (aws secretsmanager update-secret-version-stage --secret-id ${user.secretName} --version-stage AWSPENDING --remove-from-version-id ${pendingId}), or point the user at another secretName. Nothing was minted or dropped.`,
-      state,
-    );
+    const refusal = {
+      code: 'FOREIGN_PENDING_VERSION',
+      message: `secret ${user.secretName} has a pending version this rotator did not write (${judged.problem})`,
+      remedy: `Another tool may be rotating this secret: finish or remove its AWSPENDING (aws secretsmanager update-secret-version-stage --secret-id ${user.secretName} --version-stage AWSPENDING --remove-from-version-id ${pendingId}), or point the user at another secretName. Nothing was minted or dropped.`,
+    };
+    return { kind: 'failed', failure: refused(refusal, basis) };
   }
   if (judged.kind === 'abandon') {
     ctx.log.warn('abandoning an unusable pending version', {
@@ -88,18 +90,12 @@ export const resume = async (run: Run, user: UserSettings, a: Assessment): Promi
   }
   const { cert } = judged;
   if (judged.kind === 'wait') {
-    return {
-      kind: 'row',
-      outcome: {
-        ...outcome(
-          a,
-          'failed',
-          `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
-        ),
-        errorCode: 'PENDING_NOT_LISTED',
-        remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
-      },
+    const refusal = {
+      code: 'PENDING_NOT_LISTED',
+      message: `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
+      remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
     };
+    return { kind: 'failed', failure: refused(refusal, basis) };
   }
   // A pending version its login check held back is checked again when promoted, nothing minted.
   return { kind: 'promote', cert, versionId: pendingId };

@@ -1,7 +1,7 @@
 import type { UserSettings } from '../config.js';
 import type { SecretState } from '../stored-value.js';
 import { outOfTime } from './deadlines.js';
-import { outcome, type Result } from './outcomes.js';
+import { outcome, type Result, refused } from './outcomes.js';
 import type { Run } from './run-state.js';
 
 /**
@@ -19,15 +19,11 @@ export const triage = (
   const stopped = ledger.stopped(user);
   if (stopped) return stopped;
   if (sharesSecretWith) {
-    return {
-      ...outcome(
-        undefined,
-        'failed',
-        `secret name ${user.secretName} is also the name for ${sharesSecretWith}`,
-      ),
-      errorCode: 'SECRET_NAME_COLLISION',
+    return refused({
+      code: 'SECRET_NAME_COLLISION',
+      message: `secret name ${user.secretName} is also the name for ${sharesSecretWith}`,
       remedy: 'Give one of the users an explicit secretName, or exclude one from discovery.',
-    };
+    });
   }
   if (!user.enabled) return outcome(undefined, 'skipped', 'disabled in config (enabled: false)');
   const late = outOfTime(run);

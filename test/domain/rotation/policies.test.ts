@@ -7,8 +7,8 @@ import {
   windowOpensAt,
 } from '../../../functions/domain/renewal.js';
 import {
+  type Check,
   firstVerdict,
-  type Refusal,
   type Verdict,
 } from '../../../functions/domain/rotation/policies/chain.js';
 import {
@@ -16,6 +16,7 @@ import {
   type MintGate,
   type MintGateInput,
   OrphanLimit,
+  WithinOrphanLimit,
 } from '../../../functions/domain/rotation/policies/mint-gate.js';
 import {
   type CheckInput,
@@ -28,15 +29,15 @@ import {
   CertificateExpired,
   type Decision,
   decide,
-  decideFor,
-  evaluateUser,
   ForcedByOperator,
-  isRefusal,
   NoCertificateStored,
   PendingRotationLeft,
   RENEWAL_CHECKS,
   type RenewalInput,
   RenewalWindow,
+  renewalKey,
+  toDecision,
+  USER_CHECKS,
 } from '../../../functions/domain/rotation/policies/renewal.js';
 import type { CurrentValue, SecretState } from '../../../functions/domain/stored-value.js';
 
@@ -229,8 +230,13 @@ describe('policies: the mint gate', () => {
     attempt: 1,
     ...over,
   });
-  const word = (g: MintGate) =>
-    g.mint ? (g.pastOrphanLimit ? 'mint past limit' : 'mint') : g.refusal.code;
+  const word = (g: MintGate | undefined) =>
+    g?.kind === 'mint' ? (g.pastOrphanLimit ? 'mint past limit' : 'mint') : g?.code;
+  const orphanChecks: Check<MintGateInput, MintGate>[] = [
+    WithinOrphanLimit,
+    CriticalFloor,
+    OrphanLimit,
+  ];
   const full = { recentOrphans: 3 };
   const LIMIT = 'ORPHAN_LIMIT';
 
@@ -248,18 +254,15 @@ describe('policies: the mint gate', () => {
       ['at the limit, nothing held, try 2', { ...full, held: undefined, attempt: 2 }, LIMIT],
     ]),
   )('OrphanLimit: %s', (_, over, want) => {
-    expect(word(OrphanLimit.evaluate(gate(over)))).toBe(want);
+    expect(word(firstVerdict(orphanChecks, gate(over)))).toBe(want);
   });
 
   it('OrphanLimit refuses with the count, the window and a remedy', () => {
     expect(OrphanLimit.evaluate(gate({ recentOrphans: 4, orphanWindowDays: 14 }))).toEqual({
-      mint: false,
-      refusal: {
-        code: LIMIT,
-        message:
-          'refusing to mint: 4 certificate(s) minted in the last 14 days were lost (orphans)',
-        remedy: expect.stringMatching(/cannot be deleted.*age out of the window/),
-      },
+      kind: 'refuse',
+      code: LIMIT,
+      message: 'refusing to mint: 4 certificate(s) minted in the last 14 days were lost (orphans)',
+      remedy: expect.stringMatching(/cannot be deleted.*age out of the window/),
     });
   });
 
@@ -271,15 +274,22 @@ describe('policies: the mint gate', () => {
       ['about to expire, second attempt', { now: critical, attempt: 2 }, false],
     ]),
   )('CriticalFloor: %s', (_, over, want) => {
-    expect(CriticalFloor.applies(gate(over))).toBe(want);
+    expect(CriticalFloor.evaluate(gate(over)) !== undefined).toBe(want);
   });
 });
 
 describe('policies: the chain', () => {
   const everything = state({ deletedDate, current: foreign, pendingVersionId: 'v-pending' });
   const alienPending = state({ current: foreign, pendingVersionId: 'v-pending' });
-  const summary = (v: Refusal | Decision) =>
-    isRefusal(v) ? v.code : v.due ? `due: ${v.reason}` : 'not due';
+  const summary = (v: Verdict | Decision | undefined) => {
+    if (v && 'due' in v) return v.due ? `due: ${v.reason}` : 'not due';
+    return v?.kind === 'refuse' ? v.code : v?.kind === 'due' ? `due: ${v.reason}` : 'not due';
+  };
+  // The whole chain for one user, as the assessment runs it.
+  const evaluateUser = (i: CheckInput) =>
+    firstVerdict(USER_CHECKS, { ...i, policy: i.user, key: renewalKey(i.user) });
+  const decideFor = (u: CheckInput['user'], h: CertificateDates, force: boolean, at: Date) =>
+    decide({ held: h, policy: u, key: renewalKey(u), now: at, force });
   const RESUMES = 'due: an interrupted rotation left a pending version';
   const FORCED = 'due: forced by the operator';
   const NONE = 'due: no certificate stored yet';
@@ -322,8 +332,8 @@ describe('policies: the chain', () => {
     'evaluateUser refuses with $code, naming the secret and the fix',
     ({ code, over, message, remedies }) => {
       const v = evaluateUser(input(over));
-      expect(v).toEqual({ code, message, remedy: expect.any(String) });
-      if (!isRefusal(v)) throw new Error('expected a refusal');
+      expect(v).toEqual({ kind: 'refuse', code, message, remedy: expect.any(String) });
+      if (v?.kind !== 'refuse') throw new Error('expected a refusal');
       for (const r of remedies) expect(v.remedy).toContain(r);
       // Deletion cannot be forced away, so its remedy must not offer --force.
       expect(v.remedy.includes(fix)).toBe(code !== DELETED);
@@ -331,8 +341,10 @@ describe('policies: the chain', () => {
   );
 
   it('evaluateUser gives the decision of decideFor when nothing refuses', () => {
-    expect(evaluateUser(input())).toEqual(decideFor(user, held, false, now));
-    expect(isRefusal(evaluateUser(input()))).toBe(false);
+    const v = evaluateUser(input());
+    if (v?.kind === 'refuse') throw new Error('expected a decision');
+    expect(toDecision(v)).toEqual(decideFor(user, held, false, now));
+    expect(evaluateUser(input())?.kind).not.toBe('refuse');
   });
 
   const due = (reason: string): Verdict => ({ kind: 'due', reason });
@@ -396,7 +408,7 @@ describe('policies: the chain', () => {
       remedy: expect.stringContaining(`cancel-rotate-secret --secret-id ${user.secretName}`),
     });
     expect(evaluateUser(input({ state: state({ rotationEnabled: false }) }))).toMatchObject({
-      due: false,
+      kind: 'not-due',
     });
     expect(RENEWAL_CHECKS.map((c) => c.name)).toEqual([
       'ForcedByOperator',

@@ -1,4 +1,4 @@
-import type { Check } from './chain.js';
+import type { Check, Refuse } from './chain.js';
 
 /** Atlas refusals: what Atlas's create would refuse, checked before a secret is created or a mint tried. */
 
@@ -14,7 +14,7 @@ export interface AtlasFactsInput {
 }
 
 /** Atlas mints managed certificates only for `x509Type: MANAGED` users on `$external`. */
-export const UserNotManagedX509: Check<AtlasFactsInput> = {
+export const UserNotManagedX509: Check<AtlasFactsInput, Refuse> = {
   name: 'UserNotManagedX509',
   evaluate: ({ databaseUser: u, user }) =>
     u && (u.x509Type !== 'MANAGED' || u.databaseName !== '$external')
@@ -28,7 +28,7 @@ export const UserNotManagedX509: Check<AtlasFactsInput> = {
 };
 
 /** A customer CA ("advanced X.509") on the project makes Atlas refuse managed certificates. */
-export const CustomerCaBlocksManaged: Check<AtlasFactsInput> = {
+export const CustomerCaBlocksManaged: Check<AtlasFactsInput, Refuse> = {
   name: 'CustomerCaBlocksManaged',
   evaluate: ({ customerCa, user }) =>
     customerCa
@@ -43,7 +43,7 @@ export const CustomerCaBlocksManaged: Check<AtlasFactsInput> = {
 };
 
 /** In the order Atlas's create checks them. */
-export const ATLAS_REFUSALS: readonly Check<AtlasFactsInput>[] = [
+export const ATLAS_REFUSALS: readonly Check<AtlasFactsInput, Refuse>[] = [
   UserNotManagedX509,
   CustomerCaBlocksManaged,
 ];

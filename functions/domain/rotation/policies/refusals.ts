@@ -1,6 +1,6 @@
 import { type CertificateDates, heldButUnlisted, type ListedCertificate } from '../../renewal.js';
 import type { SecretState } from '../../stored-value.js';
-import type { Check } from './chain.js';
+import type { Check, Refuse } from './chain.js';
 
 /** Refusals: a user whose secret or certificate the rotator must not touch, before anything is written. */
 
@@ -23,7 +23,7 @@ export interface CheckInput {
 
 const ref = (u: { projectId: string; username: string }): string => `${u.projectId}:${u.username}`;
 
-export const SecretScheduledForDeletion: Check<CheckInput> = {
+export const SecretScheduledForDeletion: Check<CheckInput, Refuse> = {
   name: 'SecretScheduledForDeletion',
   evaluate: ({ state, user }) =>
     state?.deletedDate
@@ -36,7 +36,7 @@ export const SecretScheduledForDeletion: Check<CheckInput> = {
       : undefined,
 };
 
-export const SecretRotationEnabled: Check<CheckInput> = {
+export const SecretRotationEnabled: Check<CheckInput, Refuse> = {
   name: 'SecretRotationEnabled',
   evaluate: ({ state, user }) =>
     state?.rotationEnabled
@@ -49,7 +49,7 @@ export const SecretRotationEnabled: Check<CheckInput> = {
       : undefined,
 };
 
-export const SecretHoldsForeignValue: Check<CheckInput> = {
+export const SecretHoldsForeignValue: Check<CheckInput, Refuse> = {
   name: 'SecretHoldsForeignValue',
   evaluate: ({ state, user, forced }) =>
     state?.current?.kind === 'foreign' && !forced
@@ -62,7 +62,7 @@ export const SecretHoldsForeignValue: Check<CheckInput> = {
       : undefined,
 };
 
-export const HeldCertificateUnknownToAtlas: Check<CheckInput> = {
+export const HeldCertificateUnknownToAtlas: Check<CheckInput, Refuse> = {
   name: 'HeldCertificateUnknownToAtlas',
   evaluate: ({ held, listed, now, listLagGraceMs, forced, user }) =>
     !forced && heldButUnlisted({ held, listed, now, graceMs: listLagGraceMs })
@@ -76,7 +76,7 @@ export const HeldCertificateUnknownToAtlas: Check<CheckInput> = {
 };
 
 /** The refusals, in order: a refused user is reported before anything is minted or written. */
-export const REFUSALS: readonly Check<CheckInput>[] = [
+export const REFUSALS: readonly Check<CheckInput, Refuse>[] = [
   SecretScheduledForDeletion,
   SecretRotationEnabled,
   SecretHoldsForeignValue,

@@ -1,5 +1,5 @@
 import { type CertificateDates, DAY_MS, renewalTime, windowOpensAt } from '../../renewal.js';
-import { type Check, firstVerdict, type Refusal, type Verdict } from './chain.js';
+import { type Check, type Due, firstVerdict, type NotDue, type Refuse } from './chain.js';
 import { type CheckInput, REFUSALS } from './refusals.js';
 
 /** Renewal: whether the certificate applications read (AWSCURRENT) is due for replacement. */
@@ -11,7 +11,8 @@ const days = (ms: number): string => {
 
 const isoDay = (date: Date): string => date.toISOString().slice(0, 10);
 
-export const PendingRotationLeft: Check<CheckInput> = {
+/** Finishing an interrupted rotation comes before any renewal rule. */
+export const PendingRotationLeft: Check<Pick<CheckInput, 'state'>, Due> = {
   name: 'PendingRotationLeft',
   evaluate: ({ state }) =>
     state?.pendingVersionId
@@ -26,18 +27,18 @@ export type RenewalInput = Pick<CheckInput, 'held' | 'forced' | 'now'> & {
   key: string;
 };
 
-export const ForcedByOperator: Check<RenewalInput> = {
+export const ForcedByOperator: Check<RenewalInput, Due | NotDue> = {
   name: 'ForcedByOperator',
   evaluate: ({ forced }) =>
     forced ? { kind: 'due', reason: 'forced by the operator' } : undefined,
 };
 
-export const NoCertificateStored: Check<RenewalInput> = {
+export const NoCertificateStored: Check<RenewalInput, Due | NotDue> = {
   name: 'NoCertificateStored',
   evaluate: ({ held }) => (held ? undefined : { kind: 'due', reason: 'no certificate stored yet' }),
 };
 
-export const CertificateExpired: Check<RenewalInput> = {
+export const CertificateExpired: Check<RenewalInput, Due | NotDue> = {
   name: 'CertificateExpired',
   evaluate: ({ held, now }) =>
     held && held.notAfter <= now
@@ -46,7 +47,7 @@ export const CertificateExpired: Check<RenewalInput> = {
 };
 
 /** Due once the (spread) renewal time has come; otherwise says when it will. Always answers. */
-export const RenewalWindow: Check<RenewalInput> = {
+export const RenewalWindow: Check<RenewalInput, Due | NotDue> = {
   name: 'RenewalWindow',
   evaluate: ({ held, policy, key, now }) => {
     if (!held) return undefined;
@@ -66,23 +67,25 @@ export const RenewalWindow: Check<RenewalInput> = {
   },
 };
 
-export const RENEWAL_CHECKS: readonly Check<RenewalInput>[] = [
+export const RENEWAL_CHECKS: readonly Check<RenewalInput, Due | NotDue>[] = [
   ForcedByOperator,
   NoCertificateStored,
   CertificateExpired,
   RenewalWindow,
 ];
 
+/** The renewal decision a user's assessment carries. */
 export type Decision =
   | { due: true; reason: string }
   | { due: false; reason: string; renewAt: Date };
 
-const asDecision = (verdict: Verdict | undefined): Decision => {
+/** The renewal chain's answer as a decision: it always answers. */
+export const toDecision = (verdict: Due | NotDue | undefined): Decision => {
   if (verdict?.kind === 'due') return { due: true, reason: verdict.reason };
   if (verdict?.kind === 'not-due')
     return { due: false, reason: verdict.reason, renewAt: verdict.renewAt };
   // RenewalWindow answers whenever a certificate is held, NoCertificateStored when none is.
-  throw new Error(`renewal checks gave no decision (${verdict?.kind ?? 'none'})`);
+  throw new Error('renewal checks gave no decision (none)');
 };
 
 /** Is the certificate applications read (AWSCURRENT) due for replacement? */
@@ -93,27 +96,21 @@ export const decide = (input: {
   now: Date;
   force?: boolean;
 }): Decision =>
-  asDecision(firstVerdict(RENEWAL_CHECKS, { ...input, forced: input.force === true }));
+  toDecision(firstVerdict(RENEWAL_CHECKS, { ...input, forced: input.force === true }));
 
-/** The whole chain for one user: a refusal, or whether it is due. */
-export const evaluateUser = (input: CheckInput): Refusal | Decision => {
-  const refused = firstVerdict(REFUSALS, input);
-  if (refused?.kind === 'refuse') {
-    const { kind: _, ...refusal } = refused;
-    return refusal;
-  }
-  const pending = PendingRotationLeft.evaluate(input);
-  if (pending?.kind === 'due') return { due: true, reason: pending.reason };
-  return decideFor(input.user, input.held, input.forced, input.now);
-};
+/** A user's renewal key: it spreads the user's renewal inside the window. */
+export const renewalKey = (user: { projectId: string; username: string }): string =>
+  `${user.projectId}/${user.username}`;
 
-/** The renewal decision for a user: its key spreads its renewal inside the window. */
-export const decideFor = (
-  user: CheckInput['user'],
-  held: CertificateDates | undefined,
-  forced: boolean,
-  now: Date,
-): Decision =>
-  decide({ held, policy: user, key: `${user.projectId}/${user.username}`, now, force: forced });
+/** What the whole chain for one user looks at: the refusals' input and the renewal rules'. */
+export type UserInput = CheckInput & RenewalInput;
 
-export const isRefusal = (v: Refusal | Decision): v is Refusal => 'code' in v;
+/**
+ * The whole chain for one user, in order: the refusals (a refused user is reported before
+ * anything is minted or written), an interrupted rotation, then the renewal rules.
+ */
+export const USER_CHECKS: readonly Check<UserInput, Refuse | Due | NotDue>[] = [
+  ...REFUSALS,
+  PendingRotationLeft,
+  ...RENEWAL_CHECKS,
+];
