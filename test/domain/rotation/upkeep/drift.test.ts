@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config.js';
-import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
-import { RotatorError } from '../../../functions/domain/errors.js';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
-import { auditSlot } from '../../../functions/domain/rotation/upkeep/drift.js';
-import { PENDING } from '../../../functions/domain/stored-value.js';
+import type { RawConfig } from '../../../../functions/domain/config.js';
+import { readerPolicy, wantedPolicy } from '../../../../functions/domain/consumers.js';
+import { RotatorError } from '../../../../functions/domain/errors.js';
+import { DAY_MS } from '../../../../functions/domain/renewal.js';
+import { auditSlot } from '../../../../functions/domain/rotation/upkeep/drift.js';
+import { PENDING } from '../../../../functions/domain/stored-value.js';
 import {
   APP1,
   datesFor,
@@ -17,7 +17,7 @@ import {
   rowOf,
   T0,
   userOf,
-} from '../../support/fakes.js';
+} from '../../../support/fakes.js';
 
 const A = 'arn:aws:iam::111122223333:role/app1-reader';
 const B = 'arn:aws:iam::444455556666:role/batch-reader';

@@ -1,45 +1,33 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CertificateDates,
   DAY_MS,
   HOUR_MS,
   renewalTime,
   windowOpensAt,
-} from '../../../functions/domain/renewal.js';
+} from '../../../../functions/domain/renewal.js';
 import {
-  type Check,
   firstVerdict,
   type Verdict,
-} from '../../../functions/domain/rotation/policies/chain.js';
-import {
-  CriticalFloor,
-  type MintGate,
-  type MintGateInput,
-  OrphanLimit,
-  WithinOrphanLimit,
-} from '../../../functions/domain/rotation/policies/mint-gate.js';
+} from '../../../../functions/domain/rotation/policies/chain.js';
 import {
   type CheckInput,
-  HeldCertificateUnknownToAtlas,
   REFUSALS,
-  SecretHoldsForeignValue,
-  SecretScheduledForDeletion,
-} from '../../../functions/domain/rotation/policies/refusals.js';
+} from '../../../../functions/domain/rotation/policies/refusals.js';
 import {
   CertificateExpired,
   type Decision,
   decide,
   ForcedByOperator,
   NoCertificateStored,
-  PendingRotationLeft,
   RENEWAL_CHECKS,
   type RenewalInput,
   RenewalWindow,
   renewalKey,
   toDecision,
   USER_CHECKS,
-} from '../../../functions/domain/rotation/policies/renewal.js';
-import type { CurrentValue, SecretState } from '../../../functions/domain/stored-value.js';
+} from '../../../../functions/domain/rotation/policies/renewal.js';
+import type { CurrentValue, SecretState } from '../../../../functions/domain/stored-value.js';
 
 const at = (iso: string) => new Date(iso);
 const user = {
@@ -93,61 +81,10 @@ const FOREIGN = 'SECRET_FOREIGN_VALUE';
 const UNKNOWN = 'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS';
 const expired = 'stored certificate expired on 2026-11-10T03:06:35.000Z';
 const day = (d: Date): string => d.toISOString().slice(0, 10);
-/** A verdict in one word: the refusal's code, or its kind; undefined when the check passes. */
-const said = (v: Verdict | undefined) => (v?.kind === 'refuse' ? v.code : v?.kind);
 const reasonOf = (v: Verdict | undefined) => (v && 'reason' in v ? v.reason : undefined);
 /** Puts each row's expectation into its title. */
 const titled = <O, E>(rows: [string, O, E][]): [string, O, E][] =>
   rows.map(([label, over, want]) => [`${label} → ${String(want ?? 'passes')}`, over, want]);
-
-describe('policies: the checks before renewal', () => {
-  const issued = held.notBefore.getTime() + HOUR_MS; // Atlas backdates notBefore by an hour
-  const unlisted = { listed: [] };
-  const other = { listed: [{ ...held, serialNumber: '9', createdAt: held.notBefore }] };
-  const rows = {
-    SecretScheduledForDeletion: [
-      ['no secret', { state: undefined }, undefined],
-      ['a live secret', {}, undefined],
-      ['scheduled for deletion', { state: gone }, DELETED],
-      ['scheduled for deletion, forced', { state: gone, forced: true }, DELETED],
-    ],
-    SecretHoldsForeignValue: [
-      ['no secret', { state: undefined }, undefined],
-      ['an empty secret', { state: state({ current: undefined }) }, undefined],
-      ['our value', {}, undefined],
-      ['a foreign value', { state: alien }, FOREIGN],
-      ['a foreign value, forced', { state: alien, forced: true }, undefined],
-    ],
-    HeldCertificateUnknownToAtlas: [
-      ['listed', {}, undefined],
-      ['not listed', unlisted, UNKNOWN],
-      ['only others listed', other, UNKNOWN],
-      ['unlisted at the grace’s end', { ...unlisted, now: new Date(issued + HOUR_MS) }, undefined],
-      ['unlisted past the grace', { ...unlisted, now: new Date(issued + HOUR_MS + 1) }, UNKNOWN],
-      ['unlisted, longer grace', { ...unlisted, listLagGraceMs: 30 * DAY_MS }, undefined],
-      ['unlisted, expired', { ...unlisted, now: held.notAfter }, undefined],
-      ['unlisted, forced', { ...unlisted, forced: true }, undefined],
-      ['nothing held', { ...unlisted, held: undefined }, undefined],
-    ],
-    PendingRotationLeft: [
-      ['no secret', { state: undefined }, undefined],
-      ['no pending version', {}, undefined],
-      ['a pending version', { state: pending }, 'due'],
-    ],
-  } satisfies Record<string, [string, Partial<CheckInput>, string | undefined][]>;
-  const checks = [
-    SecretScheduledForDeletion,
-    SecretHoldsForeignValue,
-    HeldCertificateUnknownToAtlas,
-    PendingRotationLeft,
-  ];
-  describe.each(checks)('$name', (check) => {
-    const cases = rows[check.name as keyof typeof rows];
-    it.each(titled<Partial<CheckInput>, string | undefined>(cases))('%s', (_, over, want) => {
-      expect(said(check.evaluate(input(over)))).toBe(want);
-    });
-  });
-});
 
 describe('policies: renewal checks', () => {
   const renewal = (over: Partial<RenewalInput> = {}): RenewalInput => ({
@@ -214,67 +151,6 @@ describe('policies: renewal checks', () => {
   ])('RenewalWindow %s', (_, left, expected) => {
     const v = RenewalWindow.evaluate(renewal({ now: new Date(held.notAfter.getTime() - left) }));
     expect(reasonOf(v)).toMatch(expected);
-  });
-});
-
-describe('policies: the mint gate', () => {
-  const critical = at('2026-11-05T00:00:00Z'); // 5 days left, under criticalDays
-  const sevenLeft = new Date(held.notAfter.getTime() - 7 * DAY_MS);
-  const gate = (over: Partial<MintGateInput>): MintGateInput => ({
-    recentOrphans: 0,
-    orphanLimit: 3,
-    orphanWindowDays: 7,
-    held,
-    now,
-    criticalDays: 7,
-    attempt: 1,
-    ...over,
-  });
-  const word = (g: MintGate | undefined) =>
-    g?.kind === 'mint' ? (g.pastOrphanLimit ? 'mint past limit' : 'mint') : g?.code;
-  const orphanChecks: Check<MintGateInput, MintGate>[] = [
-    WithinOrphanLimit,
-    CriticalFloor,
-    OrphanLimit,
-  ];
-  const full = { recentOrphans: 3 };
-  const LIMIT = 'ORPHAN_LIMIT';
-
-  it.each(
-    titled<Partial<MintGateInput>, string>([
-      ['no orphans', {}, 'mint'],
-      ['below the limit', { recentOrphans: 2 }, 'mint'],
-      ['below the limit, critical, try 2', { recentOrphans: 2, now: critical, attempt: 2 }, 'mint'],
-      ['at the limit, not critical', full, LIMIT],
-      ['past the limit, not critical', { recentOrphans: 9 }, LIMIT],
-      ['at the limit, exactly criticalDays left', { ...full, now: sevenLeft }, LIMIT],
-      ['at the limit, critical, try 1', { ...full, now: critical }, 'mint past limit'],
-      ['at the limit, critical, try 2', { ...full, now: critical, attempt: 2 }, LIMIT],
-      ['at the limit, nothing held, try 1', { ...full, held: undefined }, 'mint past limit'],
-      ['at the limit, nothing held, try 2', { ...full, held: undefined, attempt: 2 }, LIMIT],
-    ]),
-  )('OrphanLimit: %s', (_, over, want) => {
-    expect(word(firstVerdict(orphanChecks, gate(over)))).toBe(want);
-  });
-
-  it('OrphanLimit refuses with the count, the window and a remedy', () => {
-    expect(OrphanLimit.evaluate(gate({ recentOrphans: 4, orphanWindowDays: 14 }))).toEqual({
-      kind: 'refuse',
-      code: LIMIT,
-      message: 'refusing to mint: 4 certificate(s) minted in the last 14 days were lost (orphans)',
-      remedy: expect.stringMatching(/cannot be deleted.*age out of the window/),
-    });
-  });
-
-  it.each(
-    titled<Partial<MintGateInput>, boolean>([
-      ['nothing held', { held: undefined }, true],
-      ['about to expire', { now: critical }, true],
-      ['not critical', {}, false],
-      ['about to expire, second attempt', { now: critical, attempt: 2 }, false],
-    ]),
-  )('CriticalFloor: %s', (_, over, want) => {
-    expect(CriticalFloor.evaluate(gate(over)) !== undefined).toBe(want);
   });
 });
 
@@ -345,21 +221,6 @@ describe('policies: the chain', () => {
     if (v?.kind === 'refuse') throw new Error('expected a decision');
     expect(toDecision(v)).toEqual(decideFor(user, held, false, now));
     expect(evaluateUser(input())?.kind).not.toBe('refuse');
-  });
-
-  const due = (reason: string): Verdict => ({ kind: 'due', reason });
-  const refuse: Verdict = { kind: 'refuse', code: 'X', message: 'm', remedy: 'r' };
-  it.each<[string, (Verdict | undefined)[], Verdict | undefined, number]>([
-    ['no checks', [], undefined, 0],
-    ['all pass', [undefined, undefined], undefined, 2],
-    ['the first that answers wins', [undefined, due('b'), due('c')], due('b'), 2],
-    ['a refusal first', [refuse, due('b')], refuse, 1],
-  ])('firstVerdict: %s', (_, verdicts, want, evaluated) => {
-    const checks = verdicts.map((v, i) => ({ name: `c${i}`, evaluate: vi.fn((_: string) => v) }));
-    expect(firstVerdict(checks, 'input')).toEqual(want);
-    expect(checks.map((c) => c.evaluate.mock.calls)).toEqual(
-      checks.map((_, i) => (i < evaluated ? [['input']] : [])),
-    );
   });
 
   const late = at('2026-10-25T00:00:00Z'); // thirds: due; renewBeforeDays 10: not yet

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runEvents, runMetrics } from '../../../functions/adapters/signals.js';
-import type { RawConfig } from '../../../functions/domain/config.js';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
-import { replicaTagValue, versionMark } from '../../../functions/domain/replicas.js';
-import { replicaChecksOn } from '../../../functions/domain/rotation/upkeep/replication.js';
+import { runEvents, runMetrics } from '../../../../functions/adapters/signals.js';
+import type { RawConfig } from '../../../../functions/domain/config.js';
+import { DAY_MS } from '../../../../functions/domain/renewal.js';
+import { replicaTagValue, versionMark } from '../../../../functions/domain/replicas.js';
+import { replicaChecksOn } from '../../../../functions/domain/rotation/upkeep/replication.js';
 import {
   datesFor,
   type FakeContext,
@@ -14,7 +14,7 @@ import {
   rotate,
   rowOf,
   userOf,
-} from '../../support/fakes.js';
+} from '../../../support/fakes.js';
 
 // The fake store's secrets live in eu-west-1 (their ARNs say so): replicas go elsewhere.
 const W2 = 'us-west-2';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
-import { MintCap, mintGate } from '../../../functions/domain/rotation/policies/mint-gate.js';
+import { DAY_MS } from '../../../../functions/domain/renewal.js';
+import { MintCap, mintGate } from '../../../../functions/domain/rotation/policies/mint-gate.js';
 
 const now = new Date('2026-09-01T00:00:00Z');
 const base = {
