@@ -6,7 +6,7 @@ import {
   samePolicy,
   wantedPolicy,
 } from '../../functions/domain/consumers.js';
-import { auditDue, auditSlot } from '../../functions/domain/rotation/reconcile.js';
+import { auditDue, auditSlot } from '../../functions/domain/rotation/upkeep/drift.js';
 
 const A = 'arn:aws:iam::111122223333:role/app1-reader';
 const B = 'arn:aws:iam::444455556666:role/batch-reader';

@@ -12,7 +12,7 @@ import {
   spreadFraction,
   windowOpensAt,
 } from '../../functions/domain/renewal.js';
-import { decide } from '../../functions/domain/rotation/policies.js';
+import { decide } from '../../functions/domain/rotation/policies/renewal.js';
 
 const at = (iso: string) => new Date(iso);
 const cert = (notBefore: string, notAfter: string, serialNumber = '1'): CertificateDates => ({

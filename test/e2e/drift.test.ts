@@ -6,7 +6,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { wantedPolicy } from '../../functions/domain/consumers.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
-import { auditSlot } from '../../functions/domain/rotation/reconcile.js';
+import { auditSlot } from '../../functions/domain/rotation/upkeep/drift.js';
 import { sm } from '../../tools/aws/seed.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 

@@ -9,7 +9,7 @@ import { REPLICAS_TAG } from '../../functions/adapters/aws/secret-store/tags.js'
 import { ConfigError } from '../../functions/domain/config/errors.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../functions/domain/renewal.js';
-import { replicaChecksOn } from '../../functions/domain/rotation/replication.js';
+import { replicaChecksOn } from '../../functions/domain/rotation/upkeep/replication.js';
 import { sm } from '../../tools/aws/seed.js';
 import { Harness, P1, rowOf } from '../support/harness.js';
 

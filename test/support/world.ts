@@ -4,7 +4,6 @@ import { parseConfig } from '../../functions/domain/config/resolve.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../../functions/domain/config/types.js';
 import type { RunReport, UserReport } from '../../functions/domain/report.js';
-import { fixedPace } from '../../functions/domain/rotation/context.js';
 import {
   type RotationContext,
   type RotationRequest,
@@ -12,6 +11,7 @@ import {
   type UserRef,
 } from '../../functions/domain/rotation/index.js';
 import type { UserPace } from '../../functions/domain/rotation/ports.js';
+import { fixedPace } from '../../functions/domain/rotation/run-state.js';
 import { FakeAtlas, type FakeCertificate } from './fakes/atlas.js';
 import { FakeClock } from './fakes/clock.js';
 import { P1 } from './fakes/fixtures.js';

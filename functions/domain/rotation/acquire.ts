@@ -1,19 +1,28 @@
 import type { UserSettings } from '../config/types.js';
 import { asError, RotatorError } from '../errors.js';
 import type { Assessment } from './assess.js';
-import { assess } from './assess.js';
-import { outOfTime, type Run } from './context.js';
-import { issue } from './issue.js';
-import { outcome, serialsOf, unexpected } from './ledger.js';
+import { outOfTime } from './deadlines.js';
+import { type Outcome, outcome, unexpected } from './outcomes.js';
+import type { Run } from './run-state.js';
 
 /**
  * Acquire: the lease that makes overlapping runs (the schedule, a manual invoke, the CLI) take
- * turns on a user. Inside it the secret is read again, then the user is issued; the lease is
- * released whatever happens.
+ * turns on a user. The renewal releases it whatever happens.
  */
 
 export const leaseKey = (projectId: string, username: string): string =>
   `lease/${projectId}/${username}`;
+
+/** The lease on a user, or the row of a user that does not get one. */
+export type Lease =
+  | {
+      held: true;
+      /** Epoch ms at which the lease lapses. */
+      until: number;
+      /** Best effort: a lease not released lapses on its own. */
+      release: () => Promise<void>;
+    }
+  | { held: false; outcome: Outcome };
 
 /**
  * A missing or unreachable lease table stops the run: minting without a lease is unsafe.
@@ -27,63 +36,32 @@ const checkLeaseTable = (run: Run): Promise<void> => {
   return run.leaseTableChecked;
 };
 
-/** Leased work on one due user. Records its row whatever happens. */
-export const handleDue = async (run: Run, user: UserSettings, first: Assessment): Promise<void> => {
+/**
+ * Takes the lease on a due user: not when the lease table's check stopped the run, the run is
+ * out of time, or another run holds it. A lease that cannot be taken throws (its scope decides).
+ */
+export const acquire = async (run: Run, user: UserSettings, first: Assessment): Promise<Lease> => {
   const { ctx, ledger } = run;
   await checkLeaseTable(run);
   const stopped = ledger.stopped(user);
-  if (stopped) return ledger.record(user, stopped);
+  if (stopped) return { held: false, outcome: stopped };
   if (outOfTime(run)) {
-    return ledger.record(
-      user,
-      outcome(
-        first,
-        'deferred',
-        `out of time for this run (${first.decision.reason}); the next run continues`,
-      ),
-    );
+    const reason = `out of time for this run (${first.decision.reason}); the next run continues`;
+    return { held: false, outcome: outcome(first, 'deferred', reason) };
   }
   const key = leaseKey(user.projectId, user.username);
-  let known = first;
-  const lost: string[] = [];
-  try {
-    const lease = await ctx.leases.acquire(key);
-    if (!lease.acquired) {
-      const until = lease.expiresAt.toISOString();
-      return ledger.record(
-        user,
-        outcome(first, 'skipped', `another run holds the lease (${lease.owner}, until ${until})`),
-      );
-    }
-    try {
-      // Inside the lease, read the secret again: another run may have finished this user
-      // meanwhile. Atlas's list from a moment ago stands (a certificate minted since then by
-      // a crashed run shows up as an orphan next time). A user without a secret needs no
-      // second read: creating the secret tells whether another run made it meanwhile.
-      known = first.state ? await assess(run, user, undefined, first.listed) : first;
-      if (!known.decision.due) {
-        return ledger.record(
-          user,
-          outcome(known, 'skipped', `${known.decision.reason} (rotated by another run meanwhile)`),
-        );
-      }
-      ledger.record(user, await issue(run, user, known, lost, lease.expiresAt.getTime()));
-    } finally {
-      await ctx.leases.release(key).catch((err: unknown) =>
-        ctx.log.warn('could not release lease; it lapses on its own', {
-          key,
-          error: asError(err).name,
-        }),
-      );
-    }
-  } catch (err) {
-    ledger.record(
-      user,
-      ledger.failUser(user, err, {
-        state: known.state,
-        held: known.held,
-        orphans: [...new Set([...serialsOf(known.orphans), ...lost])],
+  const lease = await ctx.leases.acquire(key);
+  if (!lease.acquired) {
+    const until = lease.expiresAt.toISOString();
+    const reason = `another run holds the lease (${lease.owner}, until ${until})`;
+    return { held: false, outcome: outcome(first, 'skipped', reason) };
+  }
+  const release = () =>
+    ctx.leases.release(key).catch((err: unknown) =>
+      ctx.log.warn('could not release lease; it lapses on its own', {
+        key,
+        error: asError(err).name,
       }),
     );
-  }
+  return { held: true, until: lease.expiresAt.getTime(), release };
 };

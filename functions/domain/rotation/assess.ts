@@ -2,11 +2,12 @@ import type { UserSettings } from '../config/types.js';
 import { type CertificateDates, findOrphans, type ListedCertificate } from '../renewal.js';
 import { type SecretState, versionIdFor } from '../stored-value.js';
 import { atlasRefusal } from './atlas-facts.js';
-import { forcedFor, type Run } from './context.js';
-import { toDates, UserFailure } from './ledger.js';
-import { type Decision, evaluateUser, isRefusal } from './policies.js';
+import { type Failure, refused, toDates } from './outcomes.js';
+import { firstVerdict } from './policies/chain.js';
+import { type Decision, renewalKey, toDecision, USER_CHECKS } from './policies/renewal.js';
 import type { AtlasCertificate } from './ports.js';
 import { forceServed } from './request.js';
+import { forcedFor, type Run } from './run-state.js';
 
 /**
  * Assess: gather what a decision needs (Atlas's list, the secret), once, and run the policy
@@ -27,14 +28,14 @@ export interface Assessment {
 /**
  * Reads Atlas's list (unless `listedJustNow` is given) and the secret, and decides. With
  * `indexed` (the secret's metadata from the index; null: not in it) a steady-state user costs
- * no secret read. A refusal is thrown as a `UserFailure` carrying the state read.
+ * no secret read. A refused user comes back as its failure, carrying the state read.
  */
 export const assess = async (
   run: Run,
   user: UserSettings,
   indexed?: SecretState | null,
   listedJustNow?: AtlasCertificate[],
-): Promise<Assessment> => {
+): Promise<Assessment | Failure> => {
   const { ctx } = run;
   const { requestedAt } = run.request;
   const asked = forcedFor(run, user);
@@ -49,7 +50,7 @@ export const assess = async (
   const served = asked && forceServed(requestedAt, state?.currentCreatedDate);
   const forced = asked && !served;
   const now = ctx.clock.now();
-  const verdict = evaluateUser({
+  const verdict = firstVerdict(USER_CHECKS, {
     user,
     state,
     held,
@@ -57,18 +58,20 @@ export const assess = async (
     forced,
     now,
     listLagGraceMs: run.tuning.listLagGraceMs,
+    policy: user,
+    key: renewalKey(user),
   });
-  if (isRefusal(verdict)) {
-    throw new UserFailure(verdict.message, verdict.code, verdict.remedy, state);
-  }
+  if (verdict?.kind === 'refuse') return refused(verdict, { state });
+  const chained = toDecision(verdict);
   const decided: Decision =
-    served && !verdict.due
+    served && !chained.due
       ? {
-          ...verdict,
-          reason: `forced request already served: the current certificate was stored ${state?.currentCreatedDate?.toISOString()}, after the request of ${requestedAt?.toISOString()}; ${verdict.reason}`,
+          ...chained,
+          reason: `forced request already served: the current certificate was stored ${state?.currentCreatedDate?.toISOString()}, after the request of ${requestedAt?.toISOString()}; ${chained.reason}`,
         }
-      : verdict;
+      : chained;
   const decision = await atlasWouldRefuse(run, user, state, held, decided);
+  if ('failed' in decision) return decision;
   const orphans = findOrphans({
     listed,
     isHeld: (serial) => state?.versions.has(versionIdFor(serial)) ?? false,
@@ -84,7 +87,8 @@ export const assess = async (
  * mint tried: for a user about to mint, and in a dry run for every user, so the plan predicts
  * the run. A due user Atlas would refuse fails (in a dry run, `would fail: <code>: …`); a user
  * that is not due keeps its decision, which in a dry run says what its renewal would meet.
- * Finishing a pending version mints nothing, so it is not checked.
+ * Finishing a pending version mints nothing, so it is not checked. A refused user comes back
+ * as its failure.
  */
 const atlasWouldRefuse = async (
   run: Run,
@@ -92,20 +96,20 @@ const atlasWouldRefuse = async (
   state: SecretState | undefined,
   held: CertificateDates | undefined,
   decision: Decision,
-): Promise<Decision> => {
+): Promise<Decision | Failure> => {
   const { dryRun } = run.request;
   if (state?.pendingVersionId || !(decision.due || dryRun)) return decision;
   const refusal = await atlasRefusal(run, user);
   if (!refusal) return decision;
-  const { code, message, remedy } = refusal;
+  const { code, message } = refusal;
   if (decision.due) {
     const said = dryRun ? `would fail: ${code}: ${message}` : `not minting: ${message}`;
     // The failed row still names the certificate held: read the value the index spared.
-    const known =
+    const shown =
       held && state && !state.current
         ? await run.ctx.store.read(user.secretName, user).catch(() => state)
         : state;
-    throw new UserFailure(said, code, remedy, known);
+    return refused({ ...refusal, message: said }, { state: shown });
   }
   return { ...decision, reason: `${decision.reason}; its renewal would fail: ${code}: ${message}` };
 };

@@ -1,15 +1,13 @@
 import { DeadlineError, RotatorError } from '../errors.js';
-import type { Run } from './context.js';
 import {
   ATLAS_REFUSALS,
   type AtlasFactsInput,
-  firstVerdict,
-  type Refusal,
   UserNotManagedX509,
-  type Verdict,
-} from './policies.js';
+} from './policies/atlas-refusals.js';
+import { firstVerdict, type Refusal, refusalOf } from './policies/chain.js';
 import type { AtlasDatabaseUser, AtlasPort } from './ports.js';
 import type { UserRef } from './request.js';
+import type { Run } from './run-state.js';
 
 /**
  * What Atlas's create would refuse, read before a secret is created or a mint tried: the
@@ -109,12 +107,6 @@ const databaseUserOf = (listed: readonly AtlasDatabaseUser[] | undefined, userna
   return named.find((u) => u.databaseName === '$external') ?? named[0];
 };
 
-const refusalOf = (verdict: Verdict | undefined): Refusal | undefined => {
-  if (verdict?.kind !== 'refuse') return undefined;
-  const { kind: _, ...refusal } = verdict;
-  return refusal;
-};
-
 /**
  * What Atlas would answer a create for `user` with, if it would refuse it. Reads each fact just
  * before the check that needs it: a user Atlas does not manage costs no `userSecurity` read.
@@ -125,7 +117,7 @@ export const atlasRefusal = async (run: Run, user: UserRef): Promise<Refusal | u
     databaseUser: databaseUserOf(await checkedUsersOf(run, user.projectId), user.username),
     customerCa: undefined,
   };
-  const unmanaged = refusalOf(UserNotManagedX509.evaluate(input));
+  const unmanaged = refusalOf(firstVerdict([UserNotManagedX509], input));
   if (unmanaged) return unmanaged;
   input.customerCa = await customerCaOf(run, user.projectId);
   return refusalOf(firstVerdict(ATLAS_REFUSALS, input));

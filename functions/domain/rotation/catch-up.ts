@@ -13,7 +13,7 @@ import type { LeasePort } from './ports.js';
  * since the write pace is per process and two runs at once could exceed the account's quota.
  */
 
-/** The lease-table key of the run lock; user keys are `<projectId>\0<username>`. */
+/** The lease-table key of the run lock; user keys are `lease/<projectId>/<username>` (`leaseKey`). */
 export const RUN_LOCK_KEY = '#run';
 
 /** What the lease table keeps between runs. */

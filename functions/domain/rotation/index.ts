@@ -1,6 +1,5 @@
 /** The rotation engine's public surface: what the runtime, the CLI and the tests use. */
 export { leaseKey } from './acquire.js';
-export { DEFAULT_TUNING, type RotationContext, type RotationTuning } from './context.js';
 export type {
   AtlasCertificate,
   AtlasDatabaseUser,
@@ -26,3 +25,4 @@ export {
   validateRequest,
 } from './request.js';
 export { runRotation, urgencyHint } from './run.js';
+export { DEFAULT_TUNING, type RotationContext, type RotationTuning } from './run-state.js';

@@ -4,97 +4,93 @@ import { asError, CreateOutcomeUnknownError, DeadlineError, RotatorError } from 
 import { recentOrphans } from '../renewal.js';
 import { type SecretState, serializeStored } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import { createStartBy, type Run } from './context.js';
-import { heldFields, type Outcome, outcome, serialsOf, toDates, UserFailure } from './ledger.js';
+import { createStartBy } from './deadlines.js';
 import { notIn, pollList } from './listing.js';
-import { decideFor, mintGate } from './policies.js';
-import { promoteNew } from './promote.js';
-import { resume } from './resume.js';
+import { heldFields, type Outcome, serialsOf, toDates, UserFailure } from './outcomes.js';
+import { mintGate } from './policies/mint-gate.js';
+import type { Run } from './run-state.js';
 
 /**
- * Issue: resume an interrupted rotation, or mint a certificate, validate it in memory and store
- * it before any other call (the key exists nowhere else). `lost` collects the serials whose
- * keys are lost, so the caller reports them even when this throws.
+ * Issue: mint a certificate, validate it in memory and store it before any other call (the key
+ * exists nowhere else). Whatever happens, the result names the serials whose keys are lost (the
+ * assessment's orphans, and any this issue minted and could not keep), so the row reports them.
  */
+
+export type Issued = {
+  lost: string[];
+} /** Stored as a new version of `state`: the renewal promotes it. */ & (
+  | { kind: 'stored'; state: SecretState; cert: ValidatedCertificate; versionId: string }
+  /** Nothing to mint after all: the row says why. */
+  | { kind: 'settled'; outcome: Outcome }
+  | { kind: 'failed'; error: unknown }
+);
+
+export interface IssueOptions {
+  /** Epoch ms at which this run's lease on the user lapses. */
+  leaseUntil: number;
+}
+
 export const issue = async (
   run: Run,
   user: UserSettings,
   a: Assessment,
-  lost: string[],
-  /** Epoch ms at which this run's lease on the user lapses. */
-  leaseUntil: number,
-): Promise<Outcome> => {
+  { leaseUntil }: IssueOptions,
+): Promise<Issued> => {
   const { ctx } = run;
-  lost.push(...serialsOf(a.orphans));
-  if (a.state?.pendingVersionId) {
-    const resumed = await resume(run, user, a);
-    if (resumed) return resumed;
-    const decision = decideFor(user, a.held, a.forced, ctx.clock.now());
-    if (!decision.due) {
-      return {
-        ...outcome(a, 'skipped', `dropped an unusable pending version; ${decision.reason}`),
+  const lost = serialsOf(a.orphans);
+  try {
+    const state = a.state ?? (await ctx.store.create(user.secretName, user));
+    if (!a.state && (state.currentVersionId || state.pendingVersionId)) {
+      const outcome: Outcome = {
+        ...heldFields(state, toDates(state)),
+        action: 'skipped',
+        reason:
+          'the secret turned out to hold a certificate (another run stored one meanwhile, or the listing lagged); the next run decides from it',
         orphans: lost,
       };
+      return { kind: 'settled', outcome, lost };
     }
-  }
-  const state = a.state ?? (await ctx.store.create(user.secretName, user));
-  if (!a.state && (state.currentVersionId || state.pendingVersionId)) {
-    return {
-      ...heldFields(state, toDates(state)),
-      action: 'skipped',
-      reason:
-        'the secret turned out to hold a certificate (another run stored one meanwhile, or the listing lagged); the next run decides from it',
-      orphans: lost,
-    };
-  }
-  const track = { refused: false };
-  let body: string;
-  try {
-    body = await mint(run, user, a, lost, leaseUntil, track);
-  } catch (err) {
-    if (!a.state && track.refused) await discardEmptySecret(run, user, state);
-    throw err;
-  }
+    const minted = await mint(run, user, a, leaseUntil);
+    lost.push(...minted.lost);
+    if (minted.kind === 'failed') {
+      if (!a.state && minted.refused) await discardEmptySecret(run, user, state);
+      return { kind: 'failed', error: minted.error, lost };
+    }
 
-  let cert: ValidatedCertificate;
-  try {
-    cert = validateBundle(body, {
-      username: user.username,
-      policy: user,
-      now: ctx.clock.now(),
-      requestedMonths: user.monthsUntilExpiration,
-    });
-  } catch (err) {
-    // Atlas minted something we will not use: it stays valid until it expires.
-    const before = new Set(serialsOf(a.listed));
-    const minted = await pollList(run, user, (listed) => notIn(listed, before).length > 0)
-      .then(({ listed }) => notIn(listed, before))
-      .catch(() => []);
-    lost.push(...serialsOf(minted).filter((s) => !lost.includes(s)));
-    throw err;
-  }
+    let cert: ValidatedCertificate;
+    try {
+      cert = validateBundle(minted.body, {
+        username: user.username,
+        policy: user,
+        now: ctx.clock.now(),
+        requestedMonths: user.monthsUntilExpiration,
+      });
+    } catch (err) {
+      // Atlas minted something we will not use: it stays valid until it expires.
+      const before = new Set(serialsOf(a.listed));
+      const unusable = await pollList(run, user, (listed) => notIn(listed, before).length > 0)
+        .then(({ listed }) => notIn(listed, before))
+        .catch(() => []);
+      lost.push(...serialsOf(unusable).filter((s) => !lost.includes(s)));
+      return { kind: 'failed', error: err, lost };
+    }
 
-  // Store before any other call: the key exists nowhere else.
-  let versionId: string;
-  try {
-    versionId = await ctx.store.put(state, serializeStored(user, cert), cert.serialNumber);
+    // Store before any other call: the key exists nowhere else.
+    try {
+      const versionId = await ctx.store.put(state, serializeStored(user, cert), cert.serialNumber);
+      return { kind: 'stored', state, cert, versionId, lost };
+    } catch (err) {
+      lost.push(cert.serialNumber);
+      ctx.log.error('a minted certificate could not be stored; its key is lost', {
+        projectId: user.projectId,
+        username: user.username,
+        serialNumber: cert.serialNumber,
+      });
+      return { kind: 'failed', error: err, lost };
+    }
   } catch (err) {
-    lost.push(cert.serialNumber);
-    ctx.log.error('a minted certificate could not be stored; its key is lost', {
-      projectId: user.projectId,
-      username: user.username,
-      serialNumber: cert.serialNumber,
-    });
-    throw err;
+    return { kind: 'failed', error: err, lost };
   }
-  return promoteNew(
-    run,
-    user,
-    { state, held: a.held, reason: a.decision.reason },
-    cert,
-    versionId,
-    lost,
-  );
 };
 
 /**
@@ -117,6 +113,12 @@ const discardEmptySecret = async (run: Run, user: UserSettings, state: SecretSta
   }
 };
 
+type Minted = { lost: string[] } & (
+  | { kind: 'minted'; body: string }
+  /** `refused`: Atlas refused the first create outright, so nothing was minted this run. */
+  | { kind: 'failed'; error: unknown; refused: boolean }
+);
+
 /**
  * Mints through Atlas. The create is not idempotent: after a failure that may have minted,
  * list again, count what appeared as orphans, and try again only as the mint gate allows.
@@ -125,70 +127,79 @@ const mint = async (
   run: Run,
   user: UserSettings,
   a: Assessment,
-  lost: string[],
   leaseUntil: number,
-  /** Set when Atlas refused the first create outright: nothing was minted this run. */
-  track: { refused: boolean },
-): Promise<string> => {
+): Promise<Minted> => {
   const { ctx } = run;
   const { orphanLimit, orphanWindowDays, criticalDays, maxMintsPerWindow } = ctx.config.rotation;
-  const known = new Set(serialsOf(a.listed));
+  const seenSerials = new Set(serialsOf(a.listed));
   const now = ctx.clock.now();
   const recent = recentOrphans(a.orphans, now, orphanWindowDays);
   // Every certificate created in the window counts against the cap, held or lost.
   const minted = recentOrphans(a.listed, now, orphanWindowDays);
-  for (let attempt = 1; ; attempt++) {
-    const gate = mintGate({
-      recentMints: minted.length,
-      maxMintsPerWindow,
-      recentOrphans: recent.length,
-      orphanLimit,
-      orphanWindowDays,
-      held: a.held,
-      now,
-      criticalDays,
-      attempt,
-    });
-    if (!gate.mint) {
-      const { message, code, remedy } = gate.refusal;
-      throw new UserFailure(message, code, remedy);
-    }
-    const startBy = createStartBy(run, leaseUntil);
-    if (gate.pastOrphanLimit) {
-      ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
-        projectId: user.projectId,
-        username: user.username,
-        orphans: serialsOf(recent),
-      });
-    }
-    try {
-      return await ctx.atlas.createCertificate(
-        user.projectId,
-        user.username,
-        user.monthsUntilExpiration,
-        { startBy },
-      );
-    } catch (err) {
-      if (!(err instanceof CreateOutcomeUnknownError)) {
-        // By the port's contract this create minted nothing; on a first attempt, nor did the run.
-        track.refused = attempt === 1 && !(err instanceof DeadlineError);
-        throw err;
-      }
-      // Poll, as after any create: a certificate the lagging list does not show yet would go
-      // uncounted, and a second create would follow it.
-      const { listed } = await pollList(run, user, (now) => notIn(now, known).length > 0);
-      const appeared = notIn(listed, known);
-      for (const serial of serialsOf(appeared)) known.add(serial);
-      lost.push(...serialsOf(appeared));
-      recent.push(...appeared);
-      minted.push(...appeared);
-      ctx.log.warn('create outcome unknown; listed again', {
-        projectId: user.projectId,
-        username: user.username,
+  const lost: string[] = [];
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const gate = mintGate({
+        recentMints: minted.length,
+        maxMintsPerWindow,
+        recentOrphans: recent.length,
+        orphanLimit,
+        orphanWindowDays,
+        held: a.held,
+        now,
+        criticalDays,
         attempt,
-        newOrphans: serialsOf(appeared),
       });
-      if (attempt >= 2) throw err;
+      if (gate.kind === 'refuse') {
+        const { message, code, remedy } = gate;
+        return {
+          kind: 'failed',
+          error: new UserFailure(message, code, remedy),
+          refused: false,
+          lost,
+        };
+      }
+      const startBy = createStartBy(run, leaseUntil);
+      if (gate.pastOrphanLimit) {
+        ctx.log.warn('minting past the orphan limit: the certificate is about to expire', {
+          projectId: user.projectId,
+          username: user.username,
+          orphans: serialsOf(recent),
+        });
+      }
+      try {
+        const body = await ctx.atlas.createCertificate(
+          user.projectId,
+          user.username,
+          user.monthsUntilExpiration,
+          { startBy },
+        );
+        return { kind: 'minted', body, lost };
+      } catch (err) {
+        if (!(err instanceof CreateOutcomeUnknownError)) {
+          // By the port's contract this create minted nothing; on a first attempt, nor did the run.
+          const refused = attempt === 1 && !(err instanceof DeadlineError);
+          return { kind: 'failed', error: err, refused, lost };
+        }
+        // Poll, as after any create: a certificate the lagging list does not show yet would go
+        // uncounted, and a second create would follow it.
+        const { listed } = await pollList(run, user, (now) => notIn(now, seenSerials).length > 0);
+        const appeared = notIn(listed, seenSerials);
+        for (const serial of serialsOf(appeared)) seenSerials.add(serial);
+        lost.push(...serialsOf(appeared));
+        recent.push(...appeared);
+        minted.push(...appeared);
+        ctx.log.warn('create outcome unknown; listed again', {
+          projectId: user.projectId,
+          username: user.username,
+          attempt,
+          newOrphans: serialsOf(appeared),
+        });
+        if (attempt >= 2) return { kind: 'failed', error: err, refused: false, lost };
+      }
     }
+  } catch (err) {
+    // A deadline before a create, or a list after an unknown outcome that failed.
+    return { kind: 'failed', error: err, refused: false, lost };
   }
 };

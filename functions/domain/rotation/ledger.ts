@@ -1,74 +1,28 @@
-import {
-  asError,
-  DeadlineError,
-  type ErrorCode,
-  type FailureCode,
-  type FailureScope,
-  RotatorError,
-} from '../errors.js';
+import { DeadlineError, type FailureCode, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
-import type { CertificateDates, ListedCertificate } from '../renewal.js';
 import { replicaArns } from '../replicas.js';
 import { type RunFailure, STOPPED_REASON, type UserReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
+import {
+  type FailureBasis,
+  heldFields,
+  isFailure,
+  type Outcome,
+  outcome,
+  type Result,
+  toDates,
+  UserFailure,
+  unexpected,
+} from './outcomes.js';
 import { keyOf, sameUser, type UserRef } from './request.js';
+
+type RowUser = UserRef & { secretName: string };
 
 /**
  * The run's ledger: one row per user, the failures that stop a project or the whole run, and the
  * rules for which is which (an error's scope). Every phase reports through it; nothing else keeps
  * rows.
  */
-
-export type Outcome = Omit<UserReport, 'projectId' | 'username' | 'secretName'>;
-
-type RowUser = UserRef & { secretName: string };
-
-/**
- * A user failure the engine decides on (no Atlas or AWS error behind it). It carries the secret
- * state read so far, so the report still shows which certificate the secret holds.
- */
-export class UserFailure extends RotatorError {
-  constructor(
-    message: string,
-    code: ErrorCode,
-    remedy: string,
-    readonly state?: SecretState,
-  ) {
-    super(message, { code, remedy, scope: 'user' });
-    this.name = 'UserFailure';
-  }
-}
-
-export const toDates = (state: SecretState | undefined): CertificateDates | undefined =>
-  state?.current?.kind === 'ours' ? state.current.value : undefined;
-
-export const heldFields = (state: SecretState | undefined, held: CertificateDates | undefined) => ({
-  secretArn: state?.arn,
-  serialNumber: held?.serialNumber,
-  notAfter: held?.notAfter.toISOString(),
-});
-
-export const serialsOf = (certs: readonly ListedCertificate[]): string[] =>
-  certs.map((c) => c.serialNumber);
-
-/** What an outcome keeps of an assessment: the held certificate and the orphans. */
-export interface Known {
-  state: SecretState | undefined;
-  held: CertificateDates | undefined;
-  orphans: readonly ListedCertificate[];
-}
-
-/** A report outcome that keeps what the assessment knew. */
-export const outcome = (
-  known: Known | undefined,
-  action: Outcome['action'],
-  reason: string,
-): Outcome => ({
-  ...heldFields(known?.state, known?.held),
-  action,
-  reason,
-  orphans: known ? serialsOf(known.orphans) : [],
-});
 
 /**
  * What a row gains from what the run knew of the secret before acting (`before`: its index
@@ -91,21 +45,12 @@ export const knownBefore = (
   return added;
 };
 
-export const unexpected = (err: unknown, scope: FailureScope): RotatorError => {
-  const e = asError(err);
-  return new RotatorError(`unexpected error: ${e.name}: ${e.message}`, {
-    code: 'INTERNAL_ERROR',
-    remedy: 'Retry the run; if it repeats, open an issue with this report.',
-    scope,
-  });
-};
-
 export class Ledger {
   private readonly rows = new Map<string, UserReport>();
   private readonly projectFailures = new Map<string, RotatorError>();
   /** Each user's secret as first known to the run (null: none), for `knownBefore`. */
   private readonly before = new Map<string, SecretState | null>();
-  /** Each user's replica Regions as this run left them, where it looked (`replication.ts`). */
+  /** Each user's replica Regions as this run left them, where it looked (`upkeep/replication.ts`). */
   private readonly replicas = new Map<string, readonly string[]>();
   private failure: RunFailure | undefined;
 
@@ -116,8 +61,12 @@ export class Ledger {
     return this.failure;
   }
 
-  /** Stores the user's row and logs it. Returns undefined so callers can `return record(…)`. */
-  record(user: RowUser, result: Outcome): undefined {
+  /**
+   * Stores the user's row and logs it; a failure becomes the user's failed row, or the stop of
+   * its project or the run (its scope). Returns undefined so callers can `return record(…)`.
+   */
+  record(user: RowUser, given: Result): undefined {
+    const result = isFailure(given) ? this.failUser(user, given.failed, given) : given;
     const row: UserReport = {
       projectId: user.projectId,
       username: user.username,
@@ -206,31 +155,16 @@ export class Ledger {
   }
 
   /** Escalates `err`; the user's outcome is then the stop, or this error as its own failure. */
-  failUser(
-    user: UserRef,
-    err: unknown,
-    known: {
-      state?: SecretState | undefined;
-      held?: CertificateDates | undefined;
-      orphans?: string[];
-    } = {},
-  ): Outcome {
+  failUser(user: UserRef, err: unknown, basis: FailureBasis = {}): Outcome {
     const stopped = this.escalate(user.projectId, err) ? this.stopped(user) : undefined;
-    return stopped ? { ...stopped, orphans: known.orphans ?? [] } : this.failed(err, known);
+    return stopped ? { ...stopped, orphans: basis.orphans ?? [] } : this.failed(err, basis);
   }
 
-  private failed(
-    err: unknown,
-    known: {
-      state?: SecretState | undefined;
-      held?: CertificateDates | undefined;
-      orphans?: string[];
-    },
-  ): Outcome {
-    const state = known.state ?? (err instanceof UserFailure ? err.state : undefined);
+  private failed(err: unknown, basis: FailureBasis): Outcome {
+    const state = basis.state ?? (err instanceof UserFailure ? err.state : undefined);
     const base = {
-      ...heldFields(state, known.held ?? toDates(state)),
-      orphans: known.orphans ?? [],
+      ...heldFields(state, basis.held ?? toDates(state)),
+      orphans: basis.orphans ?? [],
     };
     if (err instanceof DeadlineError) return { ...base, action: 'deferred', reason: err.message };
     const e = err instanceof RotatorError ? err : unexpected(err, 'user');

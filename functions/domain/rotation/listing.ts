@@ -1,6 +1,6 @@
 import type { UserSettings } from '../config/types.js';
-import type { Run } from './context.js';
 import type { AtlasCertificate } from './ports.js';
+import type { Run } from './run-state.js';
 
 /**
  * Reading Atlas's list after a create. The list may lag a create by seconds, so a single read
@@ -25,8 +25,8 @@ export const pollList = async (
   }
 };
 
-/** Certificates Atlas lists that are not in `known`: minted since, keys not with us. */
+/** Certificates Atlas lists that are not in `seen`: minted since, keys not with us. */
 export const notIn = (
   listed: readonly AtlasCertificate[],
-  known: ReadonlySet<string>,
-): AtlasCertificate[] => listed.filter((c) => !known.has(c.serialNumber));
+  seen: ReadonlySet<string>,
+): AtlasCertificate[] => listed.filter((c) => !seen.has(c.serialNumber));

@@ -1,97 +1,40 @@
 import type { ValidatedCertificate } from '../certificate.js';
 import type { UserSettings } from '../config/types.js';
-import type { CertificateDates } from '../renewal.js';
-import type { DriftFinding } from '../report.js';
 import type { SecretState } from '../stored-value.js';
-import type { Run } from './context.js';
-import { heldFields, type Outcome } from './ledger.js';
 import { pollList } from './listing.js';
-import { settleStored, withDrift } from './reconcile.js';
-import type { UserRef } from './request.js';
-import { heldBack, holdsBack, proveLogin, reportOnly, withProof } from './verify.js';
+import { type Failure, type FailureBasis, refused } from './outcomes.js';
+import type { Run } from './run-state.js';
 
 /**
  * Promote: a stored certificate becomes AWSCURRENT only once Atlas lists it (a certificate
- * Atlas does not know would fail every login), then its expiry is tagged for the next run's
- * ordering. The first certificate of an empty secret is current the moment it is stored. With
- * the project's `verify.uri`, it must pass its login check first (`verify.ts`).
+ * Atlas does not know would fail every login). The first certificate of an empty secret is
+ * current the moment it is stored. The renewal checks its login (`verify.ts`) between the two.
  */
 
-/** Moves AWSCURRENT to `versionId`, settles the policy and records the expiry (`reconcile.ts`). */
-export const makeCurrent = async (
-  run: Run,
-  state: SecretState,
-  versionId: string,
-  notAfter: Date,
-  user: UserRef,
-): Promise<DriftFinding[]> => {
-  await run.ctx.store.promote(state, versionId);
-  return settleStored(run, user, state, notAfter, false);
-};
-
-/** The outcome of a certificate just stored as `versionId`. */
-export const promoteNew = async (
+/** Whether Atlas lists the certificate just stored, polled: the list lags a create. */
+export const listedYet = async (
   run: Run,
   user: UserSettings,
-  before: { state: SecretState; held: CertificateDates | undefined; reason: string },
   cert: ValidatedCertificate,
-  versionId: string,
-  orphans: string[],
-): Promise<Outcome> => {
-  const { state, held, reason } = before;
-  const stored = {
-    secretArn: state.arn,
-    serialNumber: cert.serialNumber,
-    notAfter: cert.notAfter.toISOString(),
-    orphans,
-  };
-  if (!state.currentVersionId) {
-    const drift = await settleStored(run, user, state, cert.notAfter, true);
-    const first = `stored the first certificate (${reason})`;
-    const row = withDrift({ ...stored, action: 'rotated', reason: first }, drift);
-    return reportOnly(row, await proveLogin(run, user, cert, undefined));
-  }
+): Promise<boolean> => {
   const listed = await pollList(run, user, (now) =>
     now.some((c) => c.serialNumber === cert.serialNumber),
   );
-  if (!listed.seen) {
-    return {
-      ...heldFields(state, held),
-      action: 'failed',
-      reason: `Atlas does not list the new certificate ${cert.serialNumber} yet; stored as AWSPENDING, not made current`,
-      errorCode: 'NEW_CERTIFICATE_NOT_LISTED',
-      remedy:
-        'The next run promotes it once Atlas lists it; if it never does, check the Atlas user.',
-      orphans,
-    };
-  }
-  const proof = await proveLogin(run, user, cert, held);
-  if (holdsBack(proof)) return heldBack(proof, cert, { state, held, orphans });
-  const drift = await makeCurrent(run, state, versionId, cert.notAfter, user);
-  const row = withDrift({ ...stored, action: 'rotated', reason: `rotated (${reason})` }, drift);
-  return withProof(row, proof);
+  return listed.seen;
 };
 
-/**
- * Removes an AWSPENDING label that a promotion stopped between its two label moves left on the
- * current version. Safe without a lease: the removal names the current version, so it cannot
- * touch a pending version another run is writing. Best effort; returns a note for the report.
- */
-export const tidyPendingLabel = async (
-  run: Run,
-  user: UserSettings,
-  state: SecretState | undefined,
-): Promise<string> => {
-  if (!state?.pendingOnCurrent || !state.currentVersionId) return '';
-  try {
-    await run.ctx.store.dropPending(state, state.currentVersionId);
-    return '; removed an AWSPENDING label left on the current version';
-  } catch (err) {
-    run.ctx.log.warn('could not remove an AWSPENDING label left on the current version', {
-      projectId: user.projectId,
-      username: user.username,
-      error: err instanceof Error ? err.name : 'unknown',
-    });
-    return '';
-  }
-};
+/** The failure of a certificate left AWSPENDING because Atlas does not list it yet. */
+export const notListedYet = (cert: ValidatedCertificate, basis: FailureBasis): Failure =>
+  refused(
+    {
+      code: 'NEW_CERTIFICATE_NOT_LISTED',
+      message: `Atlas does not list the new certificate ${cert.serialNumber} yet; stored as AWSPENDING, not made current`,
+      remedy:
+        'The next run promotes it once Atlas lists it; if it never does, check the Atlas user.',
+    },
+    basis,
+  );
+
+/** Moves AWSCURRENT (and AWSPREVIOUS) to `versionId`. */
+export const promote = (run: Run, state: SecretState, versionId: string): Promise<void> =>
+  run.ctx.store.promote(state, versionId);

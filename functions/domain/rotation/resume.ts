@@ -4,16 +4,14 @@ import { asError } from '../errors.js';
 import { ATLAS_BACKDATE_MS } from '../renewal.js';
 import { parseCurrentValue, type SecretState, versionIdFor } from '../stored-value.js';
 import type { Assessment } from './assess.js';
-import type { Run } from './context.js';
-import { type Outcome, outcome, serialsOf, UserFailure } from './ledger.js';
-import { makeCurrent } from './promote.js';
-import { withDrift } from './reconcile.js';
-import { heldBack, holdsBack, proveLogin, withProof } from './verify.js';
+import { type Failure, refused, serialsOf } from './outcomes.js';
+import type { Refusal } from './policies/chain.js';
+import type { Run } from './run-state.js';
 
 /**
  * Resume: finish a rotation a previous run stored as AWSPENDING but did not promote. The pending
- * value is judged first (pure); an unusable one has its label dropped and the caller decides
- * afresh from the current certificate.
+ * value is judged first (pure); an unusable one has its label dropped and the renewal decides
+ * afresh from the current certificate; a usable one goes on to be promoted.
  */
 
 export type PendingJudgement =
@@ -51,15 +49,20 @@ export const judgePending = (input: {
   return { kind: 'wait', cert };
 };
 
-/** Promotes, waits, or drops the pending version. Undefined: dropped, decide afresh. */
-export const resume = async (
-  run: Run,
-  user: UserSettings,
-  a: Assessment,
-): Promise<Outcome | undefined> => {
+/** What resuming comes to: the pending version to promote, a row, or the version dropped. */
+export type Resumed =
+  | { kind: 'promote'; cert: ValidatedCertificate; versionId: string }
+  /** Not ours, or not listed by Atlas yet: the user fails, the version stays. */
+  | { kind: 'failed'; failure: Failure }
+  /** Dropped as unusable: decide afresh from the current certificate. */
+  | { kind: 'dropped' };
+
+/** Judges the pending version; waits for it, or drops it. */
+export const resume = async (run: Run, user: UserSettings, a: Assessment): Promise<Resumed> => {
   const { ctx } = run;
   const state = a.state as SecretState;
   const pendingId = state.pendingVersionId as string;
+  const basis = { state, held: a.held, orphans: serialsOf(a.orphans) };
   const judged = judgePending({
     text: await ctx.store.readPending(state),
     user,
@@ -69,12 +72,12 @@ export const resume = async (
     listLagGraceMs: run.tuning.listLagGraceMs,
   });
   if (judged.kind === 'foreign') {
-    throw new UserFailure(
-      `secret ${user.secretName} has a pending version this rotator did not write (${judged.problem})`,
-      'FOREIGN_PENDING_VERSION',
-      `Another tool may be rotating this secret: finish or remove its AWSPENDING (aws secretsmanager update-secret-version-stage --secret-id ${user.secretName} --version-stage AWSPENDING --remove-from-version-id ${pendingId}), or point the user at another secretName. Nothing was minted or dropped.`,
-      state,
-    );
+    const refusal: Refusal = {
+      code: 'FOREIGN_PENDING_VERSION',
+      message: `secret ${user.secretName} has a pending version this rotator did not write (${judged.problem})`,
+      remedy: `Another tool may be rotating this secret: finish or remove its AWSPENDING (aws secretsmanager update-secret-version-stage --secret-id ${user.secretName} --version-stage AWSPENDING --remove-from-version-id ${pendingId}), or point the user at another secretName. Nothing was minted or dropped.`,
+    };
+    return { kind: 'failed', failure: refused(refusal, basis) };
   }
   if (judged.kind === 'abandon') {
     ctx.log.warn('abandoning an unusable pending version', {
@@ -84,33 +87,17 @@ export const resume = async (
       problem: judged.problem,
     });
     await ctx.store.dropPending(state, pendingId);
-    return undefined;
+    return { kind: 'dropped' };
   }
   const { cert } = judged;
   if (judged.kind === 'wait') {
-    return {
-      ...outcome(
-        a,
-        'failed',
-        `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
-      ),
-      errorCode: 'PENDING_NOT_LISTED',
+    const refusal: Refusal = {
+      code: 'PENDING_NOT_LISTED',
+      message: `pending certificate ${cert.serialNumber} is not listed by Atlas yet; left pending`,
       remedy: 'The next run promotes it once Atlas lists it; nothing to do unless this repeats.',
     };
+    return { kind: 'failed', failure: refused(refusal, basis) };
   }
-  // A pending version its login check held back is checked again here, nothing minted.
-  const proof = await proveLogin(run, user, cert, a.held);
-  if (holdsBack(proof)) {
-    return heldBack(proof, cert, { state, held: a.held, orphans: serialsOf(a.orphans) });
-  }
-  const drift = await makeCurrent(run, state, pendingId, cert.notAfter, user);
-  const row = withDrift(
-    outcome(
-      { ...a, held: cert },
-      'resumed',
-      `finished the interrupted rotation: certificate ${cert.serialNumber} is now current`,
-    ),
-    drift,
-  );
-  return withProof(row, proof);
+  // A pending version its login check held back is checked again when promoted, nothing minted.
+  return { kind: 'promote', cert, versionId: pendingId };
 };

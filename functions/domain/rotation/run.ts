@@ -3,24 +3,19 @@ import { asError, RotatorError } from '../errors.js';
 import { type RunReport, summarize } from '../report.js';
 import type { SecretState } from '../stored-value.js';
 import { resolveUsers, secretNameCollisions } from '../users.js';
-import { handleDue } from './acquire.js';
-import { assess } from './assess.js';
 import { sharedUserLists } from './atlas-facts.js';
-import { outOfTime, type RotationContext, type Run, startRun } from './context.js';
-import { outcome } from './ledger.js';
-import { rememberOrphans } from './orphans.js';
-import { tidyPendingLabel } from './promote.js';
-import { reconcileUntouched, withDrift } from './reconcile.js';
-import { planReplicaChecks } from './replication.js';
+import { renew } from './renewal.js';
 import { keyOf, type RotationRequest, validateRequest } from './request.js';
+import { type RotationContext, type Run, startRun } from './run-state.js';
+import { rememberOrphans } from './upkeep/orphans.js';
+import { planReplicaChecks } from './upkeep/replication.js';
 
 /**
  * One rotation run: what the Lambda handler and the CLI both call. It knows nothing of Lambda or
  * terminals; its collaborators come in as ports (`ports.ts`).
  *
- * Every user goes through the same phases, most urgent first: triage (rows that need no read),
- * assess (read and decide), acquire (lease), issue (resume or mint, validate, store), promote.
- * The ledger keeps the rows.
+ * It orders the users, most urgent first, runs each one's renewal (`renewal.ts`: the phases in
+ * order) and records its row, then reports. The ledger keeps the rows.
  */
 
 /** Runs one rotation over the configured users and returns the report. */
@@ -49,9 +44,9 @@ export const runRotation = async (
     ordered.map((user) =>
       run.pace
         .run(user.projectId, () =>
-          handleUser(run, user, collisions.get(keyOf(user)), indexed(user)).then(() =>
-            rememberOrphans(run, user),
-          ),
+          renew(run, user, collisions.get(keyOf(user)), indexed(user))
+            .then((result) => run.ledger.record(user, result))
+            .then(() => rememberOrphans(run, user)),
         )
         .finally(() => ctx.progress?.(++done, ordered.length)),
     ),
@@ -126,65 +121,4 @@ const secretIndex = async (run: Run): Promise<Map<string, SecretState> | undefin
     });
     return undefined;
   }
-};
-
-/** Triage, then assess; a due user goes on to its lease. Its row is recorded whatever happens. */
-const handleUser = async (
-  run: Run,
-  user: UserSettings,
-  sharesSecretWith: string | undefined,
-  indexed: SecretState | null | undefined,
-): Promise<void> => {
-  const { ledger, request } = run;
-  if (indexed !== undefined) ledger.noteSecret(user, indexed);
-  const stopped = ledger.stopped(user);
-  if (stopped) return ledger.record(user, stopped);
-  if (sharesSecretWith) {
-    return ledger.record(user, {
-      ...outcome(
-        undefined,
-        'failed',
-        `secret name ${user.secretName} is also the name for ${sharesSecretWith}`,
-      ),
-      errorCode: 'SECRET_NAME_COLLISION',
-      remedy: 'Give one of the users an explicit secretName, or exclude one from discovery.',
-    });
-  }
-  if (!user.enabled) {
-    return ledger.record(
-      user,
-      outcome(undefined, 'skipped', 'disabled in config (enabled: false)'),
-    );
-  }
-  const late = outOfTime(run);
-  if (!request.dryRun && (late || run.pace.paused(user.projectId))) {
-    return ledger.record(user, {
-      secretArn: indexed?.arn,
-      action: 'deferred',
-      reason: late
-        ? 'out of time for this run; the next run continues'
-        : 'Atlas is rate-limiting this run; the budget goes to users in flight, the next run continues',
-      serialNumber: undefined,
-      notAfter: indexed?.notAfterHint?.toISOString(),
-      orphans: [],
-    });
-  }
-  let a: Awaited<ReturnType<typeof assess>>;
-  try {
-    a = await assess(run, user, indexed);
-    ledger.noteSecret(user, a.state ?? null);
-  } catch (err) {
-    return ledger.record(user, ledger.failUser(user, err));
-  }
-  if (!a.decision.due) {
-    const tidied = request.dryRun ? '' : await tidyPendingLabel(run, user, a.state);
-    const drift = request.dryRun ? [] : await reconcileUntouched(run, user, a.state, a.held);
-    const skipped = outcome(a, 'skipped', `${a.decision.reason}${tidied}`);
-    return ledger.record(user, withDrift(skipped, drift));
-  }
-  if (request.dryRun) {
-    const verb = a.state?.pendingVersionId ? 'finish' : 'mint';
-    return ledger.record(user, outcome(a, 'planned', `would ${verb}: ${a.decision.reason}`));
-  }
-  return handleDue(run, user, a);
 };

@@ -5,9 +5,10 @@ import { type CertificateDates, DAY_MS, isCritical } from '../renewal.js';
 import type { VerifyReport } from '../report.js';
 import type { SecretState } from '../stored-value.js';
 import { VERIFY_MIN_MS } from '../timing.js';
-import { type Run, timeLeft } from './context.js';
-import { heldFields, type Outcome } from './ledger.js';
+import { timeLeft } from './deadlines.js';
+import { heldFields, type Outcome } from './outcomes.js';
 import type { LoginCheckResult } from './ports.js';
+import type { Run } from './run-state.js';
 
 /**
  * Verify: with the project's `verify.uri`, a new certificate proves it can log in (MONGODB-X509,
@@ -74,7 +75,7 @@ const daysText = (replaced: CertificateDates | undefined, now: Date): string => 
 };
 
 /** Runs the project's login check on a certificate about to be made current. */
-export const proveLogin = async (
+export const verify = async (
   run: Run,
   user: UserSettings,
   cert: ValidatedCertificate,
@@ -124,9 +125,9 @@ export const holdsBack = (proof: Proof): proof is HoldingProof =>
 export const heldBack = (
   proof: HoldingProof,
   cert: ValidatedCertificate,
-  known: { state: SecretState | undefined; held: CertificateDates | undefined; orphans: string[] },
+  basis: { state: SecretState | undefined; held: CertificateDates | undefined; orphans: string[] },
 ): Outcome => {
-  const base = { ...heldFields(known.state, known.held), orphans: known.orphans };
+  const base = { ...heldFields(basis.state, basis.held), orphans: basis.orphans };
   if (proof.kind === 'no-time') {
     return {
       ...base,

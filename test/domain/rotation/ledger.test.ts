@@ -3,12 +3,8 @@ import { atlasErrorCode } from '../../../functions/domain/error-codes.js';
 import { DeadlineError, RotatorError } from '../../../functions/domain/errors.js';
 import type { Log } from '../../../functions/domain/log.js';
 import { STOPPED_REASON, type UserReport } from '../../../functions/domain/report.js';
-import {
-  Ledger,
-  type Outcome,
-  outcome,
-  UserFailure,
-} from '../../../functions/domain/rotation/ledger.js';
+import { Ledger } from '../../../functions/domain/rotation/ledger.js';
+import { type Outcome, outcome, UserFailure } from '../../../functions/domain/rotation/outcomes.js';
 import type { UserRef } from '../../../functions/domain/rotation/request.js';
 import type { SecretState } from '../../../functions/domain/stored-value.js';
 

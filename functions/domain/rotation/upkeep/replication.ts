@@ -1,11 +1,17 @@
-import type { UserSettings } from '../config/types.js';
-import { asError, RotatorError } from '../errors.js';
-import { DAY_MS } from '../renewal.js';
-import { type ReplicaStatus, type ReplicaTag, replicaTagValue, versionMark } from '../replicas.js';
-import type { DriftFinding } from '../report.js';
-import type { SecretState } from '../stored-value.js';
-import { outOfTime, type Run } from './context.js';
-import type { UserRef } from './request.js';
+import type { UserSettings } from '../../config/types.js';
+import { asError, RotatorError } from '../../errors.js';
+import { DAY_MS } from '../../renewal.js';
+import {
+  type ReplicaStatus,
+  type ReplicaTag,
+  replicaTagValue,
+  versionMark,
+} from '../../replicas.js';
+import type { DriftFinding } from '../../report.js';
+import type { SecretState } from '../../stored-value.js';
+import { outOfTime } from '../deadlines.js';
+import type { UserRef } from '../request.js';
+import type { Run } from '../run-state.js';
 
 /**
  * Replicas: every secret is replicated to the Regions its user's settings name, and its current
@@ -101,10 +107,10 @@ const storeFinding = (found: string, err: unknown): DriftFinding => {
 
 /** A user whose Regions the tag does not cover yet, when the run has no time to replicate. */
 export const replicasOutOfTime = (user: ReplicaUser, state: SecretState): DriftFinding[] => {
-  const known = state.replicaTag?.regions ?? [];
+  const taggedRegions = state.replicaTag?.regions ?? [];
   const missing = (user.replicaRegions ?? [])
     .map((r) => r.region)
-    .filter((r) => !known.includes(r));
+    .filter((r) => !taggedRegions.includes(r));
   if (missing.length === 0) return [];
   return [
     {
@@ -127,19 +133,20 @@ export const settleReplicas = async (
 ): Promise<ReplicaStep> => {
   const wanted = user.replicaRegions ?? [];
   const tag = state.replicaTag;
-  const known = tag?.regions ?? [];
-  if (wanted.length === 0 || !state.currentVersionId) return { findings: [], regions: known };
-  if (outOfTime(run)) return { findings: replicasOutOfTime(user, state), regions: known };
-  const missing = wanted.filter((w) => !known.includes(w.region));
+  const taggedRegions = tag?.regions ?? [];
+  if (wanted.length === 0 || !state.currentVersionId)
+    return { findings: [], regions: taggedRegions };
+  if (outOfTime(run)) return { findings: replicasOutOfTime(user, state), regions: taggedRegions };
+  const missing = wanted.filter((w) => !taggedRegions.includes(w.region));
   const current = versionMark(state.currentVersionId);
   const settled = missing.length === 0 && tag?.verified === current;
-  if (settled && !checks.get(run)?.has(state.name)) return { findings: [], regions: known };
+  if (settled && !checks.get(run)?.has(state.name)) return { findings: [], regions: taggedRegions };
 
   let statuses: readonly ReplicaStatus[];
   try {
     statuses = state.replication ?? (await run.ctx.store.replicationStatus(state));
   } catch (err) {
-    return { findings: [storeFinding('could not be checked', err)], regions: known };
+    return { findings: [storeFinding('could not be checked', err)], regions: taggedRegions };
   }
   const byRegion = new Map(statuses.map((s) => [s.region, s]));
   const findings: DriftFinding[] = [];
@@ -147,7 +154,7 @@ export const settleReplicas = async (
   const absent = wanted.filter((w) => !byRegion.has(w.region));
   if (absent.length > 0) {
     const regions = absent.map((w) => w.region);
-    const lost = regions.filter((r) => known.includes(r));
+    const lost = regions.filter((r) => taggedRegions.includes(r));
     const found =
       lost.length > 0
         ? `replica in ${listed(lost)} missing`

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../functions/domain/config/schema.js';
-import { atlasErrorCode } from '../../../functions/domain/error-codes.js';
 import { type FailureCode, RotatorError } from '../../../functions/domain/errors.js';
 import { STOPPED_REASON } from '../../../functions/domain/report.js';
 import { leaseKey } from '../../../functions/domain/rotation/index.js';
-import { APP1, P1, P2 } from '../../support/fakes/fixtures.js';
+import { APP1, P1 } from '../../support/fakes/fixtures.js';
 import { leaseTableMissing } from '../../support/fakes/leases.js';
 import { datesFor } from '../../support/fakes/pki.js';
 import { fakeWorlds, holding, rotate, rowOf, userOf } from '../../support/world.js';
@@ -15,8 +14,6 @@ const app1 = APP1;
 const world = (config?: RawConfig) => newWorld({ config });
 const failure = (scope: 'run' | 'project' | 'user', code: FailureCode = 'NOT_IN_GROUP') =>
   new RotatorError(`Atlas refused (${code})`, { code, remedy: 'grant the role', scope });
-const actions = (report: { users: { projectId: string; username: string; action: string }[] }) =>
-  report.users.map((u) => `${u.projectId === P1 ? 'P1' : 'P2'}:${u.username}:${u.action}`);
 
 describe('engine: leases', () => {
   it('skips a user whose lease another run holds, and takes one that lapsed', async () => {
@@ -105,89 +102,6 @@ describe('engine: leases', () => {
       errorCode: 'INTERNAL_ERROR',
     });
     expect(report.error).toMatchObject({ code: 'INTERNAL_ERROR', message: reason });
-    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
-  });
-});
-
-describe('engine: failure scopes', () => {
-  const twoProjects: RawConfig = {
-    projects: [
-      { projectId: P1, users: ['app1', 'app2'] },
-      { projectId: P2, users: ['app1'] },
-    ],
-  };
-
-  it('fails every user of a project once on a project-scoped error; the other runs', async () => {
-    const ctx = world(twoProjects);
-    const err = failure('project');
-    ctx.atlas.calls.fail('listCertificates', err, {
-      times: Number.POSITIVE_INFINITY,
-      when: (projectId) => projectId === P1,
-    });
-    const report = await rotate(ctx);
-    expect(actions(report)).toEqual(['P1:app1:failed', 'P1:app2:failed', 'P2:app1:rotated']);
-    for (const name of ['app1', 'app2']) {
-      expect(rowOf(report, name)).toMatchObject({ errorCode: 'NOT_IN_GROUP', reason: err.message });
-    }
-    expect(ctx.log.messages('error').filter((m) => m === 'project failed')).toHaveLength(1);
-    expect(report.error).toBeUndefined();
-  });
-
-  it('stops every user on a run-scoped error, and says so in the report', async () => {
-    const ctx = world(twoProjects);
-    const err = failure('run', atlasErrorCode('UNAUTHORIZED'));
-    ctx.atlas.calls.fail('listCertificates', err, { times: Number.POSITIVE_INFINITY });
-    const report = await rotate(ctx);
-    expect(report.users.map((u) => u.reason)).toEqual(Array(3).fill(STOPPED_REASON));
-    expect(report.users.some((u) => u.remedy)).toBe(false);
-    expect(report.error?.code).toBe('UNAUTHORIZED');
-    expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
-  });
-});
-
-describe('engine: discovery', () => {
-  it('adds MANAGED $external users, minus excluded, customer and listed ones', async () => {
-    const ctx = world({
-      projects: [{ projectId: P1, users: ['app1'], discover: true, exclude: ['skip'] }],
-    });
-    ctx.atlas.addUser(P1, 'app1').addUser(P1, 'found').addUser(P1, 'skip');
-    ctx.atlas.addUser(P1, 'cust', 'CUSTOMER').addUser(P1, 'pwd', 'NONE');
-    const report = await rotate(ctx);
-    expect(actions(report)).toEqual(['P1:app1:rotated', 'P1:found:rotated']);
-    expect(rowOf(report, 'found').secretName).toBe(`atlas-x509/${P1}/found`);
-  });
-
-  it('reports a project whose discovery failed as one row when it lists no users', async () => {
-    const ctx = world({
-      projects: [
-        { projectId: P1, discover: true },
-        { projectId: P2, users: ['app1'] },
-      ],
-    });
-    ctx.atlas.calls.fail('listDatabaseUsers', failure('project'));
-    const report = await rotate(ctx);
-    expect(actions(report)).toEqual(['P2:app1:rotated', 'P1:*:failed']);
-    expect(rowOf(report, '*')).toMatchObject({ secretName: '-', errorCode: 'NOT_IN_GROUP' });
-  });
-
-  it('fails the listed users of a project whose discovery hit a project-scoped error', async () => {
-    const ctx = world({ projects: [{ projectId: P1, users: ['app1'], discover: true }] });
-    ctx.atlas.calls.fail('listDatabaseUsers', failure('project'));
-    const report = await rotate(ctx);
-    expect(actions(report)).toEqual(['P1:app1:failed']);
-    expect(ctx.atlas.calls.count('listCertificates')).toBe(0);
-  });
-
-  // Documented (docs/reliability.md): a project whose discovery fails fails as a whole, its
-  // listed users too, whatever the error's scope; the run cannot tell whom it was to cover.
-  it('fails the listed users too when discovery fails with a user-scoped error', async () => {
-    const ctx = world({ projects: [{ projectId: P1, users: ['app1'], discover: true }] });
-    ctx.atlas.calls.fail('listDatabaseUsers', failure('user', 'ATLAS_UNAVAILABLE'));
-    const report = await rotate(ctx);
-    expect(rowOf(report, 'app1')).toMatchObject({
-      action: 'failed',
-      errorCode: 'ATLAS_UNAVAILABLE',
-    });
     expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
   });
 });

@@ -1,13 +1,33 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type CertificateDates,
   DAY_MS,
   HOUR_MS,
   renewalTime,
   windowOpensAt,
-} from '../../../functions/domain/renewal.js';
-import * as P from '../../../functions/domain/rotation/policies.js';
-import type { CurrentValue, SecretState } from '../../../functions/domain/stored-value.js';
+} from '../../../../functions/domain/renewal.js';
+import {
+  firstVerdict,
+  type Verdict,
+} from '../../../../functions/domain/rotation/policies/chain.js';
+import {
+  type CheckInput,
+  REFUSALS,
+} from '../../../../functions/domain/rotation/policies/refusals.js';
+import {
+  CertificateExpired,
+  type Decision,
+  decide,
+  ForcedByOperator,
+  NoCertificateStored,
+  RENEWAL_CHECKS,
+  type RenewalInput,
+  RenewalWindow,
+  renewalKey,
+  toDecision,
+  USER_CHECKS,
+} from '../../../../functions/domain/rotation/policies/renewal.js';
+import type { CurrentValue, SecretState } from '../../../../functions/domain/stored-value.js';
 
 const at = (iso: string) => new Date(iso);
 const user = {
@@ -46,7 +66,7 @@ const state = (over: Partial<SecretState> = {}): SecretState => ({
 const gone = state({ deletedDate });
 const alien = state({ current: foreign });
 const pending = state({ pendingVersionId: 'v-pending' });
-const input = (over: Partial<P.CheckInput> = {}): P.CheckInput => ({
+const input = (over: Partial<CheckInput> = {}): CheckInput => ({
   user,
   state: state(),
   held,
@@ -61,64 +81,13 @@ const FOREIGN = 'SECRET_FOREIGN_VALUE';
 const UNKNOWN = 'HELD_CERTIFICATE_UNKNOWN_TO_ATLAS';
 const expired = 'stored certificate expired on 2026-11-10T03:06:35.000Z';
 const day = (d: Date): string => d.toISOString().slice(0, 10);
-/** A verdict in one word: the refusal's code, or its kind; undefined when the check passes. */
-const said = (v: P.Verdict | undefined) => (v?.kind === 'refuse' ? v.code : v?.kind);
-const reasonOf = (v: P.Verdict | undefined) => (v && 'reason' in v ? v.reason : undefined);
+const reasonOf = (v: Verdict | undefined) => (v && 'reason' in v ? v.reason : undefined);
 /** Puts each row's expectation into its title. */
 const titled = <O, E>(rows: [string, O, E][]): [string, O, E][] =>
   rows.map(([label, over, want]) => [`${label} → ${String(want ?? 'passes')}`, over, want]);
 
-describe('policies: the checks before renewal', () => {
-  const issued = held.notBefore.getTime() + HOUR_MS; // Atlas backdates notBefore by an hour
-  const unlisted = { listed: [] };
-  const other = { listed: [{ ...held, serialNumber: '9', createdAt: held.notBefore }] };
-  const rows = {
-    SecretScheduledForDeletion: [
-      ['no secret', { state: undefined }, undefined],
-      ['a live secret', {}, undefined],
-      ['scheduled for deletion', { state: gone }, DELETED],
-      ['scheduled for deletion, forced', { state: gone, forced: true }, DELETED],
-    ],
-    SecretHoldsForeignValue: [
-      ['no secret', { state: undefined }, undefined],
-      ['an empty secret', { state: state({ current: undefined }) }, undefined],
-      ['our value', {}, undefined],
-      ['a foreign value', { state: alien }, FOREIGN],
-      ['a foreign value, forced', { state: alien, forced: true }, undefined],
-    ],
-    HeldCertificateUnknownToAtlas: [
-      ['listed', {}, undefined],
-      ['not listed', unlisted, UNKNOWN],
-      ['only others listed', other, UNKNOWN],
-      ['unlisted at the grace’s end', { ...unlisted, now: new Date(issued + HOUR_MS) }, undefined],
-      ['unlisted past the grace', { ...unlisted, now: new Date(issued + HOUR_MS + 1) }, UNKNOWN],
-      ['unlisted, longer grace', { ...unlisted, listLagGraceMs: 30 * DAY_MS }, undefined],
-      ['unlisted, expired', { ...unlisted, now: held.notAfter }, undefined],
-      ['unlisted, forced', { ...unlisted, forced: true }, undefined],
-      ['nothing held', { ...unlisted, held: undefined }, undefined],
-    ],
-    PendingRotationLeft: [
-      ['no secret', { state: undefined }, undefined],
-      ['no pending version', {}, undefined],
-      ['a pending version', { state: pending }, 'due'],
-    ],
-  } satisfies Record<string, [string, Partial<P.CheckInput>, string | undefined][]>;
-  const checks = [
-    P.SecretScheduledForDeletion,
-    P.SecretHoldsForeignValue,
-    P.HeldCertificateUnknownToAtlas,
-    P.PendingRotationLeft,
-  ];
-  describe.each(checks)('$name', (check) => {
-    const cases = rows[check.name as keyof typeof rows];
-    it.each(titled<Partial<P.CheckInput>, string | undefined>(cases))('%s', (_, over, want) => {
-      expect(said(check.evaluate(input(over)))).toBe(want);
-    });
-  });
-});
-
 describe('policies: renewal checks', () => {
-  const renewal = (over: Partial<P.RenewalInput> = {}): P.RenewalInput => ({
+  const renewal = (over: Partial<RenewalInput> = {}): RenewalInput => ({
     held,
     forced: false,
     now,
@@ -141,11 +110,11 @@ describe('policies: renewal checks', () => {
       ['nothing held', { held: undefined }, undefined],
     ],
     RenewalWindow: [['nothing held', { held: undefined }, undefined]],
-  } satisfies Record<string, [string, Partial<P.RenewalInput>, string | undefined][]>;
-  const checks = [P.ForcedByOperator, P.NoCertificateStored, P.CertificateExpired, P.RenewalWindow];
+  } satisfies Record<string, [string, Partial<RenewalInput>, string | undefined][]>;
+  const checks = [ForcedByOperator, NoCertificateStored, CertificateExpired, RenewalWindow];
   describe.each(checks)('$name', (check) => {
     const cases = rows[check.name as keyof typeof rows];
-    it.each(titled<Partial<P.RenewalInput>, string | undefined>(cases))('%s', (_, over, want) => {
+    it.each(titled<Partial<RenewalInput>, string | undefined>(cases))('%s', (_, over, want) => {
       expect(check.evaluate(renewal(over))).toEqual(want && { kind: 'due', reason: want });
     });
   });
@@ -161,7 +130,7 @@ describe('policies: renewal checks', () => {
         ['at', 'due', 0],
         ['a day after', 'due', DAY_MS],
       ])('%s the spread renewal time → %s', (_, kind, offset) => {
-        const v = P.RenewalWindow.evaluate(
+        const v = RenewalWindow.evaluate(
           renewal({ policy, now: new Date(renewAt.getTime() + offset) }),
         );
         const not = `^not due: [\\d.]+ days left, renews from ${day(renewAt)}$`;
@@ -180,80 +149,28 @@ describe('policies: renewal checks', () => {
     ['rounds exactly ten days', 10 * DAY_MS, /^10 days left;/],
     ['keeps a decimal under ten days', 5.5 * DAY_MS, /^5\.5 days left;/],
   ])('RenewalWindow %s', (_, left, expected) => {
-    const v = P.RenewalWindow.evaluate(renewal({ now: new Date(held.notAfter.getTime() - left) }));
+    const v = RenewalWindow.evaluate(renewal({ now: new Date(held.notAfter.getTime() - left) }));
     expect(reasonOf(v)).toMatch(expected);
-  });
-});
-
-describe('policies: the mint gate', () => {
-  const critical = at('2026-11-05T00:00:00Z'); // 5 days left, under criticalDays
-  const sevenLeft = new Date(held.notAfter.getTime() - 7 * DAY_MS);
-  const gate = (over: Partial<P.MintGateInput>): P.MintGateInput => ({
-    recentOrphans: 0,
-    orphanLimit: 3,
-    orphanWindowDays: 7,
-    held,
-    now,
-    criticalDays: 7,
-    attempt: 1,
-    ...over,
-  });
-  const word = (g: P.MintGate) =>
-    g.mint ? (g.pastOrphanLimit ? 'mint past limit' : 'mint') : g.refusal.code;
-  const full = { recentOrphans: 3 };
-  const LIMIT = 'ORPHAN_LIMIT';
-
-  it.each(
-    titled<Partial<P.MintGateInput>, string>([
-      ['no orphans', {}, 'mint'],
-      ['below the limit', { recentOrphans: 2 }, 'mint'],
-      ['below the limit, critical, try 2', { recentOrphans: 2, now: critical, attempt: 2 }, 'mint'],
-      ['at the limit, not critical', full, LIMIT],
-      ['past the limit, not critical', { recentOrphans: 9 }, LIMIT],
-      ['at the limit, exactly criticalDays left', { ...full, now: sevenLeft }, LIMIT],
-      ['at the limit, critical, try 1', { ...full, now: critical }, 'mint past limit'],
-      ['at the limit, critical, try 2', { ...full, now: critical, attempt: 2 }, LIMIT],
-      ['at the limit, nothing held, try 1', { ...full, held: undefined }, 'mint past limit'],
-      ['at the limit, nothing held, try 2', { ...full, held: undefined, attempt: 2 }, LIMIT],
-    ]),
-  )('OrphanLimit: %s', (_, over, want) => {
-    expect(word(P.OrphanLimit.evaluate(gate(over)))).toBe(want);
-  });
-
-  it('OrphanLimit refuses with the count, the window and a remedy', () => {
-    expect(P.OrphanLimit.evaluate(gate({ recentOrphans: 4, orphanWindowDays: 14 }))).toEqual({
-      mint: false,
-      refusal: {
-        code: LIMIT,
-        message:
-          'refusing to mint: 4 certificate(s) minted in the last 14 days were lost (orphans)',
-        remedy: expect.stringMatching(/cannot be deleted.*age out of the window/),
-      },
-    });
-  });
-
-  it.each(
-    titled<Partial<P.MintGateInput>, boolean>([
-      ['nothing held', { held: undefined }, true],
-      ['about to expire', { now: critical }, true],
-      ['not critical', {}, false],
-      ['about to expire, second attempt', { now: critical, attempt: 2 }, false],
-    ]),
-  )('CriticalFloor: %s', (_, over, want) => {
-    expect(P.CriticalFloor.applies(gate(over))).toBe(want);
   });
 });
 
 describe('policies: the chain', () => {
   const everything = state({ deletedDate, current: foreign, pendingVersionId: 'v-pending' });
   const alienPending = state({ current: foreign, pendingVersionId: 'v-pending' });
-  const summary = (v: P.Refusal | P.Decision) =>
-    P.isRefusal(v) ? v.code : v.due ? `due: ${v.reason}` : 'not due';
+  const summary = (v: Verdict | Decision | undefined) => {
+    if (v && 'due' in v) return v.due ? `due: ${v.reason}` : 'not due';
+    return v?.kind === 'refuse' ? v.code : v?.kind === 'due' ? `due: ${v.reason}` : 'not due';
+  };
+  // The whole chain for one user, as the assessment runs it.
+  const evaluateUser = (i: CheckInput) =>
+    firstVerdict(USER_CHECKS, { ...i, policy: i.user, key: renewalKey(i.user) });
+  const decideFor = (u: CheckInput['user'], h: CertificateDates, force: boolean, at: Date) =>
+    decide({ held: h, policy: u, key: renewalKey(u), now: at, force });
   const RESUMES = 'due: an interrupted rotation left a pending version';
   const FORCED = 'due: forced by the operator';
   const NONE = 'due: no certificate stored yet';
 
-  it.each<[string, Partial<P.CheckInput>, string]>([
+  it.each<[string, Partial<CheckInput>, string]>([
     ['deletion beats foreign', { state: everything, listed: [] }, DELETED],
     ['deletion is not forced away', { state: everything, listed: [], forced: true }, DELETED],
     ['foreign beats unknown-to-Atlas', { state: alienPending, listed: [] }, FOREIGN],
@@ -264,11 +181,11 @@ describe('policies: the chain', () => {
     ['renewal decides the rest', {}, 'not due'],
     ['nothing stored', { state: undefined, held: undefined, listed: [] }, NONE],
   ])('evaluateUser: %s', (_, over, want) => {
-    expect(summary(P.evaluateUser(input(over)))).toBe(want);
+    expect(summary(evaluateUser(input(over)))).toBe(want);
   });
 
   const fix = `--force --only ${ref}`;
-  it.each<{ code: string; over: Partial<P.CheckInput>; message: string; remedies: string[] }>([
+  it.each<{ code: string; over: Partial<CheckInput>; message: string; remedies: string[] }>([
     {
       code: DELETED,
       over: { state: gone },
@@ -290,9 +207,9 @@ describe('policies: the chain', () => {
   ])(
     'evaluateUser refuses with $code, naming the secret and the fix',
     ({ code, over, message, remedies }) => {
-      const v = P.evaluateUser(input(over));
-      expect(v).toEqual({ code, message, remedy: expect.any(String) });
-      if (!P.isRefusal(v)) throw new Error('expected a refusal');
+      const v = evaluateUser(input(over));
+      expect(v).toEqual({ kind: 'refuse', code, message, remedy: expect.any(String) });
+      if (v?.kind !== 'refuse') throw new Error('expected a refusal');
       for (const r of remedies) expect(v.remedy).toContain(r);
       // Deletion cannot be forced away, so its remedy must not offer --force.
       expect(v.remedy.includes(fix)).toBe(code !== DELETED);
@@ -300,28 +217,10 @@ describe('policies: the chain', () => {
   );
 
   it('evaluateUser gives the decision of decideFor when nothing refuses', () => {
-    expect(P.evaluateUser(input())).toEqual(P.decideFor(user, held, false, now));
-    expect(P.isRefusal(P.evaluateUser(input()))).toBe(false);
-  });
-
-  const due = (reason: string): P.Verdict => ({ kind: 'due', reason });
-  const refuse: P.Verdict = {
-    kind: 'refuse',
-    code: 'SECRET_FOREIGN_VALUE',
-    message: 'm',
-    remedy: 'r',
-  };
-  it.each<[string, (P.Verdict | undefined)[], P.Verdict | undefined, number]>([
-    ['no checks', [], undefined, 0],
-    ['all pass', [undefined, undefined], undefined, 2],
-    ['the first that answers wins', [undefined, due('b'), due('c')], due('b'), 2],
-    ['a refusal first', [refuse, due('b')], refuse, 1],
-  ])('firstVerdict: %s', (_, verdicts, want, evaluated) => {
-    const checks = verdicts.map((v, i) => ({ name: `c${i}`, evaluate: vi.fn((_: string) => v) }));
-    expect(P.firstVerdict(checks, 'input')).toEqual(want);
-    expect(checks.map((c) => c.evaluate.mock.calls)).toEqual(
-      checks.map((_, i) => (i < evaluated ? [['input']] : [])),
-    );
+    const v = evaluateUser(input());
+    if (v?.kind === 'refuse') throw new Error('expected a decision');
+    expect(toDecision(v)).toEqual(decideFor(user, held, false, now));
+    expect(evaluateUser(input())?.kind).not.toBe('refuse');
   });
 
   const late = at('2026-10-25T00:00:00Z'); // thirds: due; renewBeforeDays 10: not yet
@@ -334,25 +233,25 @@ describe('policies: the chain', () => {
     ['in the window', { now: late }, 'due: 16 days left; renewal window opened 2026-10-10'],
   ])('decide: %s', (_, over, want) => {
     const policy = { renewBeforeDays: undefined };
-    expect(summary(P.decide({ held, policy, key, now, ...over }))).toBe(want);
+    expect(summary(decide({ held, policy, key, now, ...over }))).toBe(want);
   });
 
   it('decideFor uses the user’s renewBeforeDays and spreads by projectId/username', () => {
     const tenDays = { ...user, renewBeforeDays: 10 };
-    expect(P.decideFor(user, held, false, late).due).toBe(true);
-    expect(P.decideFor(tenDays, held, false, late)).toEqual({
+    expect(decideFor(user, held, false, late).due).toBe(true);
+    expect(decideFor(tenDays, held, false, late)).toEqual({
       due: false,
       reason: expect.stringMatching(/^not due: 16 days left/),
       renewAt: renewalTime(held, tenDays, key),
     });
-    expect(P.decideFor({ ...tenDays, username: 'app2' }, held, false, late)).toMatchObject({
+    expect(decideFor({ ...tenDays, username: 'app2' }, held, false, late)).toMatchObject({
       renewAt: renewalTime(held, tenDays, `${user.projectId}/app2`),
     });
-    expect(summary(P.decideFor(user, held, true, now))).toBe(FORCED);
+    expect(summary(decideFor(user, held, true, now))).toBe(FORCED);
   });
 
   it('lists the refusals and the renewal checks in their documented order', () => {
-    expect(P.REFUSALS.map((c) => c.name)).toEqual([
+    expect(REFUSALS.map((c) => c.name)).toEqual([
       'SecretScheduledForDeletion',
       'SecretRotationEnabled',
       'SecretHoldsForeignValue',
@@ -361,7 +260,7 @@ describe('policies: the chain', () => {
   });
 
   it('refuses a secret with Secrets Manager rotation on, before the foreign-value check', () => {
-    const verdict = P.evaluateUser(
+    const verdict = evaluateUser(
       input({ state: state({ rotationEnabled: true, current: foreign }) }),
     );
     expect(verdict).toMatchObject({
@@ -369,10 +268,10 @@ describe('policies: the chain', () => {
       message: `secret ${user.secretName} has Secrets Manager rotation enabled: another rotator owns its versions`,
       remedy: expect.stringContaining(`cancel-rotate-secret --secret-id ${user.secretName}`),
     });
-    expect(P.evaluateUser(input({ state: state({ rotationEnabled: false }) }))).toMatchObject({
-      due: false,
+    expect(evaluateUser(input({ state: state({ rotationEnabled: false }) }))).toMatchObject({
+      kind: 'not-due',
     });
-    expect(P.RENEWAL_CHECKS.map((c) => c.name)).toEqual([
+    expect(RENEWAL_CHECKS.map((c) => c.name)).toEqual([
       'ForcedByOperator',
       'NoCertificateStored',
       'CertificateExpired',

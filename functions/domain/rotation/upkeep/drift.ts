@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { NO_POLICY, samePolicy, wantedPolicy } from '../consumers.js';
-import { asError, RotatorError } from '../errors.js';
-import { type CertificateDates, DAY_MS } from '../renewal.js';
-import type { DriftFinding } from '../report.js';
-import type { SecretState } from '../stored-value.js';
-import { outOfTime, type Run } from './context.js';
-import type { Outcome } from './ledger.js';
-import type { RotatorTags } from './ports.js';
+import { NO_POLICY, samePolicy, wantedPolicy } from '../../consumers.js';
+import { asError, RotatorError } from '../../errors.js';
+import { type CertificateDates, DAY_MS } from '../../renewal.js';
+import type { DriftFinding } from '../../report.js';
+import type { SecretState } from '../../stored-value.js';
+import { outOfTime } from '../deadlines.js';
+import type { Outcome } from '../outcomes.js';
+import type { RotatorTags } from '../ports.js';
+import type { UserRef } from '../request.js';
+import type { Run } from '../run-state.js';
 import { REPLICAS, replicasOutOfTime, settleReplicas } from './replication.js';
-import type { UserRef } from './request.js';
 
 /**
  * Drift: what a secret carries besides its value, kept as the config wants it. The consumers'

@@ -1,6 +1,6 @@
-import { orphansTagValue } from '../stored-value.js';
-import type { Run } from './context.js';
-import type { UserRef } from './request.js';
+import { orphansTagValue } from '../../stored-value.js';
+import type { UserRef } from '../request.js';
+import type { Run } from '../run-state.js';
 
 /**
  * Orphans seen across runs. An orphan stands until it expires (Atlas cannot delete it), so a

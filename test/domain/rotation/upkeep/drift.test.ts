@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { RawConfig } from '../../../functions/domain/config/schema.js';
-import { readerPolicy, wantedPolicy } from '../../../functions/domain/consumers.js';
-import type { ErrorCode } from '../../../functions/domain/error-codes.js';
-import { RotatorError } from '../../../functions/domain/errors.js';
-import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
-import { auditSlot } from '../../../functions/domain/rotation/reconcile.js';
-import { PENDING } from '../../../functions/domain/stored-value.js';
-import { APP1, P1, T0 } from '../../support/fakes/fixtures.js';
-import { datesFor } from '../../support/fakes/pki.js';
+import type { RawConfig } from '../../../../functions/domain/config/schema.js';
+import { readerPolicy, wantedPolicy } from '../../../../functions/domain/consumers.js';
+import { type ErrorCode, RotatorError } from '../../../../functions/domain/errors.js';
+import { DAY_MS, HOUR_MS } from '../../../../functions/domain/renewal.js';
+import { auditSlot } from '../../../../functions/domain/rotation/upkeep/drift.js';
+import { PENDING } from '../../../../functions/domain/stored-value.js';
+import { APP1, P1, T0 } from '../../../support/fakes/fixtures.js';
+import { datesFor } from '../../../support/fakes/pki.js';
 import {
   type FakeContext,
   fakeWorlds,
@@ -15,7 +14,7 @@ import {
   rotate,
   rowOf,
   userOf,
-} from '../../support/world.js';
+} from '../../../support/world.js';
 
 const A = 'arn:aws:iam::111122223333:role/app1-reader';
 const B = 'arn:aws:iam::444455556666:role/batch-reader';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../../functions/domain/renewal.js';
-import { MintCap, mintGate } from '../../../functions/domain/rotation/policies.js';
+import { DAY_MS } from '../../../../functions/domain/renewal.js';
+import { MintCap, mintGate } from '../../../../functions/domain/rotation/policies/mint-gate.js';
 
 const now = new Date('2026-09-01T00:00:00Z');
 const base = {
@@ -44,21 +44,17 @@ describe('mint gate: the cap, then the orphan limit and its critical floor', () 
     ['one below the cap, critical', { recentMints: 3, recentOrphans: 3, held: expiring }, 'past'],
   ] as const)('%s', (_, input, expected) => {
     const gate = mintGate({ ...base, ...input });
-    if (expected === 'mint') expect(gate).toEqual({ mint: true, pastOrphanLimit: false });
-    else if (expected === 'past') expect(gate).toEqual({ mint: true, pastOrphanLimit: true });
-    else expect(gate).toMatchObject({ mint: false, refusal: { code: expected } });
+    if (expected === 'mint') expect(gate).toEqual({ kind: 'mint', pastOrphanLimit: false });
+    else if (expected === 'past') expect(gate).toEqual({ kind: 'mint', pastOrphanLimit: true });
+    else expect(gate).toMatchObject({ kind: 'refuse', code: expected });
   });
 
   it('the refusal names the setting and how it clears', () => {
     const gate = MintCap.evaluate({ recentMints: 5, maxMintsPerWindow: 4, orphanWindowDays: 7 });
     expect(gate).toMatchObject({
-      mint: false,
-      refusal: {
-        message: expect.stringContaining(
-          '5 certificate(s) created for this user in the last 7 days',
-        ),
-        remedy: expect.stringContaining('rotation.maxMintsPerWindow'),
-      },
+      kind: 'refuse',
+      message: expect.stringContaining('5 certificate(s) created for this user in the last 7 days'),
+      remedy: expect.stringContaining('rotation.maxMintsPerWindow'),
     });
   });
 });

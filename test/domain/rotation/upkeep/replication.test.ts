@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runEvents, runMetrics } from '../../../functions/adapters/signals.js';
-import type { RawConfig } from '../../../functions/domain/config/schema.js';
-import { DAY_MS, HOUR_MS } from '../../../functions/domain/renewal.js';
-import { replicaTagValue, versionMark } from '../../../functions/domain/replicas.js';
-import { replicaChecksOn } from '../../../functions/domain/rotation/replication.js';
-import { P1 } from '../../support/fakes/fixtures.js';
-import { datesFor } from '../../support/fakes/pki.js';
+import { runEvents, runMetrics } from '../../../../functions/adapters/signals.js';
+import type { RawConfig } from '../../../../functions/domain/config/schema.js';
+import { DAY_MS, HOUR_MS } from '../../../../functions/domain/renewal.js';
+import { replicaTagValue, versionMark } from '../../../../functions/domain/replicas.js';
+import { replicaChecksOn } from '../../../../functions/domain/rotation/upkeep/replication.js';
+import { P1 } from '../../../support/fakes/fixtures.js';
+import { datesFor } from '../../../support/fakes/pki.js';
 import {
   type FakeContext,
   fakeWorlds,
@@ -13,7 +13,7 @@ import {
   rotate,
   rowOf,
   userOf,
-} from '../../support/world.js';
+} from '../../../support/world.js';
 
 // The fake store's secrets live in eu-west-1 (their ARNs say so): replicas go elsewhere.
 const W2 = 'us-west-2';

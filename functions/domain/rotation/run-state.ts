@@ -1,7 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { RotatorConfig } from '../config/types.js';
 import type { Consumers } from '../consumers.js';
-import { DeadlineError } from '../errors.js';
 import type { Log } from '../log.js';
 import { CREATE_RESERVE_MS, VERIFY_TIMEOUT_MS } from '../timing.js';
 import { Ledger } from './ledger.js';
@@ -15,7 +14,7 @@ import type {
 } from './ports.js';
 import { isForced, type RotationRequest, type UserRef } from './request.js';
 
-/** What a run is given, and the one small object every phase of it shares. */
+/** What a run is given (context, tuning), and the one small object every phase of it shares. */
 
 export interface RotationTuning {
   /**
@@ -31,7 +30,7 @@ export interface RotationTuning {
   confirmDelayMs: number;
   /**
    * Each secret's resource policy is read on one day in this many (its name's hash picks the
-   * day), to find a policy changed by hand (`reconcile.ts`). @default 7
+   * day), to find a policy changed by hand (`upkeep/drift.ts`). @default 7
    */
   policyAuditDays: number;
   /** All of one login check (`verify.uri`), the deadline permitting. @default VERIFY_TIMEOUT_MS */
@@ -97,41 +96,5 @@ export const fixedPace = (limit: LimitFunction): UserPace => ({
   paused: () => false,
 });
 
-/** Milliseconds left before the run's deadline; infinite without one. */
-export const timeLeft = (run: Run): number => {
-  const deadline = run.ctx.deadline?.();
-  return deadline === undefined
-    ? Number.POSITIVE_INFINITY
-    : deadline - run.ctx.clock.now().getTime();
-};
-
-/** Too little time left to start a mint (and store its key) safely. */
-export const outOfTime = (run: Run): boolean => timeLeft(run) < run.tuning.minTimeForMintMs;
-
-/** A lease is trusted until this long before it lapses (clock skew between runs). */
-export const LEASE_MARGIN_MS = 30_000;
-
-/**
- * Checked right before a create: the run's deadline and the user's lease (a run without a
- * deadline, like the CLI without --time-budget, is still bounded by it) must leave room for the
- * create and the store of its key. Returns the epoch ms after which no attempt of this create
- * may start (the Atlas client checks it again before each retry of a throttled create);
- * otherwise the user is deferred, nothing minted.
- */
-export const createStartBy = (run: Run, leaseUntil: number): number => {
-  const now = run.ctx.clock.now().getTime();
-  const leaseLeft = leaseUntil - LEASE_MARGIN_MS - now;
-  const left = Math.min(timeLeft(run), leaseLeft);
-  if (left >= run.tuning.minTimeForMintMs) return now + left - run.tuning.minTimeForMintMs;
-  const bound = leaseLeft < timeLeft(run) ? 'the lease on this user' : 'the run';
-  throw new DeadlineError(
-    `not creating: ${Math.max(0, Math.round(left / 1000))} s left of ${bound}, a create and its store need ${run.tuning.minTimeForMintMs / 1000} s; the next run continues`,
-    {
-      code: 'DEADLINE_EXCEEDED',
-      remedy: 'Nothing was minted; the next run continues the work.',
-      scope: 'user',
-    },
-  );
-};
-
+/** Does the run's request force a mint for this user? */
 export const forcedFor = (run: Run, user: UserRef): boolean => isForced(run.request, user);
