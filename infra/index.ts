@@ -13,6 +13,7 @@ export {
 } from '../functions/domain/config.js';
 export { readConfigFile } from './config.js';
 export { AtlasX509Rotation, type AtlasX509RotationProps, type Consumers } from './construct.js';
+export type { EcsRedeployTarget } from './ecs-redeploy.js';
 export type {
   CredentialRotationProps,
   ManagedCredentialRotation,
