@@ -1,4 +1,6 @@
+import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/domain/config.js';
 import { redeployRules } from '../../infra/ecs-redeploy.js';
@@ -38,8 +40,13 @@ const ecsStatements = (template: Template): Statement[] =>
 
 describe('redeployEcsServices', () => {
   let template: Template;
+  let app: App;
   beforeAll(() => {
-    ({ template } = synth({ env, redeployEcsServices }));
+    ({ template, app } = synth({ env, redeployEcsServices }));
+  });
+
+  it('leaves cdk-nag (AwsSolutions) nothing to find', () => {
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
   });
 
   it('lets one function update and describe exactly the named services, nothing else', () => {
