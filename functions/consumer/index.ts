@@ -1,16 +1,12 @@
 /**
- * `atlas-x509-rotator/consumer`: a MongoDB client for an application that reads its X.509
- * certificate from the secret the rotator keeps, and follows the rotation.
+ * `atlas-x509-rotator/consumer`: a MongoDB client that follows the rotated certificate. No
+ * driver reloads a client certificate by itself, so this holds one `MongoClient` per
+ * certificate: on a new `AWSCURRENT` version it logs in with the new one first (`ping`),
+ * switches, and closes the old client once its in-flight operations are done. A refresh that
+ * fails keeps the working client and says why (docs/consumers.md).
  *
- * No driver reloads a client certificate by itself (the Node driver reads its certificate once,
- * at the first `connect()`, and a pooled connection outlives any rotation), so this holds one
- * `MongoClient` per certificate: on a new `AWSCURRENT` version it logs in with the new
- * certificate first (`ping`), switches, and closes the old client once its in-flight
- * operations are done. A refresh that fails keeps the working client and says why.
- *
- * One self-contained file on purpose: the package ships it as ESM and CommonJS with one
- * declaration file for both (scripts/build-consumer.ts). Its peers are the application's own
- * `mongodb` and `@aws-sdk/client-secrets-manager`; nothing here is in the rotator's bundles.
+ * One self-contained file on purpose: one declaration file serves ESM and CommonJS
+ * (scripts/build-consumer.ts). Peers: the application's `mongodb` and Secrets Manager client.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -25,7 +21,7 @@ export interface CertificateBundle {
   /** Decimal serial, as Atlas and the rotator's reports print it. */
   serialNumber: string;
   notAfter: Date;
-  /** Present in the rotator's secrets; informative only. */
+  /** Informative only. */
   username?: string;
   projectId?: string;
 }
@@ -112,14 +108,12 @@ export const parseCertificateBundle = (
   };
 };
 
-/** Why a refresh did not switch: the client in use stays. */
-export type RefreshFailureReason =
-  /** GetSecretValue failed (permissions, network, the secret gone). */
-  | 'unreadable'
-  /** AWSCURRENT holds something that is not a certificate bundle. */
-  | 'invalid-value'
-  /** The new certificate did not log in (TLS refused, unknown user, server unreachable). */
-  | 'refused';
+/**
+ * Why a refresh did not switch (the client in use stays): GetSecretValue failed, AWSCURRENT is
+ * not a certificate bundle, or the new certificate did not log in (TLS refused, unknown user,
+ * server unreachable).
+ */
+export type RefreshFailureReason = 'unreadable' | 'invalid-value' | 'refused';
 
 export interface RefreshFailure {
   reason: RefreshFailureReason;
@@ -150,7 +144,6 @@ export interface ConsumerStatus {
   versionId: string | undefined;
   /** When the current client was put in use. */
   since: Date;
-  /** The last refresh, whatever its outcome. */
   lastCheckedAt: Date;
   /** The last refresh's failure, cleared by the next refresh that reads the secret fine. */
   lastFailure: RefreshFailure | undefined;
@@ -161,10 +154,7 @@ export interface ConsumerStatus {
 export interface AtlasX509ClientOptions {
   /** Name or ARN of the certificate secret (a replica's ARN in another Region works too). */
   secretId: string;
-  /**
-   * The cluster's connection string, without credentials, e.g.
-   * `mongodb+srv://cluster0.example.mongodb.net/`. TLS and MONGODB-X509 are set here.
-   */
+  /** The cluster's connection string, without credentials (TLS and MONGODB-X509 are set here). */
   uri: string;
   /** @default new SecretsManagerClient({}) */
   secrets?: SecretsManagerClient;
@@ -174,20 +164,12 @@ export interface AtlasX509ClientOptions {
    * @default 3_600_000 (an hour: the old certificate stays valid in Atlas for weeks)
    */
   refreshIntervalMs?: number;
-  /**
-   * Driver options for every client (pool sizes, timeouts, `tlsCAFile`…). The certificate, key
-   * and authentication mechanism are this module's.
-   */
+  /** Driver options for every client (pool sizes, timeouts, `tlsCAFile`…), but the login's. */
   driverOptions?: Omit<MongoClientOptions, 'cert' | 'key' | 'authMechanism' | 'auth'>;
-  /**
-   * How long an old client may keep running operations after a switch before it is closed
-   * anyway, in ms. Its certificate is still valid; this bounds only a stuck operation.
-   * @default 60_000
-   */
+  /** How long (ms) an old client may finish its operations after a switch. @default 60_000 */
   drainTimeoutMs?: number;
-  /** Called after a switch to a new certificate. */
   onSwitch?: (info: SwitchInfo) => void;
-  /** Called when a refresh fails: the current client stays in use. */
+  /** A refresh failed: the current client stays in use. */
   onRefreshFailed?: (failure: RefreshFailure) => void;
 }
 
