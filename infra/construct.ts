@@ -23,6 +23,7 @@ import {
 import { deployedConfig, requireSecretNamePrefix } from './config.js';
 import { allowConsumers, type Consumers, checkConsumers } from './consumers.js';
 import { disableFunction } from './disable-function.js';
+import { type EcsRedeployTarget, redeployOnPromotion } from './ecs-redeploy.js';
 import { failureQueue } from './failure-queue.js';
 import { leaseTable, leaseTableName } from './lease-table.js';
 import {
@@ -187,6 +188,8 @@ export interface AtlasX509RotationProps {
    * @default - no rotation: the operator replaces the secret before it expires
    */
   readonly credentialRotation?: CredentialRotationProps;
+  /** ECS services redeployed when their certificate is promoted; none by default (docs/consumers.md). */
+  readonly redeployEcsServices?: readonly EcsRedeployTarget[];
 }
 
 /**
@@ -358,6 +361,11 @@ export class AtlasX509Rotation extends Construct {
     });
     this.schedule = schedules.schedule;
     this.catchUpSchedule = schedules.catchUp;
+    redeployOnPromotion(this, props.redeployEcsServices, {
+      ...functionProps,
+      secretNamePrefix,
+      failureQueue: this.failureQueue,
+    });
 
     // Alarms and dashboard.
     this.alarmTopic = alarmTopic(this, props.alarmEmail);

@@ -6,6 +6,7 @@
 export const HANDLERS = [
   { name: 'rotate', entry: 'functions/rotate/handler.ts' },
   { name: 'disable-customer-x509', entry: 'functions/disable-customer-x509/handler.ts' },
+  { name: 'ecs-redeploy', entry: 'functions/ecs-redeploy/handler.ts' },
 ] as const;
 
 export type HandlerName = (typeof HANDLERS)[number]['name'];

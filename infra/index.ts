@@ -11,6 +11,7 @@ export type { RawConfig } from '../functions/domain/config/schema.js';
 export type { RotatorConfig } from '../functions/domain/config/types.js';
 export { readConfigFile } from './config.js';
 export { AtlasX509Rotation, type AtlasX509RotationProps, type Consumers } from './construct.js';
+export type { EcsRedeployTarget } from './ecs-redeploy.js';
 export type {
   CredentialRotationProps,
   ManagedCredentialRotation,

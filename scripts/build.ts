@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { HANDLERS } from '../infra/handlers.js';
+import { buildConsumer, copyConsumerDeclarations } from './build-consumer.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -143,6 +144,7 @@ export const buildBundles = async (): Promise<void> => {
       // The shebang is harmless in the chunks: ES modules may start with one.
       banner: { js: `#!/usr/bin/env node\n${ESM_REQUIRE_BANNER}` },
     }),
+    buildConsumer(),
   ]);
   await chmod(CLI, 0o755);
 };
@@ -155,6 +157,7 @@ export const buildLib = async (): Promise<void> => {
   }).catch((err: { stdout?: string }) => {
     throw new Error(`tsc -p tsconfig.build.json failed:\n${err.stdout ?? String(err)}`);
   });
+  await copyConsumerDeclarations();
 };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,95 +1,52 @@
 /**
- * How an application consumes the rotated certificate: read the secret, connect with the
- * official `mongodb` driver using MONGODB-X509, keep the certificate and key in memory (nothing
- * is written to disk), and pick up a new certificate when the rotator replaces it. The old
- * certificate stays valid in Atlas until it expires, so re-reading periodically is enough;
- * `refresh()` can also be called on the `Atlas X509 Certificate Rotated` event.
+ * How an application consumes the rotated certificate: with the consumer the package ships,
+ * `atlas-x509-rotator/consumer` (source: functions/consumer/index.ts). It reads `AWSCURRENT`,
+ * logs in with MONGODB-X509 from memory, polls for a new version, and switches clients without
+ * failing an operation; a refresh that fails keeps the working client.
+ *
+ * The import below points at the source so the repository type-checks without a build; in an
+ * application it is `import { AtlasX509Client } from 'atlas-x509-rotator/consumer'` (or
+ * `require('atlas-x509-rotator/consumer')`), beside the application's own `mongodb` and
+ * `@aws-sdk/client-secrets-manager`.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { MongoClient, type MongoClientOptions } from 'mongodb';
+import { AtlasX509Client, type AtlasX509ClientOptions } from '../../functions/consumer/index.js';
 
-/** The fields of the rotator's secret that a client needs. */
-export interface StoredCertificate {
-  certificate: string;
-  privateKey: string;
-  serialNumber: string;
-  notAfter: string;
+/** The part of an EventBridge event this reads: the rotator's `Atlas X509 Certificate Rotated`. */
+export interface RotatedEvent {
+  'detail-type': string;
+  detail: { secretName?: string; secretArn?: string };
 }
 
-export const readCertificate = async (
-  secrets: SecretsManagerClient,
-  secretId: string,
-): Promise<StoredCertificate> => {
-  const got = await secrets.send(
-    new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
-  );
-  const value = JSON.parse(got.SecretString ?? '{}') as Partial<StoredCertificate>;
-  if (!value.certificate || !value.privateKey || !value.serialNumber || !value.notAfter) {
-    throw new Error(`secret ${secretId} does not hold an Atlas X.509 certificate`);
-  }
-  return value as StoredCertificate;
+export interface OrdersDatabase {
+  consumer: AtlasX509Client;
+  /** Wire to the rotation event (e.g. EventBridge → SQS the service reads): refreshes at once. */
+  onRotationEvent(event: RotatedEvent): Promise<void>;
+}
+
+/**
+ * Connects at start-up (failing start-up if the certificate does not log in), polls every 15
+ * minutes, and logs a refresh that failed: the service keeps running on the certificate it has,
+ * which stays valid in Atlas until it expires, while someone looks.
+ */
+export const connectOrdersDatabase = async (
+  options: Pick<AtlasX509ClientOptions, 'secretId' | 'uri'> &
+    Partial<Pick<AtlasX509ClientOptions, 'secrets' | 'driverOptions' | 'refreshIntervalMs'>>,
+  log: (line: string) => void = console.error,
+): Promise<OrdersDatabase> => {
+  const consumer = await AtlasX509Client.connect({
+    refreshIntervalMs: 15 * 60_000,
+    ...options,
+    onSwitch: (s) => log(`database certificate ${s.previousSerialNumber} -> ${s.serialNumber}`),
+    onRefreshFailed: (f) => log(`database certificate refresh failed (${f.reason}): ${f.message}`),
+  });
+  return {
+    consumer,
+    async onRotationEvent(event) {
+      const ours =
+        event.detail.secretName === options.secretId || event.detail.secretArn === options.secretId;
+      if (event['detail-type'] === 'Atlas X509 Certificate Rotated' && ours) {
+        await consumer.refresh();
+      }
+    },
+  };
 };
-
-export interface X509MongoClientOptions {
-  secrets: SecretsManagerClient;
-  secretId: string;
-  /** e.g. `mongodb+srv://cluster0.example.mongodb.net/` */
-  uri: string;
-  /** How often to look for a new certificate. @default 1 hour */
-  refreshMs?: number;
-  /** Extra driver options (timeouts, a private CA, …). */
-  driverOptions?: MongoClientOptions;
-}
-
-export class X509MongoClient {
-  private client: MongoClient | undefined;
-  private serialNumber: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly options: X509MongoClientOptions) {}
-
-  /** The client for the current certificate (call `refresh()` or `start()` first). */
-  get current(): MongoClient {
-    if (!this.client) throw new Error('call refresh() or start() first');
-    return this.client;
-  }
-
-  /** The serial of the certificate in use. */
-  get serial(): string | undefined {
-    return this.serialNumber;
-  }
-
-  /** Reads the secret; on a new serial, swaps in a client for it. Resolves to whether it swapped. */
-  async refresh(): Promise<boolean> {
-    const cert = await readCertificate(this.options.secrets, this.options.secretId);
-    if (cert.serialNumber === this.serialNumber) return false;
-    const previous = this.client;
-    this.client = new MongoClient(this.options.uri, {
-      ...this.options.driverOptions,
-      tls: true,
-      // In memory: the driver hands these straight to Node's TLS stack.
-      cert: cert.certificate,
-      key: cert.privateKey,
-      authMechanism: 'MONGODB-X509',
-      authSource: '$external',
-    });
-    this.serialNumber = cert.serialNumber;
-    // Operations already running on the old client finish; it is still a valid certificate.
-    await previous?.close();
-    return true;
-  }
-
-  /** Reads the certificate now and then every `refreshMs`. */
-  async start(): Promise<void> {
-    await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => console.error('certificate refresh failed', err));
-    }, this.options.refreshMs ?? 3_600_000);
-    this.timer.unref();
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.client?.close();
-  }
-}

@@ -54,6 +54,9 @@ beforeAll(async () => {
       dependencies: {
         'aws-cdk-lib': dependency('aws-cdk-lib'),
         constructs: dependency('constructs'),
+        // The consumer's peers, as an application has them.
+        mongodb: dependency('mongodb'),
+        '@aws-sdk/client-secrets-manager': dependency('@aws-sdk/client-secrets-manager'),
         'atlas-x509-rotator': `file:${join(work, packed.filename)}`,
       },
     }),
@@ -80,6 +83,10 @@ describe('the packed tarball', () => {
         'dist/assets/rotate/login-check.mjs',
         'dist/assets/disable-customer-x509/index.mjs',
         'dist/cli/atlas-x509-rotator.mjs',
+        'dist/consumer/index.mjs',
+        'dist/consumer/index.cjs',
+        'dist/lib/functions/consumer/index.d.ts',
+        'dist/lib/functions/consumer/index.d.cts',
         'schema/rotation-config.schema.json',
         'LICENSE',
         'README.md',
@@ -99,7 +106,14 @@ describe('the packed tarball', () => {
       readFileSync(join(app, 'node_modules/atlas-x509-rotator/package.json'), 'utf8'),
     );
     expect(Object.keys(manifest.dependencies)).toEqual(['zod']);
-    expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+    // The consumer's two peers are optional: a CDK app that only deploys needs neither.
+    const optional = Object.keys(manifest.peerDependenciesMeta ?? {}).sort();
+    expect(optional).toEqual(['@aws-sdk/client-secrets-manager', 'mongodb']);
+    expect(
+      Object.keys(manifest.peerDependencies)
+        .filter((name) => !optional.includes(name))
+        .sort(),
+    ).toEqual(['aws-cdk-lib', 'constructs']);
     expect(readdirSync(join(app, 'node_modules')).sort()).toEqual(
       expect.arrayContaining(['atlas-x509-rotator', 'aws-cdk-lib', 'constructs', 'zod']),
     );
@@ -145,6 +159,56 @@ describe('a plain JavaScript CDK app that uses the construct', () => {
       expect.arrayContaining([0, 1]),
     );
   }, 120_000);
+});
+
+describe('the consumer subpath', () => {
+  /** What both module systems must see: the exports, and a non-bundle refused by field name. */
+  const probe = (load: string) => `${load}
+    const names = ['AtlasX509Client', 'CertificateBundleError', 'parseCertificateBundle'];
+    const kinds = names.map((n) => typeof m[n]).join(',');
+    let refused = '';
+    try { m.parseCertificateBundle('app/secret', '{"password":"x"}'); }
+    catch (err) { refused = err.name + ': ' + err.message; }
+    console.log(kinds + '|' + refused);`;
+  const expected =
+    'function,function,function|CertificateBundleError: secret app/secret: certificate is missing';
+
+  it('loads with import and require, and type-checks from .mts and .cts', async () => {
+    const esm = await inApp('node', [
+      '--input-type=module',
+      '-e',
+      probe("const m = await import('atlas-x509-rotator/consumer');"),
+    ]);
+    const cjs = await inApp('node', [
+      '--input-type=commonjs',
+      '-e',
+      probe("const m = require('atlas-x509-rotator/consumer');"),
+    ]);
+    expect([esm.stdout.trim(), cjs.stdout.trim()]).toEqual([expected, expected]);
+
+    // The declarations, as a TypeScript application resolves them from either kind of module.
+    // A .cts compiles its import to require(): it resolves the `require` condition's types.
+    const use = `import { AtlasX509Client } from 'atlas-x509-rotator/consumer';
+const c: Promise<AtlasX509Client> = AtlasX509Client.connect({ secretId: 's', uri: 'mongodb://h/' });
+export const serial = c.then((x) => x.status.serialNumber satisfies string);\n`;
+    await writeFile(join(app, 'esm.mts'), use);
+    await writeFile(join(app, 'cjs.cts'), use);
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    await inApp(process.execPath, [
+      tsc,
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--types',
+      'node',
+      '--typeRoots',
+      join(ROOT, 'node_modules/@types'),
+      '--skipLibCheck',
+      'esm.mts',
+      'cjs.cts',
+    ]);
+  }, 60_000);
 });
 
 describe('the installed bin', () => {
