@@ -7,7 +7,7 @@ import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../functions/domain/config/types.js';
 
 /**
- * The rotation config at synth time. It is the functions' own schema (`functions/domain/config.ts`),
+ * The rotation config at synth time. It is the functions' own schema (`functions/domain/config/schema.ts`),
  * so a config that synthesizes is a config the deployed function accepts, and a bad one fails
  * `cdk synth` with the message the CLI would print.
  */

@@ -53,9 +53,9 @@ const check = async (file: string): Promise<number> => {
       ? committed.problem
       : isDeepStrictEqual(committed.json, configJsonSchema())
         ? undefined
-        : 'it differs from the schema functions/domain/config.ts produces';
+        : 'it differs from the schema functions/domain/config/schema.ts produces';
   if (problem === undefined) {
-    console.log(`${shown(file)} matches functions/domain/config.ts`);
+    console.log(`${shown(file)} matches functions/domain/config/schema.ts`);
     return 0;
   }
   console.error(

@@ -5,7 +5,7 @@ import { ConfigError, formatZodIssues } from './config/errors.js';
 /**
  * Who may read each project's certificate secrets: `ROTATOR_CONSUMERS`, set by the stack from
  * its `consumers` property, JSON `{"<projectId>": ["<principal ARN>", …]}`. The function keeps a
- * matching resource policy on each of the project's secrets (`rotation/reconcile.ts`).
+ * matching resource policy on each of the project's secrets (`rotation/upkeep/drift.ts`).
  */
 const consumersSchema = z.record(
   z.string().regex(/^[a-f0-9]{24}$/),

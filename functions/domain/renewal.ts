@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * Certificate arithmetic: the renewal window and its spread, freshness, orphans, list lag. No
  * I/O, an explicit `now`. The decisions built on it are the named checks in
- * `rotation/policies.ts`.
+ * `rotation/policies/`.
  */
 
 export const HOUR_MS = 3_600_000;

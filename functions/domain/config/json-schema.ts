@@ -17,7 +17,7 @@ export const configJsonSchema = (): Record<string, unknown> => {
     $id: CONFIG_SCHEMA_ID,
     title: 'atlas-x509-rotator rotation config',
     description:
-      'Generated from functions/domain/config.ts by scripts/config-schema.ts: do not edit. ' +
+      'Generated from functions/domain/config/schema.ts by scripts/config-schema.ts: do not edit. ' +
       'The rotator also checks, when it loads the file: atlas.baseUrl uses https (http only to loopback); ' +
       'renewBeforeDays is shorter than 28 days x monthsUntilExpiration; no project, user in a project ' +
       'or secret name appears twice; every secret name, prefix included, fits in 512 characters; ' +

@@ -156,7 +156,7 @@ export class Secrets
         }),
       );
       const arn = created.ARN ?? name;
-      // The consumers' policy is put once the first certificate is stored (`reconcile.ts`).
+      // The consumers' policy is put once the first certificate is stored (`rotation/upkeep/drift.ts`).
       // Nothing to read back: the secret is empty. Its creation time is backdated a little so
       // that clock skew cannot hide a certificate minted right after it from the orphan count.
       return {
