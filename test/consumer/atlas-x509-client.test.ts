@@ -204,10 +204,15 @@ describe('AtlasX509Client against the stand-in, with the rotator rotating', () =
   });
 
   it('polls at the interval the application sets', async () => {
-    await h.seed(P1, 'app1');
+    const first = await h.seed(P1, 'app1');
+    let onSwitch: (info: SwitchInfo) => void = () => {};
     const switched = new Promise<SwitchInfo>((resolve) => {
-      void connect({ refreshIntervalMs: 100, onSwitch: resolve });
+      onSwitch = resolve;
     });
+    // Connected on the first certificate before the next exists: the switch can only come from
+    // a poll (a slow connect must not read the new one first and leave nothing to switch to).
+    const consumer = await connect({ refreshIntervalMs: 100, onSwitch });
+    expect(consumer.status.serialNumber).toBe(first.serialNumber);
     const next = await h.sim.mintCertificate(P1, 'app1');
     await putCertificate(next);
     expect((await switched).serialNumber).toBe(next.serialNumber);
