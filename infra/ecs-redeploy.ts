@@ -7,7 +7,8 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConfigError } from '../functions/domain/config/errors.js';
+import { z } from 'zod';
+import { ConfigError, formatZodIssues } from '../functions/domain/config/errors.js';
 import { parseConfig } from '../functions/domain/config/resolve.js';
 import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../functions/domain/config/types.js';
@@ -34,6 +35,15 @@ export interface EcsRedeployTarget {
 }
 
 const SOURCE = 'the redeployEcsServices property';
+
+/** The prop's shape, for JavaScript apps that no compiler checks: unknown keys are refused. */
+const targetsSchema = z.array(
+  z.strictObject({
+    projectId: z.string(),
+    username: z.string().optional(),
+    serviceArns: z.array(z.string()),
+  }),
+);
 const ROTATED: DetailType = 'Atlas X509 Certificate Rotated';
 const SERVICE_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:(\d{12}):service\/[^/]+\/[^/]+$/;
 
@@ -43,6 +53,15 @@ export const checkEcsRedeploy = (
   config: RotatorConfig,
   account: string,
 ): void => {
+  const shape = targetsSchema.safeParse(redeploy);
+  if (!shape.success) {
+    throw new ConfigError(
+      formatZodIssues(shape.error).map(
+        (line) => `redeployEcsServices${line.replace(/^\(root\)/, '')}`,
+      ),
+      SOURCE,
+    );
+  }
   const problems: string[] = [];
   redeploy.forEach((target, i) => {
     const at = `redeployEcsServices[${i}]`;

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/domain/config/errors.js';
-import { redeployRules } from '../../infra/ecs-redeploy.js';
+import { type EcsRedeployTarget, redeployRules } from '../../infra/ecs-redeploy.js';
 import {
   actions,
   caught,
@@ -161,6 +161,22 @@ describe('redeployEcsServices', () => {
       'redeployEcsServices[2].serviceArns: names no service',
       'redeployEcsServices[3].serviceArns[0]: not a long-format ECS service ARN (arn:aws:ecs:<region>:<account>:service/<cluster>/<service>)',
       "redeployEcsServices[3].serviceArns[1]: in account 444455556666, not this stack's",
+    ]);
+  });
+
+  it('refuses a shape no compiler checked (a JavaScript app), naming the field, before anything else', () => {
+    const err = caught(() =>
+      synth({
+        env,
+        redeployEcsServices: [
+          { projectId: PROJECT_A, users: ['app1'], serviceArn: ORDERS },
+        ] as unknown as EcsRedeployTarget[],
+      }),
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([
+      'redeployEcsServices[0].serviceArns: Invalid input: expected array, received undefined',
+      'redeployEcsServices[0]: Unrecognized keys: "users", "serviceArn"',
     ]);
   });
 });
