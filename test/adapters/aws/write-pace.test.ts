@@ -91,6 +91,13 @@ describe('write pace: the SDK middleware on a Secrets Manager client', () => {
       },
     });
     client.middlewareStack.add(writePace, WRITE_PACE_STEP);
+    // The client resolves its settings on its first call, partly from files on disk: real I/O
+    // that fake time cannot hurry (a loaded machine sent nothing within 30 fake ms). A read on
+    // real timers settles them; the paced calls below then see fake time only.
+    vi.useRealTimers();
+    await client.send(new DescribeSecretCommand({ SecretId: 'warm-up' }));
+    delete sent.DescribeSecret;
+    vi.useFakeTimers();
     return client;
   };
 
