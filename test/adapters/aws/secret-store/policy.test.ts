@@ -10,26 +10,13 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretStoreError } from '../../../../functions/adapters/aws/secret-store/errors.js';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
 import { readerPolicy } from '../../../../functions/domain/consumers.js';
-import type { SecretState } from '../../../../functions/domain/stored-value.js';
+import { awsError, state } from './fixtures.js';
 
 // The resource policy calls through the SDK, pinned with mocks: moto does not validate
 // principals (AWS refuses a policy naming a role that does not exist) and has no quotas.
 
 const sm = mockClient(SecretsManagerClient);
 const READER = 'arn:aws:iam::111122223333:role/app1-reader';
-const state = (over: Partial<SecretState> = {}): SecretState => ({
-  name: 'atlas-x509/p/app1',
-  arn: 'arn:aws:secretsmanager:us-east-1:1:secret:atlas-x509/p/app1-AbCdEf',
-  createdDate: new Date(0),
-  deletedDate: undefined,
-  versions: new Map([['v-old', ['AWSCURRENT']]]),
-  currentVersionId: 'v-old',
-  pendingVersionId: undefined,
-  current: undefined,
-  notAfterHint: undefined,
-  ...over,
-});
-const awsError = (name: string) => Object.assign(new Error(name), { name });
 
 beforeEach(() => sm.reset());
 afterAll(() => sm.restore());

@@ -7,24 +7,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { POLICY_TAG } from '../../../../functions/adapters/aws/secret-store/tags.js';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
-import type { SecretState } from '../../../../functions/domain/stored-value.js';
+import { awsError, state } from './fixtures.js';
 
 // The policy tag through the SDK, pinned with mocks like the resource policy (`policy.test.ts`).
 
 const sm = mockClient(SecretsManagerClient);
-const state = (over: Partial<SecretState> = {}): SecretState => ({
-  name: 'atlas-x509/p/app1',
-  arn: 'arn:aws:secretsmanager:us-east-1:1:secret:atlas-x509/p/app1-AbCdEf',
-  createdDate: new Date(0),
-  deletedDate: undefined,
-  versions: new Map([['v-old', ['AWSCURRENT']]]),
-  currentVersionId: 'v-old',
-  pendingVersionId: undefined,
-  current: undefined,
-  notAfterHint: undefined,
-  ...over,
-});
-const awsError = (name: string) => Object.assign(new Error(name), { name });
 
 beforeEach(() => sm.reset());
 afterAll(() => sm.restore());

@@ -9,11 +9,8 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretStoreError } from '../../../../functions/adapters/aws/secret-store/errors.js';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
 import type { ValidatedCertificate } from '../../../../functions/domain/certificate.js';
-import {
-  type SecretState,
-  serializeStored,
-  versionIdFor,
-} from '../../../../functions/domain/stored-value.js';
+import { serializeStored, versionIdFor } from '../../../../functions/domain/stored-value.js';
+import { state } from './fixtures.js';
 
 // moto cannot model these behaviours faithfully (stack-and-style.md §2.10): token reuse with a
 // different value, and stage-less reads after a promotion. They are pinned here with SDK mocks.
@@ -28,18 +25,6 @@ const cert: ValidatedCertificate = {
   privateKey: '-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n',
   pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n',
 };
-const state = (over: Partial<SecretState> = {}): SecretState => ({
-  name: 'atlas-x509/p/app1',
-  arn: 'arn:aws:secretsmanager:us-east-1:1:secret:atlas-x509/p/app1-AbCdEf',
-  createdDate: new Date(0),
-  deletedDate: undefined,
-  versions: new Map([['v-old', ['AWSCURRENT']]]),
-  currentVersionId: 'v-old',
-  pendingVersionId: undefined,
-  current: undefined,
-  notAfterHint: undefined,
-  ...over,
-});
 
 beforeEach(() => sm.reset());
 // The mock patches every SecretsManagerClient of this worker (the adapter tests share one).
