@@ -13,7 +13,7 @@ import type { Run } from './run-state.js';
 import { triage } from './triage.js';
 import { reconcileUntouched, settleStored, withDrift } from './upkeep/drift.js';
 import { tidyPendingLabel } from './upkeep/pending-label.js';
-import { staleReaders, staleReason } from './upkeep/stale-readers.js';
+import { noteOwnRead, staleReaders, staleReason } from './upkeep/stale-readers.js';
 import { heldBack, holdsBack, reportOnly, verify, withProof } from './verify.js';
 
 /**
@@ -56,6 +56,7 @@ export const renew = async (
       now,
       warningDays: run.ctx.config.rotation.staleConsumerDays,
     });
+    await noteOwnRead(run, first.state, indexed ?? undefined, first.listed);
     const reason = `${first.decision.reason}${tidied}${stale ? staleReason(stale, now) : ''}`;
     const row = outcome(first, 'skipped', reason);
     return withDrift(stale ? { ...row, consumers: 'stale' } : row, drift);

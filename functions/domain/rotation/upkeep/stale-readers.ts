@@ -1,5 +1,6 @@
 import { ATLAS_BACKDATE_MS, DAY_MS, type ListedCertificate } from '../../renewal.js';
 import { type SecretState, versionIdFor } from '../../stored-value.js';
+import type { Run } from '../run-state.js';
 
 /**
  * Applications that have not reloaded: no driver picks up a new client certificate by itself,
@@ -64,4 +65,36 @@ export const staleReason = (stale: StaleReaders, now: Date): string => {
     ? `last read ${stale.lastAccessedDate.toISOString().slice(0, 10)}`
     : 'never read';
   return `; consumers stale: the secret was not read after ${stale.promotedDay.toISOString().slice(0, 10)}, the day its current version was promoted (${read}), and the previous certificate ${stale.previousSerial} expires ${stale.previousNotAfter.toISOString()}, in ${days} days: applications still using it must reload`;
+};
+
+/**
+ * A value this run read on a day other than the promotion's (something unusual made the index
+ * insufficient) is an access of the rotator's own: while no consumer has read the secret since
+ * its promotion, the own-access tag moves to today so that later runs discount it too. Only
+ * then, so a secret a consumer already re-read keeps its day; best effort, like every tag.
+ */
+export const noteOwnRead = async (
+  run: Run,
+  read: SecretState | undefined,
+  indexed: SecretState | undefined,
+  listed: readonly ListedCertificate[],
+): Promise<void> => {
+  if (run.request.dryRun || !read?.current) return;
+  const now = run.ctx.clock.now();
+  // Without the index, the read's own metadata: DescribeSecret comes before its GetSecretValue.
+  const before = indexed ?? read;
+  const unconfirmed = staleReaders({ state: before, listed, now, warningDays: Infinity });
+  if (!unconfirmed || utcDay(unconfirmed.promotedDay) >= utcDay(now)) return;
+  await run.ctx.store.tag(read, { ownAccess: now }).catch(() => undefined);
+};
+
+/**
+ * Whether reading the secret's value now could hide nothing (`doctor` picks such a secret):
+ * it has no previous version, or a consumer already read it after the promotion day.
+ */
+export const readHidesNothing = (state: SecretState): boolean => {
+  const previous = [...state.versions.values()].some((stages) => stages.includes(PREVIOUS));
+  if (!previous) return true;
+  const { lastAccessedDate: accessed, ownAccess } = state;
+  return !!accessed && !!ownAccess && utcDay(accessed) > utcDay(ownAccess);
 };

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { OWN_ACCESS_TAG } from '../../../../functions/adapters/aws/secret-store/tags.js';
 import type { RawConfig } from '../../../../functions/domain/config/schema.js';
 import { DAY_MS } from '../../../../functions/domain/renewal.js';
-import { staleReaders } from '../../../../functions/domain/rotation/upkeep/stale-readers.js';
+import {
+  readHidesNothing,
+  staleReaders,
+} from '../../../../functions/domain/rotation/upkeep/stale-readers.js';
 import { type SecretState, versionIdFor } from '../../../../functions/domain/stored-value.js';
 import { P1 } from '../../../support/fakes/fixtures.js';
 import { datesFor } from '../../../support/fakes/pki.js';
+import { storeError } from '../../../support/fakes/secret-store.js';
 import { fakeWorlds, holding, rotate, rowOf } from '../../../support/world.js';
 
 /**
@@ -124,5 +129,58 @@ describe('engine: consumers that have not reloaded', () => {
   it('a dry run reports it too', async () => {
     const { ctx } = await rotatedThenLater(10);
     expect(rowOf(await rotate(ctx, { dryRun: true }), 'app1').consumers).toBe('stale');
+  });
+
+  it("the rotator's read on a later day moves the own-access day, so it hides nothing", async () => {
+    const { ctx, secret } = await rotatedThenLater(3);
+    // Something unusual (here: no index) makes the run read the value three days on.
+    ctx.store.calls.fail('index', storeError('SECRET_STORE_FAILED', 'ListSecrets'));
+    expect(rowOf(await rotate(ctx), 'app1').consumers).toBeUndefined();
+    const today = Math.floor(ctx.clock.now().getTime() / DAY_MS) * DAY_MS;
+    expect(secret.lastAccessedDate?.getTime()).toBe(today);
+    expect(Date.parse(secret.tags.get(OWN_ACCESS_TAG) ?? '')).toBe(ctx.clock.now().getTime());
+    ctx.clock.advance(7 * DAY_MS);
+    const row = rowOf(await rotate(ctx), 'app1');
+    expect(row.consumers).toBe('stale');
+    expect(row.reason).toContain('(last read ');
+  });
+
+  it('a consumer that read after the promotion is not discounted by a later read of the rotator', async () => {
+    const { ctx, secret } = await rotatedThenLater(3);
+    ctx.store.access(secret.name, new Date(ctx.clock.now().getTime() - DAY_MS));
+    ctx.store.calls.fail('index', storeError('SECRET_STORE_FAILED', 'ListSecrets'));
+    const tagged = secret.tags.get(OWN_ACCESS_TAG);
+    await rotate(ctx);
+    expect(secret.tags.get(OWN_ACCESS_TAG)).toBe(tagged);
+    ctx.clock.advance(7 * DAY_MS);
+    expect(rowOf(await rotate(ctx), 'app1').consumers).toBeUndefined();
+  });
+});
+
+describe('readHidesNothing', () => {
+  const base = {
+    name: 's',
+    arn: 's',
+    createdDate: day('2026-01-01'),
+    deletedDate: undefined,
+    currentVersionId: 'c',
+    pendingVersionId: undefined,
+    current: undefined,
+    notAfterHint: undefined,
+  };
+  it('is true without a previous version, or once read after the promotion day', () => {
+    const withPrevious = new Map([
+      ['c', ['AWSCURRENT']],
+      ['p', ['AWSPREVIOUS']],
+    ]);
+    expect(readHidesNothing({ ...base, versions: new Map([['c', ['AWSCURRENT']]]) })).toBe(true);
+    expect(readHidesNothing({ ...base, versions: withPrevious })).toBe(false);
+    const promoted = {
+      ...base,
+      versions: withPrevious,
+      ownAccess: new Date('2026-03-02T04:00:00Z'),
+    };
+    expect(readHidesNothing({ ...promoted, lastAccessedDate: day('2026-03-02') })).toBe(false);
+    expect(readHidesNothing({ ...promoted, lastAccessedDate: day('2026-03-03') })).toBe(true);
   });
 });
