@@ -28,6 +28,7 @@ const adaptersOnMoto = [
   'test/adapters/aws/credentials.test.ts',
   'test/adapters/aws/secret-store/remove-empty.test.ts',
   'test/adapters/aws/secret-store/remove-empty-replicas.test.ts',
+  'test/adapters/aws/secret-store/last-accessed.test.ts',
 ];
 
 export default defineConfig({

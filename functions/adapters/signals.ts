@@ -50,6 +50,7 @@ export const runMetrics = (report: RunReport, now: Date, options: SignalOptions)
       (row) => row.action === 'failed' && row.errorCode === CERTIFICATE_LIMIT_CODE,
     ),
     DriftRepaired: count((row) => row.drift?.some((f) => f.repaired) === true),
+    StaleConsumers: count((row) => row.consumers === 'stale'),
     // Only where a check ran: a deployment without verify.uri pays for no such metric.
     VerifyBypassed: report.users.some((row) => row.verify)
       ? count((row) => row.verify?.outcome === 'bypassed')
@@ -125,6 +126,7 @@ export const addRunMetrics = (
   metrics.addMetric('StandingOrphans', MetricUnit.Count, m.StandingOrphans);
   metrics.addMetric('CertificateLimitReached', MetricUnit.Count, m.CertificateLimitReached);
   metrics.addMetric('DriftRepaired', MetricUnit.Count, m.DriftRepaired);
+  metrics.addMetric('StaleConsumers', MetricUnit.Count, m.StaleConsumers);
   if (m.VerifyBypassed !== undefined) {
     metrics.addMetric('VerifyBypassed', MetricUnit.Count, m.VerifyBypassed);
   }

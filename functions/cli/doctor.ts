@@ -10,6 +10,7 @@ import { SecretStore } from '../adapters/aws/secret-store.js';
 import type { RotatorConfig } from '../domain/config/types.js';
 import { asError, RotatorError } from '../domain/errors.js';
 import type { Log } from '../domain/log.js';
+import { readHidesNothing } from '../domain/rotation/upkeep/stale-readers.js';
 import { atlasClient } from '../runtime.js';
 
 /**
@@ -143,7 +144,9 @@ const awsChecks = async (config: RotatorConfig, env: NodeJS.ProcessEnv): Promise
     }),
     await attempt(`secrets under ${prefix}`, async () => {
       const index = await new SecretStore(secretsManager).index(prefix);
-      const withValue = [...index.values()].find((s) => s.currentVersionId && !s.deletedDate);
+      const readable = [...index.values()].filter((s) => s.currentVersionId && !s.deletedDate);
+      // A read counts as an access: prefer a secret whose stale-consumer signal it cannot hide.
+      const withValue = readable.find(readHidesNothing) ?? readable[0];
       if (!withValue) {
         return { status: 'ok', detail: `${index.size} secrets listed; none to read yet` };
       }

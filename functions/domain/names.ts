@@ -33,6 +33,11 @@ export interface RunMetrics {
    * deferred user known to hold no certificate. Users the run could not tell about are left out.
    */
   MinDaysToExpiry: number | undefined;
+  /**
+   * Secrets whose previous certificate expires within `staleConsumerDays` while nobody read
+   * them after their promotion (`consumers: "stale"` rows): a gauge, from ListSecrets.
+   */
+  StaleConsumers: number;
   /** Days until the rotator's own service account secret expires, when known. */
   AtlasCredentialDaysToExpiry: number | undefined;
   /** 1 for a run the catch-up schedule started (`catch-up.ts`). */

@@ -34,6 +34,8 @@ const reasonCell = (row: UserReport, runStopped: boolean): string => {
     row.errorCode && !stopped ? `[${row.errorCode}]` : '',
     // A promoted row keeps the bypass at the end of its reason, past the cut: said here too.
     row.verify?.outcome === 'bypassed' ? '[login check bypassed]' : '',
+    // The stale-consumer warning ends a long reason, past the cut: said here too.
+    row.consumers === 'stale' ? '[consumers stale]' : '',
     row.orphans.length > 0
       ? `+${row.orphans.length} orphan${row.orphans.length > 1 ? 's' : ''}`
       : '',

@@ -37,6 +37,13 @@ export interface UserReport {
   drift?: DriftFinding[];
   /** The login check of a new certificate (projects with `verify.uri` only). */
   verify?: VerifyReport;
+  /**
+   * `stale`: the certificate the secret's previous version holds expires within the config's
+   * `rotation.staleConsumerDays`, and nobody read the secret after the day its current version
+   * was promoted: its applications still present the previous certificate (`reason` says when
+   * it expires). Absent: nothing to tell (on skipped rows only).
+   */
+  consumers?: 'stale';
   /** The ARNs of the secret's replicas in other Regions, as far as the run knows (absent: none). */
   replicaArns?: string[];
 }

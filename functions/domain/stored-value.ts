@@ -96,6 +96,17 @@ export interface SecretState {
   policyTag?: string | undefined;
   /** The replicas tag (`domain/replicas.ts`). Absent: never recorded (no replicas made). */
   replicaTag?: ReplicaTag | undefined;
+  /**
+   * Secrets Manager's `LastAccessedDate`: the day (midnight UTC, this Region) the secret was
+   * last read by anyone, the rotator included. Absent: never read here, or not reported.
+   */
+  lastAccessedDate?: Date | undefined;
+  /**
+   * The own-access tag: when the rotator last promoted a version of the secret (and so read
+   * it around then). An access on that day may be the rotator's own, so only a later day
+   * proves a consumer read the promoted version (`rotation/upkeep/stale-readers.ts`).
+   */
+  ownAccess?: Date | undefined;
   /** Every replica's status, when DescribeSecret was read (ListSecrets does not carry it). */
   replication?: readonly ReplicaStatus[] | undefined;
 }

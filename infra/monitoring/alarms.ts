@@ -47,6 +47,7 @@ export type RotationAlarms = Readonly<
     | 'deferredCritical'
     | 'deferredNotShrinking'
     | 'certificateLimit'
+    | 'staleConsumers'
     | 'heartbeat'
     | 'credentialExpiry'
     | 'functionErrors'
@@ -152,6 +153,22 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
         alarmDescription:
           'Atlas refused to mint for a user: it has as many certificates as Atlas allows per user (ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED). Nothing can be minted for it until old certificates expire or the user is recreated. See docs/runbook.md.',
         metric: runMetric('CertificateLimitReached', cloudwatch.Stats.MAXIMUM),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      },
+      true,
+    ),
+    // A gauge each run recomputes from ListSecrets: it stays in ALARM until the secret is read
+    // on a day after its promotion, or the previous certificate expires (then MinDaysToExpiry
+    // and the applications' own errors take over).
+    staleConsumers: alarm(
+      'StaleConsumers',
+      {
+        alarmDescription:
+          'A certificate secret was not read after the day its current version was promoted, and the certificate its previous version holds expires within the config staleConsumerDays: the applications reading it have not reloaded and will fail when it expires. The run report names them (consumers: "stale"). See docs/runbook.md.',
+        metric: runMetric('StaleConsumers', cloudwatch.Stats.MAXIMUM),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

@@ -98,6 +98,7 @@ export const rotationDashboard = (
             daily('DeferredUsers', cloudwatch.Stats.SUM, 'deferred users'),
             daily('Orphans', cloudwatch.Stats.SUM, 'new orphans'),
             daily('CertificateLimitReached', cloudwatch.Stats.MAXIMUM, 'Atlas certificate limit'),
+            daily('StaleConsumers', cloudwatch.Stats.MAXIMUM, 'secrets not read since rotation'),
             daily('VerifyBypassed', cloudwatch.Stats.SUM, 'made current past a failed login check'),
             functionErrors(props.rotateFunction, day).with({ label: 'function errors' }),
             queuedMessages(props.failureQueue, day).with({ label: 'failure queue' }),

@@ -59,6 +59,7 @@ describe('signals: metrics', () => {
       StandingOrphans: 1,
       CertificateLimitReached: 0,
       DriftRepaired: 0,
+      StaleConsumers: 0,
       MinDaysToExpiry: 0,
       CatchUpRuns: 0,
       CatchUpPending: 0,

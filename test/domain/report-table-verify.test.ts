@@ -32,3 +32,20 @@ describe('report table: the login check', () => {
     expect(table([row({ verify: { outcome: 'passed' } })])).not.toContain('[login check');
   });
 });
+
+describe('report table: stale consumers', () => {
+  it('tags a secret whose consumers have not reloaded, past the cut reason', () => {
+    const table = (users: UserReport[]) =>
+      formatReport({
+        runId: 'r',
+        dryRun: false,
+        startedAt: '',
+        finishedAt: '',
+        summary: summarize(users),
+        users,
+      });
+    const skipped = { action: 'skipped' as const, reason: `not due; ${'x'.repeat(120)}` };
+    expect(table([row({ ...skipped, consumers: 'stale' })])).toContain('… [consumers stale]');
+    expect(table([row(skipped)])).not.toContain('[consumers stale]');
+  });
+});

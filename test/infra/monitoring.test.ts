@@ -75,6 +75,21 @@ describe('monitoring, default deployment', () => {
       });
     });
 
+    it('fire when a secret was not read after its promotion, its previous certificate near expiry', () => {
+      const stale = alarm('StaleConsumers');
+      expect(stale).toMatchObject({
+        ...runMetric('StaleConsumers'),
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'ignore',
+        AlarmActions: [topic()],
+        OKActions: [topic()],
+      });
+      expect(stale.AlarmDescription).toContain('docs/runbook.md');
+    });
+
     it('fire when the deferred count holds or grows on 3 of 4 days (metric math on DeferredUsers)', () => {
       const stagnant = alarm('DeferredNotShrinking');
       expect(stagnant).toMatchObject({
@@ -154,7 +169,7 @@ describe('monitoring, default deployment', () => {
     });
 
     it('publish to a topic under a customer managed key CloudWatch may use, SSL only', () => {
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
       const key = logicalId(template, 'AWS::KMS::Key', {
         Description: Match.stringLikeRegexp('alarm topic'),
       });
@@ -210,6 +225,7 @@ describe('monitoring, default deployment', () => {
         'Orphaned certificates',
         '\\"StandingOrphans\\"',
         '\\"DriftRepaired\\"',
+        '\\"StaleConsumers\\"',
         '\\"CertificateLimitReached\\"',
         '\\"VerifyBypassed\\"',
       ]) {

@@ -72,8 +72,8 @@ export class SecretStore implements SecretStorePort {
     return this.tagging.tag(state, tags);
   }
 
-  tagNotAfter(state: SecretState, notAfter: Date, policy?: string) {
-    return this.tagging.tagNotAfter(state, notAfter, policy);
+  tagNotAfter(state: SecretState, notAfter: Date, policy?: string, ownAccess?: Date) {
+    return this.tagging.tagNotAfter(state, notAfter, policy, ownAccess);
   }
 
   tagOrphans(secret: Pick<SecretState, 'name' | 'arn'>, serials: readonly string[]) {

@@ -237,6 +237,16 @@ export const rawConfig = strict({
       .describe(
         'Certificates created for one user within orphanWindowDays, held or not, beyond which nothing more is minted, critical or not.',
       ),
+    // Warned this many days ahead, a team has time to redeploy before the old certificate ends.
+    staleConsumerDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(60)
+      .default(14)
+      .describe(
+        'Report a secret as consumers: "stale" (metric StaleConsumers) once the certificate its previous version holds expires within this many days and nobody read the secret after the day its current version was promoted.',
+      ),
     catchUpRuns: z
       .number()
       .int()
@@ -253,6 +263,7 @@ export const rawConfig = strict({
       orphanWindowDays: 7,
       criticalDays: 7,
       maxMintsPerWindow: 4,
+      staleConsumerDays: 14,
       catchUpRuns: 24,
     })
     .describe('Pacing and the limits that keep a fault from minting without end.'),

@@ -76,6 +76,8 @@ export interface RotatorTags {
   policy?: string | undefined;
   /** The replicas tag (`SecretState.replicaTag`). */
   replicas?: ReplicaTag | undefined;
+  /** When the rotator promoted a version (`SecretState.ownAccess`). */
+  ownAccess?: Date | undefined;
 }
 
 /** The certificate secrets: one per user, versions labelled AWSCURRENT / AWSPENDING. */
@@ -97,9 +99,14 @@ export interface SecretStorePort {
   promote(state: SecretState, versionId: string): Promise<void>;
   /**
    * Records the current certificate's expiry for ordering, and with `policy` the policy tag, in
-   * one write; best effort.
+   * one write; best effort. With `ownAccess`, the own-access tag (after a promotion).
    */
-  tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean>;
+  tagNotAfter(
+    state: SecretState,
+    notAfter: Date,
+    policy?: string,
+    ownAccess?: Date,
+  ): Promise<boolean>;
   /** The secret's resource policy document, or undefined when it has none. */
   readPolicy(state: SecretState): Promise<string | undefined>;
   /** Puts `document` as the secret's resource policy; undefined removes the policy. */

@@ -13,6 +13,7 @@ import type { Run } from './run-state.js';
 import { triage } from './triage.js';
 import { reconcileUntouched, settleStored, withDrift } from './upkeep/drift.js';
 import { tidyPendingLabel } from './upkeep/pending-label.js';
+import { noteOwnRead, staleReaders, staleReason } from './upkeep/stale-readers.js';
 import { heldBack, holdsBack, reportOnly, verify, withProof } from './verify.js';
 
 /**
@@ -47,7 +48,18 @@ export const renew = async (
     const drift = request.dryRun
       ? []
       : await reconcileUntouched(run, user, first.state, first.held);
-    return withDrift(outcome(first, 'skipped', `${first.decision.reason}${tidied}`), drift);
+    // From the index read before this run read any value: its own reads cannot hide it.
+    const now = run.ctx.clock.now();
+    const stale = staleReaders({
+      state: indexed ?? first.state,
+      listed: first.listed,
+      now,
+      warningDays: run.ctx.config.rotation.staleConsumerDays,
+    });
+    await noteOwnRead(run, first.state, indexed ?? undefined, first.listed);
+    const reason = `${first.decision.reason}${tidied}${stale ? staleReason(stale, now) : ''}`;
+    const row = outcome(first, 'skipped', reason);
+    return withDrift(stale ? { ...row, consumers: 'stale' } : row, drift);
   }
   if (request.dryRun) {
     const verb = first.state?.pendingVersionId ? 'finish' : 'mint';

@@ -29,6 +29,7 @@ describe('config', () => {
       orphanWindowDays: 7,
       criticalDays: 7,
       maxMintsPerWindow: 4,
+      staleConsumerDays: 14,
       catchUpRuns: 24,
     });
     const [first, second] = config.projects;

@@ -1,6 +1,7 @@
 import {
   NOT_AFTER_TAG,
   ORPHANS_TAG,
+  OWN_ACCESS_TAG,
   POLICY_TAG,
   REPLICAS_TAG,
 } from '../../../functions/adapters/aws/secret-store/tags.js';
@@ -56,6 +57,8 @@ export interface FakeSecret {
   policy?: string | undefined;
   /** Replica Region → its status (values are the primary's: only the status is modelled). */
   replicas?: Map<string, ReplicaStatus>;
+  /** LastAccessedDate: midnight UTC of the last value read, the rotator's included. */
+  lastAccessedDate?: Date | undefined;
 }
 
 /** A store failure shaped like the adapter's `SecretStoreError` (user-scoped). */
@@ -79,7 +82,16 @@ export class FakeSecretStore implements SecretStorePort {
 
   async read(name: string, owner: Omit<Owner, 'secretName'>): Promise<SecretState | undefined> {
     await this.calls.enter('read', [name, owner]);
-    return this.described(name, owner);
+    // Described before the value is read, as the adapter's DescribeSecret is.
+    const state = this.described(name, owner);
+    if (state?.current) this.access(name);
+    return state;
+  }
+
+  /** A GetSecretValue by anyone (a consumer, or the rotator): LastAccessedDate becomes today. */
+  access(name: string, at: Date = this.clock.now()): void {
+    const secret = this.must(name);
+    secret.lastAccessedDate = new Date(Math.floor(at.getTime() / 86_400_000) * 86_400_000);
   }
 
   async index(prefix: string): Promise<Map<string, SecretState>> {
@@ -97,6 +109,7 @@ export class FakeSecretStore implements SecretStorePort {
       (v) => v.id === state.pendingVersionId && v.stages.includes(PENDING),
     );
     if (!version) throw storeError('SECRET_STORE_FAILED', 'GetSecretValue');
+    this.access(state.name);
     return version.value;
   }
 
@@ -150,11 +163,17 @@ export class FakeSecretStore implements SecretStorePort {
     removeStage(secret, PENDING, versionId);
   }
 
-  async tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean> {
+  async tagNotAfter(
+    state: SecretState,
+    notAfter: Date,
+    policy?: string,
+    ownAccess?: Date,
+  ): Promise<boolean> {
     try {
       await this.calls.enter('tagNotAfter', [state, notAfter, policy]);
       this.must(state.name).tags.set(NOT_AFTER_TAG, notAfter.toISOString());
       if (policy !== undefined) this.must(state.name).tags.set(POLICY_TAG, policy);
+      if (ownAccess) this.must(state.name).tags.set(OWN_ACCESS_TAG, ownAccess.toISOString());
       return true;
     } catch {
       return false;
@@ -190,6 +209,7 @@ export class FakeSecretStore implements SecretStorePort {
     if (tags.notAfter) secret.tags.set(NOT_AFTER_TAG, tags.notAfter.toISOString());
     if (tags.policy !== undefined) secret.tags.set(POLICY_TAG, tags.policy);
     if (tags.replicas) secret.tags.set(REPLICAS_TAG, replicaTagValue(tags.replicas));
+    if (tags.ownAccess) secret.tags.set(OWN_ACCESS_TAG, tags.ownAccess.toISOString());
   }
 
   async replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
@@ -377,6 +397,7 @@ const moveStage = (secret: FakeSecret, stage: string, versionId: string): void =
 const stateOf = (secret: FakeSecret): SecretState => {
   const labelled = secret.versions.filter((v) => v.stages.length > 0);
   const tagged = secret.tags.get(NOT_AFTER_TAG);
+  const ownAccess = secret.tags.get(OWN_ACCESS_TAG);
   const versions = new Map(labelled.map((v) => [v.id, [...v.stages] as readonly string[]]));
   return {
     name: secret.name,
@@ -390,5 +411,7 @@ const stateOf = (secret: FakeSecret): SecretState => {
     orphansSeen: parseOrphansTag(secret.tags.get(ORPHANS_TAG)),
     policyTag: secret.tags.get(POLICY_TAG),
     replicaTag: parseReplicaTag(secret.tags.get(REPLICAS_TAG)),
+    ...(secret.lastAccessedDate ? { lastAccessedDate: secret.lastAccessedDate } : {}),
+    ...(ownAccess ? { ownAccess: new Date(ownAccess) } : {}),
   };
 };

@@ -98,6 +98,7 @@ export class Secrets
             VersionIdsToStages: secret.SecretVersionsToStages,
             Tags: secret.Tags,
             RotationEnabled: secret.RotationEnabled,
+            LastAccessedDate: secret.LastAccessedDate,
           }),
         );
       }

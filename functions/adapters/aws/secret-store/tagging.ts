@@ -3,7 +3,7 @@ import { replicaTagValue } from '../../../domain/replicas.js';
 import type { RotatorTags, SecretStorePort } from '../../../domain/rotation/ports.js';
 import { orphansTagValue, type SecretState } from '../../../domain/stored-value.js';
 import { storeFailure } from './errors.js';
-import { NOT_AFTER_TAG, ORPHANS_TAG, POLICY_TAG, REPLICAS_TAG } from './tags.js';
+import { NOT_AFTER_TAG, ORPHANS_TAG, OWN_ACCESS_TAG, POLICY_TAG, REPLICAS_TAG } from './tags.js';
 
 /** The rotator's tags on a secret: hints the next run plans from, written beside the value. */
 export class SecretTagging implements Pick<SecretStorePort, 'tagNotAfter' | 'tag' | 'tagOrphans'> {
@@ -13,9 +13,14 @@ export class SecretTagging implements Pick<SecretStorePort, 'tagNotAfter' | 'tag
    * Records the current certificate's expiry as a tag, so the next run can order users by
    * urgency from `ListSecrets` alone. Best effort: a hint, not a fact.
    */
-  async tagNotAfter(state: SecretState, notAfter: Date, policy?: string): Promise<boolean> {
+  async tagNotAfter(
+    state: SecretState,
+    notAfter: Date,
+    policy?: string,
+    ownAccess?: Date,
+  ): Promise<boolean> {
     try {
-      await this.tag(state, { notAfter, policy });
+      await this.tag(state, { notAfter, policy, ownAccess });
       return true;
     } catch {
       return false;
@@ -28,6 +33,7 @@ export class SecretTagging implements Pick<SecretStorePort, 'tagNotAfter' | 'tag
       ...(tags.notAfter ? [{ Key: NOT_AFTER_TAG, Value: tags.notAfter.toISOString() }] : []),
       ...(tags.policy !== undefined ? [{ Key: POLICY_TAG, Value: tags.policy }] : []),
       ...(tags.replicas ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(tags.replicas) }] : []),
+      ...(tags.ownAccess ? [{ Key: OWN_ACCESS_TAG, Value: tags.ownAccess.toISOString() }] : []),
     ];
     if (Tags.length === 0) return;
     try {

@@ -9,6 +9,12 @@ export { MANAGED_BY_TAG, MANAGED_BY_VALUE };
 /** The held certificate's expiry, tagged so the next run can order users from ListSecrets. */
 export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
 
+/**
+ * When the rotator last promoted a version (written with the expiry tag): Secrets Manager's
+ * `LastAccessedDate` on that day may be the rotator's own read, not a consumer's.
+ */
+export const OWN_ACCESS_TAG = 'atlas-x509-rotator:own-access';
+
 /** Orphan serials already reported, so a run counts only the orphans it is first to see. */
 export const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
 

@@ -138,7 +138,11 @@ export const settleStored = async (
   // A new secret was created with its replicas; the next run checks they are in sync.
   run.ledger.noteReplicas(user, state.replicaTag?.regions ?? []);
   const findings = step.finding ? [step.finding] : [];
-  const tagged = await run.ctx.store.tagNotAfter(state, notAfter, step.tag);
+  // After a promotion, the day the rotator itself read the secret: accesses on it prove no
+  // consumer reloaded (`stale-readers.ts`). A first certificate replaces none.
+  const tagged = first
+    ? await run.ctx.store.tagNotAfter(state, notAfter, step.tag)
+    : await run.ctx.store.tagNotAfter(state, notAfter, step.tag, run.ctx.clock.now());
   if (!tagged && step.tag !== undefined) {
     findings.push({
       what: 'tags',

@@ -1,11 +1,15 @@
 import {
+  DescribeSecretCommand,
   ListSecretsCommand,
   SecretsManagerClient,
   TagResourceCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { POLICY_TAG } from '../../../../functions/adapters/aws/secret-store/tags.js';
+import {
+  OWN_ACCESS_TAG,
+  POLICY_TAG,
+} from '../../../../functions/adapters/aws/secret-store/tags.js';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
 import { awsError, state } from './fixtures.js';
 
@@ -51,5 +55,56 @@ describe('store: the policy tag', () => {
       code: 'SECRET_ACCESS_DENIED',
     });
     expect(await store.tagNotAfter(state(), notAfter)).toBe(false);
+  });
+});
+
+// moto_server returns LastAccessedDate as null and never sets it (`last-accessed.test.ts`):
+// Secrets Manager's shape is pinned here.
+describe('store: LastAccessedDate and the own-access tag', () => {
+  it('reads LastAccessedDate and the own-access tag from the index and from DescribeSecret', async () => {
+    const accessed = new Date('2026-12-05T00:00:00Z');
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [
+        {
+          Name: 'atlas-x509/p/app1',
+          ARN: 'arn:1',
+          LastAccessedDate: accessed,
+          Tags: [{ Key: OWN_ACCESS_TAG, Value: '2026-12-01T04:00:00.000Z' }],
+        },
+        { Name: 'atlas-x509/p/app2', ARN: 'arn:2', Tags: [{ Key: OWN_ACCESS_TAG, Value: 'junk' }] },
+      ],
+    });
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: 'arn:1',
+      Name: 'atlas-x509/p/app1',
+      LastAccessedDate: accessed,
+      VersionIdsToStages: {},
+    });
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const index = await store.index('atlas-x509/');
+    expect(index.get('atlas-x509/p/app1')).toMatchObject({
+      lastAccessedDate: accessed,
+      ownAccess: new Date('2026-12-01T04:00:00.000Z'),
+    });
+    const other = index.get('atlas-x509/p/app2');
+    expect(other && 'lastAccessedDate' in other).toBe(false);
+    expect(other?.ownAccess).toBeUndefined();
+    const read = await store.read('atlas-x509/p/app1', { projectId: 'p', username: 'app1' });
+    expect(read?.lastAccessedDate).toEqual(accessed);
+  });
+
+  it('writes the own-access tag with the expiry in the same TagResource', async () => {
+    sm.on(TagResourceCommand).resolves({});
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const at = new Date('2026-12-07T04:10:00Z');
+    expect(await store.tagNotAfter(state(), new Date('2027-03-07T00:00:00Z'), 'abc', at)).toBe(
+      true,
+    );
+    expect(sm.commandCalls(TagResourceCommand)).toHaveLength(1);
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
+      { Key: 'atlas-x509-rotator:not-after', Value: '2027-03-07T00:00:00.000Z' },
+      { Key: POLICY_TAG, Value: 'abc' },
+      { Key: OWN_ACCESS_TAG, Value: '2026-12-07T04:10:00.000Z' },
+    ]);
   });
 });
