@@ -10,22 +10,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
-import type { ValidatedCertificate } from '../../../../functions/domain/certificate.js';
 import { parseCurrentValue, serializeStored } from '../../../../functions/domain/stored-value.js';
+import { cert, owner } from './fixtures.js';
 
-// moto cannot model these behaviours faithfully (stack-and-style.md §2.10): token reuse with a
-// different value, and stage-less reads after a promotion. They are pinned here with SDK mocks.
+// moto 5 does not model these behaviours faithfully (measured against moto 5.2.1): token reuse
+// with a different value, and stage-less reads after a promotion. They are pinned here with SDK
+// mocks.
 
 const sm = mockClient(SecretsManagerClient);
-const owner = { projectId: '5e2211c17a3e5a48f5497de3', username: 'app1' };
-const cert: ValidatedCertificate = {
-  serialNumber: '1976722359483124370',
-  notBefore: new Date('2026-08-10T02:06:35Z'),
-  notAfter: new Date('2026-11-10T03:06:35Z'),
-  certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
-  privateKey: '-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n',
-  pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n',
-};
 
 beforeEach(() => sm.reset());
 // The mock patches every SecretsManagerClient of this worker (the adapter tests share one).
