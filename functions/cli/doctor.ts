@@ -145,10 +145,17 @@ const awsChecks = async (config: RotatorConfig, env: NodeJS.ProcessEnv): Promise
     await attempt(`secrets under ${prefix}`, async () => {
       const index = await new SecretStore(secretsManager).index(prefix);
       const readable = [...index.values()].filter((s) => s.currentVersionId && !s.deletedDate);
-      // A read counts as an access: prefer a secret whose stale-consumer signal it cannot hide.
-      const withValue = readable.find(readHidesNothing) ?? readable[0];
-      if (!withValue) {
+      if (readable.length === 0) {
         return { status: 'ok', detail: `${index.size} secrets listed; none to read yet` };
+      }
+      // A read counts as an access (LastAccessedDate): doctor reads only a secret whose
+      // stale-consumer signal the read cannot hide, and stays read-only (no own-access tag).
+      const withValue = readable.find(readHidesNothing);
+      if (!withValue) {
+        return {
+          status: 'ok',
+          detail: `${index.size} secrets listed; none read: a read now could hide applications that have not reloaded (the next run's reads prove GetSecretValue and kms:Decrypt)`,
+        };
       }
       // Reading a value proves both GetSecretValue and kms:Decrypt through Secrets Manager.
       await secretsManager.send(new GetSecretValueCommand({ SecretId: withValue.arn }));

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, P1 } from '../support/harness.js';
+import { Harness, P1, rowOf } from '../support/harness.js';
 
 /** `atlas-x509-rotator doctor` through the shipped CLI, against the simulator and moto_server. */
 
@@ -57,6 +57,18 @@ describe('doctor', () => {
     const methods = h.sim.requests.slice(before).map((r) => r.method);
     expect(methods.filter((m) => m !== 'GET' && m !== 'POST')).toEqual([]);
     expect(h.sim.count('POST', '/certs')).toBe(0);
+  });
+
+  it('reads no secret whose read could hide applications that have not reloaded', async () => {
+    const raw = h.config({ projects: [{ projectId: P1, users: ['app1'] }] });
+    await h.seedDue(P1, 'app1', 5);
+    // The rotation leaves the previous certificate as AWSPREVIOUS, read by no consumer since.
+    expect(rowOf(await h.run(raw), 'app1').action).toBe('rotated');
+    const { code, stdout } = await doctor(await h.writeConfig(raw));
+    expect(lineOf(stdout, 'secrets under')).toMatch(
+      /^ok .*1 secrets listed; none read: a read now could hide applications that have not reloaded/,
+    );
+    expect(code).toBe(0);
   });
 
   it('fails, with the remedy, on a rejected credential, a missing lease table or a customer CA', async () => {
