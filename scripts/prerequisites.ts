@@ -12,6 +12,7 @@ import { access, open } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { motoAnswers } from '../tools/aws/moto.js';
 
 const run = promisify(execFile);
 
@@ -120,17 +121,6 @@ export const motoMajorProblem = (version: string | undefined): Problem | undefin
         line: `moto_server is moto ${version}; this project is tested on moto ${MOTO_MAJOR}.x: ${INSTALL_MOTO.replace('pipx install', 'pipx install --force')}`,
       }
     : undefined;
-};
-
-/** Whether a moto_server answers at `endpoint` within a couple of seconds. */
-export const motoAnswers = async (endpoint: string): Promise<boolean> => {
-  try {
-    const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
 };
 
 export const checkMoto = async (

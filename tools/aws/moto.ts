@@ -21,16 +21,20 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+/** Whether a moto_server answers at `endpoint` (its dashboard), within a couple of seconds. */
+export const motoAnswers = async (endpoint: string): Promise<boolean> => {
+  try {
+    const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false; // not listening (yet)
+  }
+};
+
 const waitUntilUp = async (endpoint: string, timeoutMs: number): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`);
-      await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
+  while (!(await motoAnswers(endpoint))) {
     if (Date.now() > deadline) throw new Error(`moto_server did not start at ${endpoint}`);
     await new Promise((r) => setTimeout(r, 100));
   }
