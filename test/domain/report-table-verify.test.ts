@@ -15,17 +15,18 @@ const row = (over: Partial<UserReport>): UserReport => ({
   ...over,
 });
 
+const table = (users: UserReport[]) =>
+  formatReport({
+    runId: 'r',
+    dryRun: false,
+    startedAt: '',
+    finishedAt: '',
+    summary: summarize(users),
+    users,
+  });
+
 describe('report table: the login check', () => {
   it('tags a bypass the cut reason no longer shows, and nothing else', () => {
-    const table = (users: UserReport[]) =>
-      formatReport({
-        runId: 'r',
-        dryRun: false,
-        startedAt: '',
-        finishedAt: '',
-        summary: summarize(users),
-        users,
-      });
     expect(table([row({ verify: { outcome: 'bypassed', error: 'timed out' } })])).toContain(
       '… [login check bypassed]',
     );
@@ -35,15 +36,6 @@ describe('report table: the login check', () => {
 
 describe('report table: stale consumers', () => {
   it('tags a secret whose consumers have not reloaded, past the cut reason', () => {
-    const table = (users: UserReport[]) =>
-      formatReport({
-        runId: 'r',
-        dryRun: false,
-        startedAt: '',
-        finishedAt: '',
-        summary: summarize(users),
-        users,
-      });
     const skipped = { action: 'skipped' as const, reason: `not due; ${'x'.repeat(120)}` };
     expect(table([row({ ...skipped, consumers: 'stale' })])).toContain('… [consumers stale]');
     expect(table([row(skipped)])).not.toContain('[consumers stale]');
