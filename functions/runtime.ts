@@ -30,8 +30,20 @@ import {
 } from './domain/customer-x509.js';
 import type { EventPublisher } from './domain/events.js';
 import type { Log } from './domain/log.js';
-import { type EventsOutcome, type RunReport, type RunTrigger, summarize } from './domain/report.js';
-import { farFromRenewal, finishRun, gateRun, releaseRun } from './domain/rotation/catch-up.js';
+import {
+  type EventsOutcome,
+  type LockedOut,
+  type RunReport,
+  type RunTrigger,
+  summarize,
+} from './domain/report.js';
+import {
+  farFromRenewal,
+  finishRun,
+  gateRun,
+  keepRunLock,
+  releaseRun,
+} from './domain/rotation/catch-up.js';
 import {
   keyOf,
   type RotationRequest,
@@ -133,15 +145,17 @@ export interface RunOptions extends CommonOptions {
   >;
   /** Told after each user (the CLI's progress line). */
   progress?: (done: number, total: number) => void;
-  /** Who started the run: scheduled and catch-up runs hold the run lock. @default 'manual' */
+  /** Who started the run: every writing run holds the run lock (`catch-up.ts`). @default 'manual' */
   trigger?: RunTrigger;
+  /** How long a manual run waits for another run's lock before it gives up. @default 0 */
+  lockWaitMs?: number;
 }
 
 /**
  * The longest each user's renewal window can be (`longestRenewalWindowDays`); discovered users
  * have the defaults. One lookup table per run: a large run asks for thousands of deferred rows.
  */
-const renewalWindowDays = (config: RotatorConfig): ((row: UserRef) => number) => {
+export const renewalWindowDays = (config: RotatorConfig): ((row: UserRef) => number) => {
   const listed = new Map(
     config.projects.flatMap((p) =>
       p.users.map((u) => [keyOf(u), longestRenewalWindowDays(u)] as const),
@@ -158,8 +172,11 @@ const notRunReport = (
   at: Date,
   reason: string,
   log: Log,
+  lockedOut?: LockedOut,
 ): RunReport => {
-  log.info('run not started', { runId, reason });
+  // A run the lock refused is worth a warning: its work waits for another run.
+  if (lockedOut) log.warn('run not started', { runId, reason });
+  else log.info('run not started', { runId, reason });
   return {
     runId,
     dryRun: false,
@@ -168,6 +185,7 @@ const notRunReport = (
     summary: summarize([]),
     trigger,
     notRun: reason,
+    ...(lockedOut ? { lockedOut } : {}),
     users: [],
   };
 };
@@ -185,8 +203,14 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
     now,
   });
   const catchUp = { notes: leases, leases, log };
-  const gate = await gateRun(catchUp, trigger, options.request.dryRun);
-  if (!gate.go) return notRunReport(runId, trigger, now(), gate.reason, log);
+  const gate = await gateRun(catchUp, trigger, options.request.dryRun, {
+    maxRuns: config.rotation.catchUpRuns,
+    waitMs: options.lockWaitMs,
+    now,
+  });
+  if (!gate.go) return notRunReport(runId, trigger, now(), gate.reason, log, gate.lockedOut);
+  // Renewed at a third of the lease: two renewals may fail before it lapses.
+  const stopRenewing = keepRunLock(catchUp, gate, (config.locks.leaseSeconds * 1000) / 3);
   try {
     await checkReplicaRegions(config, secretsManager);
     const pacing = new RateLimitPacing({
@@ -250,6 +274,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
     report.events = await publishRunEvents(report, log, now());
     return report;
   } finally {
+    stopRenewing();
     await releaseRun(catchUp, gate);
   }
 };

@@ -7,14 +7,33 @@ export const SERVICE_NAME = 'atlas-x509-rotator';
 
 export const METRICS_NAMESPACE = 'AtlasX509Rotator';
 
+/**
+ * How long a user deferred with no certificate yet may wait for the catch-up chain before it
+ * pages: the chain's `since` (the catch-up note, `catch-up.ts`) is when the first run of the chain
+ * ended with users deferred, so no new state is needed. A day covers the default chain (24
+ * catch-up runs 20 minutes apart, 8 hours) with room; a chain that ends, or runs longer, with
+ * users still holding none pages through MinDaysToExpiry and DeferredCritical as before.
+ */
+export const NO_CERTIFICATE_GRACE_HOURS = 24;
+
 /** The metrics of one run (EMF, namespace above, dimension `service`). */
 export interface RunMetrics {
   RotatedUsers: number;
   ResumedUsers: number;
   FailedUsers: number;
   DeferredUsers: number;
-  /** Deferred users known to hold no certificate, or one expiring within `criticalDays`. */
+  /**
+   * Deferred users known to hold no certificate (unless the catch-up chain will reach them,
+   * `NO_CERTIFICATE_GRACE_HOURS`), or one expiring within `criticalDays`.
+   */
   DeferredCritical: number;
+  /**
+   * Deferred users at risk: neither known far from renewal (`farFromRenewal`) nor certificate-less
+   * users the catch-up chain will reach. What `DeferredNotShrinking` watches.
+   */
+  DeferredAtRisk: number;
+  /** Deferred or failed users known to hold no certificate yet (a first deployment's backlog). */
+  UsersWithoutCertificate: number;
   /** Orphans first reported by this run (each orphan counts once, in the run that found it). */
   Orphans: number;
   /** Every unexpired orphan the run's users have: a gauge. */
@@ -30,7 +49,8 @@ export interface RunMetrics {
   VerifyBypassed: number | undefined;
   /**
    * Smallest days-to-expiry of any covered user whose expiry is known; 0 for a failed or
-   * deferred user known to hold no certificate. Users the run could not tell about are left out.
+   * deferred user known to hold no certificate (but a deferred one the catch-up chain will
+   * reach). Users the run could not tell about are left out.
    */
   MinDaysToExpiry: number | undefined;
   /**
@@ -45,6 +65,12 @@ export interface RunMetrics {
   /** 1 when the run left users deferred and a catch-up run follows. */
   CatchUpPending: 0 | 1;
   RunCompleted: 1;
+  /**
+   * 1 for a run the run lock refused (another run at work): it did nothing, and leaves a catch-up
+   * note, if catch-up runs are on, so the catch-up schedule does its work (`catch-up.ts`). 0 for a
+   * run that went ahead.
+   */
+  RunNotStarted: 0 | 1;
 }
 
 export type MetricName = keyof RunMetrics;

@@ -117,7 +117,20 @@ export interface RunReport {
   catchUp?: CatchUpReport;
   /** Why the run did nothing: a catch-up tick with nothing to catch up, or another run at work. */
   notRun?: string;
+  /** With `notRun`, when the run lock refused the run: who holds it, and what becomes of this run. */
+  lockedOut?: LockedOut;
   users: UserReport[];
+}
+
+/**
+ * A run the run lock refused (`rotation/catch-up.ts`). `holder`: the run id holding the lock;
+ * `until`: when its lock lapses unless renewed; `retry`: what does this run's work instead
+ * (the catch-up schedule, a note being left; or nothing, and what to do).
+ */
+export interface LockedOut {
+  holder: string;
+  until: string;
+  retry: string;
 }
 
 /**

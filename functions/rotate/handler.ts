@@ -7,7 +7,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../domain/names.js';
 import type { RunReport } from '../domain/report.js';
 import { parseRotateEvent } from '../domain/request.js';
 import { REPORT_RESERVE_MS } from '../domain/timing.js';
-import { rotateWithConfig } from '../runtime.js';
+import { renewalWindowDays, rotateWithConfig } from '../runtime.js';
 
 const logger = createLambdaLogger();
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
@@ -29,10 +29,12 @@ export const handler = async (event: unknown, context: Context): Promise<RunRepo
     deadline: () => deadline,
     trigger,
   });
-  // A catch-up tick that found nothing to do is not a run: no metrics, no RunCompleted.
-  if (report.notRun) return report;
-  // EMF on stdout: CloudWatch turns it into metrics without an API call.
-  addRunMetrics(metrics, report, new Date(), { criticalDays: config.rotation.criticalDays });
+  // EMF on stdout: CloudWatch turns it into metrics without an API call. A catch-up tick that
+  // found nothing to do is not a run (no metrics); one the run lock refused is RunNotStarted.
+  addRunMetrics(metrics, report, new Date(), {
+    criticalDays: config.rotation.criticalDays,
+    renewalWindowDays: renewalWindowDays(config),
+  });
   // A dry run records no metrics; flushing an empty set only logs a warning.
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   return report;

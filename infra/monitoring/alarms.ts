@@ -5,6 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { NO_CERTIFICATE_GRACE_HOURS } from '../../functions/domain/names.js';
 import {
   deferredNotShrinking,
   functionErrors,
@@ -108,7 +109,7 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
     minDaysToExpiry: alarm(
       'MinDaysToExpiry',
       {
-        alarmDescription: `A covered certificate expires in less than ${criticalDays} days (or a user has none). Rotation is not keeping up: check FailedUsers and the run report.`,
+        alarmDescription: `A covered certificate expires in less than ${criticalDays} days (or a user has none, and no catch-up run will reach it within ${NO_CERTIFICATE_GRACE_HOURS} hours of the first deferral). Rotation is not keeping up: check FailedUsers and the run report.`,
         metric: runMetric('MinDaysToExpiry', cloudwatch.Stats.MINIMUM),
         threshold: criticalDays,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -121,8 +122,7 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
     deferredCritical: alarm(
       'DeferredCritical',
       {
-        alarmDescription:
-          'A run deferred a user that holds no certificate or one about to expire (within the config criticalDays): the next scheduled run may be too late. Run it now for that user (docs/runbook.md).',
+        alarmDescription: `A run deferred a user that holds a certificate about to expire (within the config criticalDays), or none while no catch-up run will reach it within ${NO_CERTIFICATE_GRACE_HOURS} hours of the first deferral: the next scheduled run may be too late. Run it now for that user (docs/runbook.md).`,
         metric: runMetric('DeferredCritical', cloudwatch.Stats.MAXIMUM),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -137,7 +137,7 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
     deferredNotShrinking: alarm(
       'DeferredNotShrinking',
       {
-        alarmDescription: `Users were deferred on ${STAGNANT_DAYS} of the last ${STAGNANT_DAYS + 1} days without the deferred count falling: the runs are not keeping up (rate limits, timeout, concurrency). See docs/runbook.md.`,
+        alarmDescription: `Users at risk (not known far from renewal) were deferred on ${STAGNANT_DAYS} of the last ${STAGNANT_DAYS + 1} days without their count falling (DeferredAtRisk): the runs are not keeping up (rate limits, timeout, concurrency). See docs/runbook.md.`,
         metric: deferredNotShrinking(),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

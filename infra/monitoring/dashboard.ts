@@ -112,6 +112,9 @@ export const rotationDashboard = (
           left: [
             daily('DeferredUsers', cloudwatch.Stats.MAXIMUM, 'deferred'),
             daily('DeferredCritical', cloudwatch.Stats.MAXIMUM, 'deferred within criticalDays'),
+            daily('DeferredAtRisk', cloudwatch.Stats.MAXIMUM, 'deferred at risk'),
+            daily('UsersWithoutCertificate', cloudwatch.Stats.MAXIMUM, 'no certificate yet'),
+            daily('RunNotStarted', cloudwatch.Stats.SUM, 'runs refused by the run lock'),
           ],
           right: [
             deferredNotShrinking(),

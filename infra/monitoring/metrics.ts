@@ -31,19 +31,21 @@ export const dailyRunMetric = (
 export const STAGNANT_DAYS = 3;
 
 /**
- * 1 for a day whose worst run left users deferred, and no fewer than the day before's worst
- * run; else 0. A catch-up after a large due day defers by design, but its count falls day by
- * day; a count that holds or grows means the runs no longer keep up. Daily, whatever the
- * schedule: the maximum is the full scheduled run, not a forced run over a few users.
+ * 1 for a day whose worst run left users deferred at risk, and no fewer than the day before's
+ * worst run; else 0. A catch-up after a large due day defers by design, but its count falls day
+ * by day; a count that holds or grows means the runs no longer keep up. `DeferredAtRisk`, not
+ * `DeferredUsers`: a project with more users than a run's tokens defers about as many users far
+ * from renewal every day, which the next day's run reaches in time (issue #25.3). Daily, whatever
+ * the schedule: the maximum is the full scheduled run, not a forced run over a few users.
  */
 export const deferredNotShrinking = (): cloudwatch.MathExpression =>
   new cloudwatch.MathExpression({
     expression: 'IF(deferred > 0 AND DIFF(deferred) >= 0, 1, 0)',
     usingMetrics: {
-      deferred: runMetric('DeferredUsers', cloudwatch.Stats.MAXIMUM, Duration.days(1)),
+      deferred: runMetric('DeferredAtRisk', cloudwatch.Stats.MAXIMUM, Duration.days(1)),
     },
     period: Duration.days(1),
-    label: 'deferred set not shrinking',
+    label: 'deferred set at risk not shrinking',
   });
 
 /** Failed invocations of a function (run-wide errors, rejected payloads, timeouts). */

@@ -6,6 +6,7 @@ import { EventBridgePublisher } from '../../functions/adapters/aws/events.js';
 import { addRunMetrics, runEvents, runMetrics } from '../../functions/adapters/signals.js';
 import type { RotatorEvent } from '../../functions/domain/events.js';
 import { silentLog } from '../../functions/domain/log.js';
+import { NO_CERTIFICATE_GRACE_HOURS } from '../../functions/domain/names.js';
 import { type RunReport, summarize, type UserReport } from '../../functions/domain/report.js';
 
 const now = new Date('2026-11-28T00:00:00Z');
@@ -60,10 +61,13 @@ describe('signals: metrics', () => {
       CertificateLimitReached: 0,
       DriftRepaired: 0,
       StaleConsumers: 0,
+      DeferredAtRisk: 0,
+      UsersWithoutCertificate: 1,
       MinDaysToExpiry: 0,
       CatchUpRuns: 0,
       CatchUpPending: 0,
       RunCompleted: 1,
+      RunNotStarted: 0,
     });
   });
 
@@ -96,6 +100,7 @@ describe('signals: metrics', () => {
       { action: 'failed', serialNumber: undefined, notAfter: '2026-12-03T00:00:00.000Z' },
       5,
     ],
+    // No catch-up run follows this report: nothing will reach the user before tomorrow.
     [
       'a deferred user known to hold none',
       { action: 'deferred', ...unread, certificate: 'none' },
@@ -155,7 +160,145 @@ describe('signals: metrics', () => {
   });
 });
 
+const DAY = 86_400_000;
+const hoursAgo = (h: number) => new Date(now.getTime() - h * 3_600_000).toISOString();
+/** The report of a run a catch-up run follows: its chain began `since`. */
+const chained = (users: UserReport[], since: string): RunReport =>
+  report(users, { catchUp: { next: 'catch-up', deferred: 3, runs: 1, of: 24, since } });
+const noCertificate = (username: string) =>
+  row({
+    username,
+    action: 'deferred',
+    serialNumber: undefined,
+    notAfter: undefined,
+    certificate: 'none',
+  });
+
+// Issue #25.2: on main, these users counted as 0 days left and DeferredCritical, and both
+// alarms paged the run that also reported `catchUp.next: "catch-up"`.
+describe('signals: a first deployment does not page (#25.2)', () => {
+  const firstDay = [
+    row({ username: 'a', action: 'rotated', notAfter: '2027-02-28T00:00:00.000Z' }),
+    noCertificate('b'),
+    noCertificate('c'),
+  ];
+
+  it('users with no certificate yet that the catch-up chain will reach are neither 0 days nor critical', () => {
+    const m = runMetrics(chained(firstDay, hoursAgo(1)), now, critical);
+    expect(m).toMatchObject({
+      DeferredUsers: 2,
+      DeferredCritical: 0,
+      DeferredAtRisk: 0,
+      UsersWithoutCertificate: 2,
+      MinDaysToExpiry: 92,
+    });
+  });
+
+  it(`they page once they have waited ${NO_CERTIFICATE_GRACE_HOURS} hours since the chain began`, () => {
+    const late = runMetrics(
+      chained(firstDay, hoursAgo(NO_CERTIFICATE_GRACE_HOURS + 0.1)),
+      now,
+      critical,
+    );
+    expect(late).toMatchObject({ DeferredCritical: 2, DeferredAtRisk: 2, MinDaysToExpiry: 0 });
+    expect(
+      runMetrics(chained(firstDay, hoursAgo(NO_CERTIFICATE_GRACE_HOURS - 0.1)), now, critical)
+        .DeferredCritical,
+    ).toBe(0);
+  });
+
+  it('they page when no catch-up run follows (the chain ended, or catch-up is off)', () => {
+    const ended = report(firstDay, {
+      catchUp: { next: 'schedule', reason: '24 catch-up runs in a row' },
+    });
+    expect(runMetrics(ended, now, critical)).toMatchObject({
+      DeferredCritical: 2,
+      MinDaysToExpiry: 0,
+    });
+  });
+
+  it('a true page stays: an expiring certificate deferred, or a user that failed with none', () => {
+    const m = runMetrics(
+      chained(
+        [
+          noCertificate('b'),
+          row({ username: 'soon', action: 'deferred', notAfter: '2026-12-01T00:00:00.000Z' }),
+          row({ username: 'f', action: 'failed', notAfter: undefined, certificate: 'none' }),
+        ],
+        hoursAgo(1),
+      ),
+      now,
+      critical,
+    );
+    expect(m).toMatchObject({
+      DeferredCritical: 1,
+      DeferredAtRisk: 1,
+      FailedUsers: 1,
+      MinDaysToExpiry: 0,
+      UsersWithoutCertificate: 2,
+    });
+  });
+});
+
+// Issue #25.3: DeferredNotShrinking read DeferredUsers, which counts users far from renewal that
+// a run over a small bucket defers every day (catch-up rightly starts nothing for them).
+describe('signals: only deferrals at risk count for DeferredNotShrinking (#25.3)', () => {
+  const window = { ...critical, renewalWindowDays: () => 30 };
+  const far = (i: number) =>
+    row({
+      username: `far${i}`,
+      action: 'deferred',
+      serialNumber: undefined,
+      notAfter: new Date(now.getTime() + (60 + i) * DAY).toISOString(),
+    });
+
+  it('structural deferral of users far from renewal is not at risk', () => {
+    const users = Array.from({ length: 80 }, (_, i) => far(i));
+    expect(runMetrics(report(users), now, window)).toMatchObject({
+      DeferredUsers: 80,
+      DeferredAtRisk: 0,
+      DeferredCritical: 0,
+    });
+  });
+
+  it('users inside their window (or a day from it), or of unknown expiry, are at risk', () => {
+    const users = [
+      far(0),
+      row({ username: 'in-window', action: 'deferred', notAfter: '2026-12-20T00:00:00.000Z' }),
+      // 30 days + a day of margin from now: the next regular run may reach it inside its window.
+      row({ username: 'edge', action: 'deferred', notAfter: '2026-12-28T12:00:00.000Z' }),
+      row({
+        username: 'unknown',
+        action: 'deferred',
+        notAfter: undefined,
+        serialNumber: undefined,
+      }),
+    ];
+    expect(runMetrics(report(users), now, window)).toMatchObject({
+      DeferredUsers: 4,
+      DeferredAtRisk: 3,
+    });
+    // Without the windows (no config to tell), every deferral with an expiry counts.
+    expect(runMetrics(report(users), now, critical).DeferredAtRisk).toBe(4);
+  });
+});
+
 describe('signals: EMF', () => {
+  it('a run the run lock refused emits RunNotStarted only; a catch-up tick with nothing to do, nothing', () => {
+    const refused = new Metrics({ namespace: 'AtlasX509Rotator', serviceName: 'svc' });
+    const notRun = {
+      notRun: 'another run (r-0) holds the run lock',
+      lockedOut: { holder: 'r-0', until: now.toISOString(), retry: 'a catch-up note is left' },
+    };
+    addRunMetrics(refused, report([], notRun), now, critical);
+    const emf = refused.serializeMetrics() as unknown as Record<string, unknown>;
+    expect(emf.RunNotStarted).toBe(1);
+    expect(emf.RunCompleted).toBeUndefined();
+    const idle = new Metrics({ namespace: 'AtlasX509Rotator', serviceName: 'svc' });
+    addRunMetrics(idle, report([], { notRun: 'nothing to catch up' }), now, critical);
+    expect(idle.hasStoredMetrics()).toBe(false);
+  });
+
   it('emits the new counters on every real run, and nothing for a dry run', () => {
     const metrics = new Metrics({
       namespace: 'AtlasX509Rotator',
@@ -170,15 +313,21 @@ describe('signals: EMF', () => {
       }),
       row({ username: 'b', orphans: ['5', '6'], newOrphans: ['6'] }),
     ];
-    addRunMetrics(metrics, report(users), now, critical);
+    // #25.2: a first deployment's run, a catch-up run following; on main it emitted
+    // DeferredCritical 1 and MinDaysToExpiry 0 here, and paged.
+    addRunMetrics(metrics, chained(users, hoursAgo(0)), now, critical);
     const emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
     expect(emf).toMatchObject({
       DeferredUsers: 1,
-      DeferredCritical: 1,
+      DeferredCritical: 0,
+      DeferredAtRisk: 0,
+      UsersWithoutCertificate: 1,
       Orphans: 1,
       StandingOrphans: 2,
       CertificateLimitReached: 0,
-      MinDaysToExpiry: 0,
+      MinDaysToExpiry: 92,
+      CatchUpPending: 1,
+      RunNotStarted: 0,
     });
     const quiet = new Metrics({ namespace: 'AtlasX509Rotator', serviceName: 'atlas-x509-rotator' });
     addRunMetrics(quiet, report(users, { dryRun: true }), now, critical);

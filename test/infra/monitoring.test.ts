@@ -90,7 +90,8 @@ describe('monitoring, default deployment', () => {
       expect(stale.AlarmDescription).toContain('docs/runbook.md');
     });
 
-    it('fire when the deferred count holds or grows on 3 of 4 days (metric math on DeferredUsers)', () => {
+    // #25.3: DeferredUsers counted structural deferral of users far from renewal, and paged.
+    it('fire when the at-risk deferred count holds or grows on 3 of 4 days (metric math on DeferredAtRisk)', () => {
       const stagnant = alarm('DeferredNotShrinking');
       expect(stagnant).toMatchObject({
         ComparisonOperator: 'GreaterThanThreshold',
@@ -110,7 +111,7 @@ describe('monitoring, default deployment', () => {
       });
       expect(queries.find((q) => q.Id === 'deferred')).toMatchObject({
         MetricStat: {
-          Metric: runMetric('DeferredUsers'),
+          Metric: runMetric('DeferredAtRisk'),
           Period: 86_400,
           Stat: 'Maximum',
         },
@@ -221,6 +222,9 @@ describe('monitoring, default deployment', () => {
         '\\"RunCompleted\\"',
         'Deferred users',
         '\\"DeferredCritical\\"',
+        '\\"DeferredAtRisk\\"',
+        '\\"UsersWithoutCertificate\\"',
+        '\\"RunNotStarted\\"',
         'DIFF(deferred)',
         'Orphaned certificates',
         '\\"StandingOrphans\\"',

@@ -16,7 +16,8 @@ import { runWideError } from './run-wide.js';
  * Per-user leases in DynamoDB. A run takes a user's lease with a conditional write before it
  * mints and holds it until the new certificate is current, so overlapping runs (the schedule, a
  * manual invoke, the CLI) never mint twice. A lease carries an expiry: only a crashed run's lease
- * has to lapse, and the table's TTL removes it later.
+ * has to lapse, and the table's TTL removes it later. Expiry is judged on the holder's clock plus
+ * CLOCK_SKEW_BOUND_MS, never on the acquirer's alone (below).
  */
 
 export class LeaseError extends RotatorError {
@@ -44,6 +45,17 @@ export interface LeaseTableOptions {
   owner: string;
   now: () => Date;
 }
+
+/**
+ * How far another host's clock may be off before it could take a live lease. DynamoDB's
+ * condition expressions cannot read a server clock, and the AWS SDK corrects its own signing
+ * clock for skew (so a host minutes off still writes), so a lease's expiry is judged on its
+ * holder's own clock (`expiresAt`, written by the holder) and another run may take it only this
+ * long after it: hosts whose clocks differ by less never hold one user's lease at once. The holder
+ * itself stops 30 s before its own expiry (`deadlines.ts`). The cost: a crashed run's lease
+ * blocks this much longer. Its holder re-taking it (same owner) never waits.
+ */
+export const CLOCK_SKEW_BOUND_MS = 10 * 60_000;
 
 /** The lease-table key of the catch-up note (`domain/rotation/catch-up.ts`). */
 const CATCH_UP_KEY = '#catch-up';
@@ -98,16 +110,18 @@ export class LeaseTable implements LeasePort, CatchUpStore {
             pk: { S: key },
             owner: { S: this.options.owner },
             expiresAt: { N: String(expiresAt) },
-            // DynamoDB TTL works in epoch seconds; a day's margin keeps crash evidence readable.
+            // DynamoDB TTL works in epoch seconds; a day's margin keeps crash evidence readable
+            // (and is far beyond CLOCK_SKEW_BOUND_MS: TTL never removes a live lease).
             ttl: { N: String(Math.ceil(expiresAt / 1000) + 86_400) },
             acquiredAt: { S: new Date(now).toISOString() },
           },
           // Our own item counts as free: a PutItem the SDK retried after it had committed finds
-          // it, and must not report that "another run" holds the lease.
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          // it, and must not report that "another run" holds the lease. Another's lapses only
+          // CLOCK_SKEW_BOUND_MS after its holder's own expiry: our clock may be ahead of theirs.
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :lapsed OR #owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: {
-            ':now': { N: String(now) },
+            ':lapsed': { N: String(now - CLOCK_SKEW_BOUND_MS) },
             ':owner': { S: this.options.owner },
           },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -116,10 +130,12 @@ export class LeaseTable implements LeasePort, CatchUpStore {
       return { acquired: true, expiresAt: new Date(expiresAt) };
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) {
+        // When it lapses for us: a holder that crashed is waited out with the skew bound.
+        const theirs = Number(err.Item?.expiresAt?.N ?? now - CLOCK_SKEW_BOUND_MS);
         return {
           acquired: false,
           owner: err.Item?.owner?.S ?? 'another run',
-          expiresAt: new Date(Number(err.Item?.expiresAt?.N ?? now)),
+          expiresAt: new Date(theirs + CLOCK_SKEW_BOUND_MS),
         };
       }
       if (err instanceof ResourceNotFoundException) throw this.missing(err);

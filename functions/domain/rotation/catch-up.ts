@@ -1,7 +1,7 @@
 import { asError, RotatorError } from '../errors.js';
 import type { Log } from '../log.js';
 import { DAY_MS } from '../renewal.js';
-import type { CatchUpReport, RunReport, RunTrigger, UserReport } from '../report.js';
+import type { CatchUpReport, LockedOut, RunReport, RunTrigger, UserReport } from '../report.js';
 import type { LeasePort } from './ports.js';
 
 /**
@@ -9,8 +9,10 @@ import type { LeasePort } from './ports.js';
  * leaves a note in the lease table, and the short catch-up schedule's next tick runs again, so
  * a first deployment over a stingy bucket finishes in hours instead of one scheduled run a day.
  * Bounded (`rotation.catchUpRuns` in a row, then the regular schedule continues) and never
- * overlapping: scheduled and catch-up runs hold the run lock (`RUN_LOCK_KEY`) while they work,
- * since the write pace is per process and two runs at once could exceed the account's quota.
+ * overlapping: every writing run (scheduled, catch-up, manual: forced invokes and the CLI) holds
+ * the run lock (`RUN_LOCK_KEY`) while it works, since the write pace is per process and two runs
+ * at once could exceed the account's quota. A scheduled run the lock refused leaves a note, so
+ * the catch-up schedule does its work.
  */
 
 /** The lease-table key of the run lock; user keys are `lease/<projectId>/<username>` (`leaseKey`). */
@@ -72,7 +74,7 @@ export const afterRun = (
 /** Whether a run goes ahead, and what it needs to finish. */
 export type Gate =
   | { go: true; previous: CatchUpState | undefined; locked: boolean }
-  | { go: false; reason: string };
+  | { go: false; reason: string; lockedOut?: LockedOut };
 
 interface GateDeps {
   notes: CatchUpStore;
@@ -80,20 +82,79 @@ interface GateDeps {
   log: Log;
 }
 
+export interface GateOptions {
+  /** `rotation.catchUpRuns`: 0 means no catch-up run will pick up a refused scheduled run. */
+  maxRuns: number;
+  /** How long a manual run waits for the run lock before it gives up (polling). @default 0 */
+  waitMs?: number | undefined;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** How often a manual run waiting for the run lock asks again. */
+export const LOCK_POLL_MS = 5_000;
+
 const why = (err: unknown): string => (err instanceof RotatorError ? err.code : asError(err).name);
 
 /**
- * Before a run: a catch-up tick with nothing to catch up ends here (one read); a scheduled or
- * catch-up run takes the run lock, or ends here while another run holds it. A lock that cannot
- * be taken for another reason does not stop the run: per-user leases still keep two runs from
- * minting for one user, and a missing lease table fails the run where it is needed.
+ * What becomes of a run the lock refused. A scheduled run leaves a catch-up note (unless one is
+ * there: a chain is under way and must keep its count), so the catch-up schedule's next tick does
+ * its work once the holder is done; a catch-up tick keeps the note it found; a manual run is the
+ * operator's to run again.
+ */
+const refused = async (
+  deps: GateDeps,
+  trigger: RunTrigger,
+  holder: { owner: string; expiresAt: Date },
+  options: GateOptions,
+  previous: CatchUpState | undefined,
+): Promise<Gate & { go: false }> => {
+  const until = holder.expiresAt.toISOString();
+  const reason = `another run (${holder.owner}) holds the run lock until ${until}`;
+  const out = (retry: string) => ({
+    go: false as const,
+    reason: `${reason}; ${retry}`,
+    lockedOut: { holder: holder.owner, until, retry },
+  });
+  if (trigger === 'manual') {
+    return out(
+      `nothing was done: run again once it has finished (at the latest ${until}); every writing run holds the lock so that writes stay within Secrets Manager's per-account quota`,
+    );
+  }
+  if (trigger === 'catch-up') return out('the catch-up note stays: the next tick runs it');
+  if (options.maxRuns === 0) {
+    return out(
+      'not retried: catch-up runs are off (rotation.catchUpRuns: 0); the next scheduled run does its work',
+    );
+  }
+  try {
+    const note = previous ?? (await deps.notes.readCatchUp());
+    const since = (options.now ?? (() => new Date()))().toISOString();
+    if (!note) await deps.notes.writeCatchUp({ runs: 0, since });
+    return out('a catch-up note is left: the catch-up schedule runs it once the lock is free');
+  } catch (err) {
+    deps.log.warn('cannot leave a catch-up note for the refused run', { errorCode: why(err) });
+    return out(`not retried: the catch-up note could not be written (${why(err)})`);
+  }
+};
+
+/**
+ * Before a run: a catch-up tick with nothing to catch up ends here (one read); every writing
+ * run takes the run lock, or ends here while another run holds it (a manual run may wait
+ * `waitMs` for it). One writing run at a time keeps the write pace (`write-pace.ts`, per
+ * process) within Secrets Manager's per-account quota: the schedule, a forced invoke and the
+ * CLI alike. A lock that cannot be taken for another reason does not stop the run: per-user
+ * leases still keep two runs from minting for one user, and a missing lease table fails the run
+ * where it is needed.
  */
 export const gateRun = async (
   deps: GateDeps,
   trigger: RunTrigger,
   dryRun: boolean,
+  options: GateOptions = { maxRuns: 1 },
 ): Promise<Gate> => {
-  if (dryRun || trigger === 'manual') return { go: true, previous: undefined, locked: false };
+  // A dry run writes nothing: it neither waits for nor holds up anyone.
+  if (dryRun) return { go: true, previous: undefined, locked: false };
   let previous: CatchUpState | undefined;
   if (trigger === 'catch-up') {
     try {
@@ -103,19 +164,47 @@ export const gateRun = async (
     }
     if (!previous) return { go: false, reason: 'nothing to catch up' };
   }
+  const now = options.now ?? (() => new Date());
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const giveUpAt = now().getTime() + (trigger === 'manual' ? (options.waitMs ?? 0) : 0);
   try {
-    const lock = await deps.leases.acquire(RUN_LOCK_KEY);
-    if (!lock.acquired) {
-      return {
-        go: false,
-        reason: `another run (${lock.owner}) holds the run lock until ${lock.expiresAt.toISOString()}`,
-      };
+    for (;;) {
+      const lock = await deps.leases.acquire(RUN_LOCK_KEY);
+      if (lock.acquired) break;
+      const left = giveUpAt - now().getTime();
+      if (left <= 0) return await refused(deps, trigger, lock, options, previous);
+      deps.log.info('waiting for the run lock', { holder: lock.owner, waitMs: left });
+      await sleep(Math.min(LOCK_POLL_MS, left));
     }
   } catch (err) {
     deps.log.warn('cannot take the run lock; running without it', { errorCode: why(err) });
     return { go: true, previous, locked: false };
   }
   return { go: true, previous, locked: true };
+};
+
+/**
+ * Keeps a held run lock alive while the run works: a run may last longer than one lease (a CLI
+ * run has no deadline; `locks.leaseSeconds` may be shorter than Lambda's 15 minutes). Re-taking
+ * our own lease moves its expiry. Returns the function that stops it.
+ */
+export const keepRunLock = (
+  deps: GateDeps,
+  gate: Gate & { go: true },
+  everyMs: number,
+): (() => void) => {
+  if (!gate.locked) return () => {};
+  const timer = setInterval(() => {
+    deps.leases.acquire(RUN_LOCK_KEY).then(
+      (lock) => {
+        if (!lock.acquired) deps.log.warn('the run lock was taken over', { holder: lock.owner });
+      },
+      (err: unknown) => deps.log.warn('cannot renew the run lock', { errorCode: why(err) }),
+    );
+  }, everyMs);
+  // Never keeps a finished CLI process alive.
+  timer.unref?.();
+  return () => clearInterval(timer);
 };
 
 /**

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { summarize, type UserReport } from '../../../functions/domain/report.js';
 import {
   afterRun,
@@ -6,6 +6,8 @@ import {
   farFromRenewal,
   finishRun,
   gateRun,
+  keepRunLock,
+  LOCK_POLL_MS,
   RUN_LOCK_KEY,
   releaseRun,
 } from '../../../functions/domain/rotation/catch-up.js';
@@ -144,9 +146,12 @@ describe('catch-up: the gate before a run', () => {
     t.setNote({ runs: 0, since: 'then' });
     const gate = await gateRun(t.deps, 'catch-up', false);
     expect(gate).toEqual({ go: true, previous: { runs: 0, since: 'then' }, locked: true });
-    expect(await gateRun(table({ owner: 'run-a' }).deps, 'schedule', false)).toEqual({
+    // #25.8: the refusal says what becomes of the run (below), not only who holds the lock.
+    expect(await gateRun(table({ owner: 'run-a' }).deps, 'schedule', false)).toMatchObject({
       go: false,
-      reason: 'another run (run-a) holds the run lock until 2026-12-02T03:15:00.000Z',
+      reason: expect.stringMatching(
+        /^another run \(run-a\) holds the run lock until 2026-12-02T03:15:00.000Z; /,
+      ),
     });
     if (!gate.go) throw new Error('unreachable');
     expect(
@@ -165,9 +170,9 @@ describe('catch-up: the gate before a run', () => {
     expect([t.writes, t.locks.size]).toEqual([[undefined], 0]);
   });
 
-  it('manual runs and dry runs neither lock nor read; a dry run leaves the note alone', async () => {
+  it('dry runs neither lock nor read; a dry run leaves the note alone', async () => {
     const t = table({ owner: 'someone' });
-    expect(await gateRun(t.deps, 'manual', false)).toMatchObject({ go: true, locked: false });
+    expect(await gateRun(t.deps, 'manual', true)).toMatchObject({ go: true, locked: false });
     const dry = await gateRun(t.deps, 'schedule', true);
     expect(dry).toMatchObject({ go: true, locked: false });
     if (!dry.go) throw new Error('unreachable');
@@ -185,5 +190,132 @@ describe('catch-up: the gate before a run', () => {
     expect(t.deps.log.entries.map((e) => e.message)).toContain(
       'cannot take the run lock; running without it',
     );
+  });
+
+  // #25.7: on main a manual run (the CLI, an invoke without scheduledTime) took no lock, so two
+  // processes paced their writes at 40/s each.
+  it('a manual run takes the run lock too, and releases it', async () => {
+    const t = table();
+    const gate = await gateRun(t.deps, 'manual', false);
+    expect(gate).toEqual({ go: true, previous: undefined, locked: true });
+    expect(t.locks.get(RUN_LOCK_KEY)).toBe('me');
+    if (!gate.go) throw new Error('unreachable');
+    await releaseRun(t.deps, gate);
+    expect(t.locks.size).toBe(0);
+  });
+
+  it('a manual run refused by the lock names the holder and writes no note', async () => {
+    const t = table({ owner: 'run-a' });
+    const gate = await gateRun(t.deps, 'manual', false, { maxRuns: 24 });
+    expect(gate).toMatchObject({
+      go: false,
+      lockedOut: { holder: 'run-a', until: '2026-12-02T03:15:00.000Z' },
+    });
+    if (gate.go) throw new Error('unreachable');
+    expect(gate.reason).toContain('another run (run-a) holds the run lock');
+    expect(gate.reason).toContain('run again once it has finished');
+    expect(t.writes).toEqual([]);
+  });
+
+  it('a manual run waits a bounded time for the lock, polling, then goes', async () => {
+    const t = table({ owner: 'run-a' });
+    let clock = Date.parse('2026-12-02T03:00:00Z');
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      clock += ms;
+      // The holder finishes during the second wait.
+      if (slept.length === 2) t.locks.delete(RUN_LOCK_KEY);
+    };
+    const now = () => new Date(clock);
+    const gate = await gateRun(t.deps, 'manual', false, { maxRuns: 1, waitMs: 60_000, now, sleep });
+    expect(gate).toMatchObject({ go: true, locked: true });
+    expect(slept).toEqual([LOCK_POLL_MS, LOCK_POLL_MS]);
+    // Never longer than asked.
+    const held = table({ owner: 'run-a' });
+    const waited: number[] = [];
+    const refusedGate = await gateRun(held.deps, 'manual', false, {
+      maxRuns: 1,
+      waitMs: 12_000,
+      now,
+      sleep: async (ms) => {
+        waited.push(ms);
+        clock += ms;
+      },
+    });
+    expect(refusedGate).toMatchObject({ go: false, lockedOut: { holder: 'run-a' } });
+    expect(waited).toEqual([5_000, 5_000, 2_000]);
+  });
+
+  it('keeps a held run lock alive by re-taking it, and stops when told', async () => {
+    vi.useFakeTimers();
+    try {
+      const t = table();
+      let taken = 0;
+      const acquire = t.deps.leases.acquire;
+      t.deps.leases.acquire = async (key) => {
+        taken += 1;
+        return acquire(key);
+      };
+      const gate = await gateRun(t.deps, 'schedule', false);
+      if (!gate.go) throw new Error('unreachable');
+      const stop = keepRunLock(t.deps, gate, 300_000);
+      await vi.advanceTimersByTimeAsync(900_000);
+      expect(taken).toBe(1 + 3);
+      stop();
+      await vi.advanceTimersByTimeAsync(900_000);
+      expect(taken).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+// #25.8: on main a scheduled run the lock refused returned `notRun`, left no note and was never
+// retried: after a crashed run that left the lock, that day's run did not happen.
+describe('catch-up: a scheduled run refused by the lock is not dropped', () => {
+  const at = () => new Date('2026-12-02T03:01:00Z');
+
+  it('leaves a catch-up note, and says so', async () => {
+    const t = table({ owner: 'crashed-run' });
+    const gate = await gateRun(t.deps, 'schedule', false, { maxRuns: 24, now: at });
+    expect(gate).toMatchObject({
+      go: false,
+      lockedOut: {
+        holder: 'crashed-run',
+        retry: 'a catch-up note is left: the catch-up schedule runs it once the lock is free',
+      },
+    });
+    expect(t.writes).toEqual([{ runs: 0, since: '2026-12-02T03:01:00.000Z' }]);
+    // The next catch-up tick finds the note; once the lock is free, it runs.
+    t.locks.delete(RUN_LOCK_KEY);
+    expect(await gateRun(t.deps, 'catch-up', false, { maxRuns: 24 })).toMatchObject({
+      go: true,
+      locked: true,
+      previous: { runs: 0 },
+    });
+  });
+
+  it("keeps a chain's note as it is, and a refused catch-up tick keeps its note", async () => {
+    const t = table({ owner: 'run-a' });
+    t.setNote({ runs: 5, since: 'then' });
+    expect(await gateRun(t.deps, 'schedule', false, { maxRuns: 24 })).toMatchObject({
+      go: false,
+    });
+    expect(await gateRun(t.deps, 'catch-up', false, { maxRuns: 24 })).toMatchObject({
+      go: false,
+      lockedOut: { retry: 'the catch-up note stays: the next tick runs it' },
+    });
+    expect(t.writes).toEqual([]);
+  });
+
+  it('says it is not retried when catch-up runs are off', async () => {
+    const t = table({ owner: 'run-a' });
+    const gate = await gateRun(t.deps, 'schedule', false, { maxRuns: 0 });
+    expect(gate).toMatchObject({
+      go: false,
+      lockedOut: { retry: expect.stringContaining('not retried: catch-up runs are off') },
+    });
+    expect(t.writes).toEqual([]);
   });
 });
