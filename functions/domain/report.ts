@@ -155,6 +155,9 @@ export const summarize = (users: readonly UserReport[]): RunReport['summary'] =>
   return summary;
 };
 
-/** Exit status: 0 when nothing failed, 1 when a user or the run failed. */
+/**
+ * Exit status: 0 when nothing failed, 1 when a user or the run failed, or the run lock refused
+ * the run (it did nothing the operator asked for).
+ */
 export const exitCodeFor = (report: RunReport): 0 | 1 =>
-  report.error || report.summary.failed > 0 ? 1 : 0;
+  report.error || report.summary.failed > 0 || report.lockedOut ? 1 : 0;

@@ -1,6 +1,7 @@
 import { DeleteTableCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CLOCK_SKEW_BOUND_MS } from '../../functions/adapters/aws/lease-table.js';
 import type { RunReport } from '../../functions/domain/report.js';
 import { leaseKey } from '../../functions/domain/rotation/index.js';
 import { awsProxy } from '../../tools/aws/fault-proxy.js';
@@ -41,7 +42,10 @@ describe('checks before minting', () => {
     expect(held.reason).toMatch(/^another run holds the lease \(other-run, until /);
     expect(posts()).toBe(0);
 
+    // #25.7: a lease lapses for another run only CLOCK_SKEW_BOUND_MS after its holder's expiry.
     await putLease(Date.now() - 1);
+    expect(rowOf(await h.run(only('app1')), 'app1').action).toBe('skipped');
+    await putLease(Date.now() - CLOCK_SKEW_BOUND_MS - 1);
     expect(rowOf(await h.run(only('app1')), 'app1').action).toBe('rotated');
   });
 
@@ -65,12 +69,19 @@ describe('concurrency', () => {
     for (const u of users) h.sim.addUser(P1, u);
     const config = h.config({ projects: [{ projectId: P1, users }] });
     const [a, b] = await Promise.all([h.run(config), h.run(config)]);
+    const rows = [...a.users, ...b.users];
     for (const u of users) {
-      expect([rowOf(a, u).action, rowOf(b, u).action].filter((x) => x === 'rotated')).toHaveLength(
-        1,
-      );
+      expect(rows.filter((r) => r.username === u && r.action === 'rotated')).toHaveLength(1);
     }
     expect(h.sim.stats.certificatesMinted).toBe(users.length);
+    // #25.7: every writing run holds the run lock, so one of them wrote and the other was
+    // refused, naming the holder: one pace against Secrets Manager's per-account quota.
+    const refused = [a, b].filter((r) => r.lockedOut);
+    expect(refused).toHaveLength(1);
+    for (const r of refused) {
+      expect(r.users).toEqual([]);
+      expect(r.notRun).toMatch(/^another run \(.+\) holds the run lock until /);
+    }
   });
 
   it('the CLI and the Lambda handler started at once mint at most one certificate per user', async () => {
