@@ -31,7 +31,8 @@ import type { Run } from '../run-state.js';
  *   rotator's back; the check after each renewal is what catches a copy that failed.
  *
  * A replica Secrets Manager reports `Failed` fails the row (`REPLICA_FAILED`): the certificate
- * does not reach a Region that needs it. One still in progress is reported and checked again.
+ * does not reach a Region that needs it. One still in progress is reported and checked again, as
+ * is one a transient error kept from being checked or replicated (a warning, `TRANSIENT_CODES`).
  * Replicas of Regions no longer configured are left in place: removing one would cut off its
  * readers; the log says so.
  */
@@ -86,7 +87,24 @@ export interface ReplicaStep {
 
 const listed = (regions: readonly string[]): string => [...regions].sort().join(', ');
 
+/**
+ * Store errors that say nothing about the replicas: throttling, a 5xx, a dropped connection
+ * (`SECRET_STORE_FAILED`, after the SDK's own retries). The replica is then not known to be
+ * broken, only not checked: a warning on the row, checked again on the next run, never a failed
+ * row (and no FailedUsers page) for a secret the run did not otherwise touch. Every other code
+ * (denied, KMS, Region refused, a secret in a bad state) is a confirmed problem and fails it.
+ */
+const TRANSIENT_CODES: readonly string[] = ['SECRET_STORE_FAILED'];
+
 const storeFinding = (found: string, err: unknown): DriftFinding => {
+  if (err instanceof RotatorError && TRANSIENT_CODES.includes(err.code)) {
+    return {
+      what: REPLICAS,
+      found,
+      repaired: false,
+      error: `${err.message} [${err.code}]; a warning: checked again on the next run`,
+    };
+  }
   if (err instanceof RotatorError) {
     return {
       what: REPLICAS,
@@ -146,7 +164,15 @@ export const settleReplicas = async (
   try {
     statuses = state.replication ?? (await run.ctx.store.replicationStatus(state));
   } catch (err) {
-    return { findings: [storeFinding('could not be checked', err)], regions: taggedRegions };
+    const finding = storeFinding('could not be checked', err);
+    // A rolling check of a verified secret: drop the mark so that the next run checks it again,
+    // not the one in REPLICA_CHECK_DAYS days. A confirmed failure keeps it (the row fails).
+    const recheck = settled && !finding.errorCode && tag;
+    return {
+      findings: [finding],
+      ...(recheck ? { tag: { regions: tag.regions, verified: undefined } } : {}),
+      regions: taggedRegions,
+    };
   }
   const byRegion = new Map(statuses.map((s) => [s.region, s]));
   const findings: DriftFinding[] = [];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SecretStoreError } from '../../../../functions/adapters/aws/secret-store/errors.js';
 import { runEvents, runMetrics } from '../../../../functions/adapters/signals.js';
 import type { RawConfig } from '../../../../functions/domain/config/schema.js';
 import { DAY_MS, HOUR_MS } from '../../../../functions/domain/renewal.js';
@@ -186,6 +187,89 @@ describe('replicas: reconciled on existing secrets', () => {
     expect(rowOf(await rotate(ctx), 'app1').drift).toBeUndefined();
     expect(ctx.store.calls.count('replicationStatus')).toBe(2);
     expect(ctx.store.replicasTag(name)).toMatch(/^us-west-2 @[0-9a-f]{12}$/);
+  });
+
+  // #25.9: on main a transient error here failed the row (SECRET_STORE_FAILED) and paged
+  // FailedUsers for a secret the run did not otherwise touch.
+  it('a replica check a transient error kept from running is a warning, checked again on the next run', async () => {
+    const ctx = world({ config: config([W2]) });
+    const name = await replicated(ctx, [W2]);
+    ctx.store.secrets.get(name)?.tags.set(REPLICAS_TAG, W2); // a renewal since the last check
+    const transient = new SecretStoreError(
+      `Secrets Manager DescribeSecret on ${name} failed (InternalServiceError)`,
+      'SECRET_STORE_FAILED',
+      'Retry the run.',
+    );
+    ctx.store.calls.fail('replicationStatus', transient);
+    const report = await rotate(ctx);
+    const row = rowOf(report, 'app1');
+    expect(row.action).toBe('skipped');
+    expect(row.errorCode).toBeUndefined();
+    expect(row.drift).toEqual([
+      {
+        what: 'replicas',
+        found: 'could not be checked',
+        repaired: false,
+        error: `Secrets Manager DescribeSecret on ${name} failed (InternalServiceError) [SECRET_STORE_FAILED]; a warning: checked again on the next run`,
+      },
+    ]);
+    expect(runMetrics(report, ctx.clock.now(), { criticalDays: 7 }).FailedUsers).toBe(0);
+    expect(runEvents(report, ctx.clock.now())).toEqual([]);
+    // The next run checks it again, and records it in sync.
+    expect(rowOf(await rotate(ctx), 'app1').drift).toBeUndefined();
+    expect(ctx.store.calls.count('replicationStatus')).toBe(2);
+    expect(ctx.store.replicasTag(name)).toMatch(/^us-west-2 @[0-9a-f]{12}$/);
+  });
+
+  it('a rolling check a transient error kept from running drops the mark, so the next run checks again', async () => {
+    const users = ['app1', 'u1', 'u2', 'u3'];
+    const ctx = world({ config: config([W2], ...users) });
+    for (const u of users) await replicated(ctx, [W2], u);
+    const names = users.map((u) => userOf(ctx, P1, u).secretName);
+    const name = userOf(ctx, P1, 'app1').secretName;
+    ctx.clock.set(checkDay(ctx, names, name, true));
+    ctx.store.calls.fail(
+      'replicationStatus',
+      new SecretStoreError('Secrets Manager DescribeSecret failed', 'SECRET_STORE_FAILED', 'r'),
+    );
+    expect(rowOf(await rotate(ctx), 'app1').action).toBe('skipped');
+    expect(ctx.store.replicasTag(name)).toBe(W2);
+    // The next day is not its check day, yet it is checked (and verified) again.
+    ctx.clock.advance(DAY_MS);
+    const mark = ctx.store.calls.log.length;
+    expect(rowOf(await rotate(ctx), 'app1').drift).toBeUndefined();
+    expect(replicaCalls(ctx, mark)).toContain('replicationStatus');
+    expect(ctx.store.replicasTag(name)).toMatch(/^us-west-2 @[0-9a-f]{12}$/);
+  });
+
+  it('a transient error replicating to a new Region is a warning; a confirmed refusal still fails the row', async () => {
+    const ctx = world({ config: config([W2, S1]) });
+    const name = await replicated(ctx, [W2]);
+    ctx.store.calls.fail(
+      'replicate',
+      new SecretStoreError(
+        'Secrets Manager ReplicateSecretToRegions failed',
+        'SECRET_STORE_FAILED',
+        'r',
+      ),
+    );
+    const warned = rowOf(await rotate(ctx), 'app1');
+    expect(warned.action).toBe('skipped');
+    expect(warned.drift?.[0]).toMatchObject({
+      found: `not yet replicated to ${S1}`,
+      repaired: false,
+      error: expect.stringContaining('checked again on the next run'),
+    });
+    ctx.store.calls.fail(
+      'replicate',
+      new SecretStoreError('Secrets Manager refused to replicate', 'REPLICA_REGION_REFUSED', 'r'),
+    );
+    expect(rowOf(await rotate(ctx), 'app1')).toMatchObject({
+      action: 'failed',
+      errorCode: 'REPLICA_REGION_REFUSED',
+    });
+    // S1 is not in the tag: every run tries it again until it is there.
+    expect(ctx.store.replicasTag(name)).toBe(W2);
   });
 
   it('puts back a replica removed by hand on its check day, and costs nothing before', async () => {
