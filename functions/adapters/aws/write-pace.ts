@@ -48,7 +48,9 @@ export class SlidingWindow {
  * Secrets Manager allows 50 requests a second per Region for each write family, and the quota
  * cannot be raised. A large run would exceed it (a renewal makes three value writes) and then
  * lean on retries while minted keys exist only in memory. So writes are paced per process at 40
- * a second per family, leaving 10 to the account's other writers.
+ * a second per family, leaving 10 to the account's other writers. One process at a time: every
+ * writing run (scheduled, catch-up, a manual invoke, the CLI) holds the run lock
+ * (`domain/rotation/catch-up.ts`), so two processes never write at 2 x 40 a second.
  */
 export const WRITES_PER_SECOND = 40;
 
