@@ -117,6 +117,10 @@ export interface RunReport {
   catchUp?: CatchUpReport;
   /** Why the run did nothing: a catch-up tick with nothing to catch up, or another run at work. */
   notRun?: string;
+  /** A forced run's request identity (`requestId`, or the hash of a `requestedAt` payload). */
+  requestId?: string;
+  /** A forced run without an identity: why its retry would mint again. */
+  requestNote?: string;
   users: UserReport[];
 }
 
