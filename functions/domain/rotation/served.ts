@@ -10,7 +10,8 @@ import { forcedFor, type Run } from './run-state.js';
  * stored is recorded on the secret, in the requests tag, right after the store and before the
  * promotion: a retried invoke reads the tag in the index it reads anyway (or in DescribeSecret)
  * and mints nothing more. A crash between the store and the tag leaves a pending version, which
- * the retry finishes instead of minting.
+ * the retry finishes instead of minting; only a secret's first certificate (current at once)
+ * could then be minted once more, within the mint cap.
  */
 
 /** A request id as the tag holds it: fixed length, whatever the id. */
