@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import { StderrLogger } from './adapters/log.js';
@@ -20,14 +21,16 @@ import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
  */
 
 const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-run]
-         [--force (--only <projectId>:<username>... | --all)] [--only ...] [--json]
-         [--quiet] [--time-budget <seconds>]
+         [--force (--only <projectId>:<username>... | --all) [--request-id <id>]]
+         [--only ...] [--json] [--quiet] [--time-budget <seconds>]
 
   --config <file>        rotation config (JSON)
   --dry-run              list and evaluate, report the plan; mint nothing, write nothing
   --force                mint even when not due; needs --only or --all
   --only <p>:<u>         restrict the run to these users (repeatable)
   --all                  with --force: every configured user
+  --request-id <id>      with --force: repeat a forced request (the id it printed): users it
+                         served get nothing more. Without it, each command is a new request
   --json                 print exactly one JSON run report on stdout (logs go to stderr)
   --quiet                no progress on stderr (shown for runs longer than 3 s: a live line on
                          a terminal, a line every 10 s otherwise)
@@ -88,6 +91,7 @@ const rotate = async (argv: string[]): Promise<number> => {
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     'time-budget': { type: 'string' },
+    'request-id': { type: 'string' },
   });
   if (!args.config) throw new UsageError('--config is required');
   const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
@@ -101,9 +105,10 @@ const rotate = async (argv: string[]): Promise<number> => {
     force: args.force,
     only: parseOnly(args.only),
     all: args.all,
-    // One stamp per command: run it again and users this one served are not minted again.
-    requestedAt: args.force ? new Date().toISOString() : undefined,
+    // One id per forced command, printed: --request-id repeats it without a second mint.
+    requestId: args['request-id'] ?? (args.force ? `cli-${randomUUID()}` : undefined),
   });
+  if (request.force) process.stderr.write(`request id: ${request.requestId}\n`);
   // Counted from the process's start, like a Lambda timeout from the invoke.
   const deadline =
     budget === undefined ? undefined : performance.timeOrigin + budget * 1000 - REPORT_RESERVE_MS;

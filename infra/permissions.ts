@@ -1,9 +1,11 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
+  CREATION_TAG_KEYS,
   type DetailType,
   EVENT_SOURCE,
   MANAGED_BY_TAG,
   MANAGED_BY_VALUE,
+  UPKEEP_TAG_KEYS,
 } from '../functions/domain/names.js';
 
 /**
@@ -179,7 +181,13 @@ export const replicaStatements = (
       sid: 'ReplicateCertificateSecrets',
       actions: ['secretsmanager:ReplicateSecretToRegions'],
       resources: [certificateSecretsArnPattern],
-      conditions: { 'ForAllValues:StringEquals': { 'secretsmanager:AddReplicaRegions': regions } },
+      conditions: {
+        'ForAllValues:StringEquals': { 'secretsmanager:AddReplicaRegions': regions },
+        // Never over a same-named secret in a replica Region: someone else's. The request must
+        // say false (a request without the key is refused too); the code always sends it.
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html#awssecretsmanager-policy-keys
+        Bool: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'UnreplicateOwnEmptySecrets',
@@ -193,30 +201,90 @@ export const replicaStatements = (
   ];
 };
 
+/** The managed-by tag, as a request tag and as a resource tag. */
+const MANAGED_BY_REQUEST_TAG = `aws:RequestTag/${MANAGED_BY_TAG}`;
+const MANAGED_BY_RESOURCE_TAG = `aws:ResourceTag/${MANAGED_BY_TAG}`;
+
+/**
+ * Creating a certificate secret, carrying the managed-by tag (the only call that may set it).
+ * CreateSecret with Tags is authorized as TagResource too (and with AddReplicaRegions as
+ * ReplicateSecretToRegions), on the new secret:
+ * https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html and
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+ * (its API operations table). IAM must tell that TagResource from a TagResource call on an
+ * existing secret, which would let the role mark another tool's secret as its own and then
+ * delete it. Either of two facts tells them apart, and neither holds for a TagResource call
+ * on an existing secret without the tag:
+ * - on a create, the new secret's tags are those of the request (`aws:ResourceTag`), the way
+ *   the IAM ABAC tutorial's single `aws:ResourceTag` statement lets a user create a tagged
+ *   secret: https://docs.aws.amazon.com/IAM/latest/UserGuide/tutorial_attribute-based-access-control.html;
+ * - a create names no existing secret: `secretsmanager:SecretId` (a required parameter of
+ *   TagResource) is absent.
+ */
+const createStatements = (pattern: string): iam.PolicyStatement[] => {
+  const creating = {
+    StringEquals: { [MANAGED_BY_REQUEST_TAG]: MANAGED_BY_VALUE },
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [...CREATION_TAG_KEYS] },
+    BoolIfExists: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' },
+  };
+  const actions = ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'];
+  return [
+    new iam.PolicyStatement({
+      sid: 'CreateOwnSecrets',
+      actions,
+      resources: [pattern],
+      conditions: {
+        ...creating,
+        StringEquals: { ...creating.StringEquals, [MANAGED_BY_RESOURCE_TAG]: MANAGED_BY_VALUE },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'CreateOwnSecretsNamingNone',
+      actions,
+      resources: [pattern],
+      conditions: { ...creating, Null: { 'secretsmanager:SecretId': 'true' } },
+    }),
+  ];
+};
+
 export const rotateStatements = (access: RotateAccess): iam.PolicyStatement[] => [
   new iam.PolicyStatement({
     sid: 'ManageCertificateSecrets',
     actions: [
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
-      'secretsmanager:CreateSecret',
       'secretsmanager:PutSecretValue',
       'secretsmanager:UpdateSecretVersionStage',
-      // CreateSecret with Tags is authorized as TagResource too; each run also tags
-      // the current certificate's expiry.
-      'secretsmanager:TagResource',
-      // The consumers' read policy: put on each new secret, read back to find drift, put
-      // again when it drifted, removed when the project's consumers are removed.
-      'secretsmanager:PutResourcePolicy',
+      // The consumers' read policy: read back to find drift, removed when the project's
+      // consumers are removed (put: PutConsumersPolicy).
       'secretsmanager:GetResourcePolicy',
       'secretsmanager:DeleteResourcePolicy',
     ],
     resources: [access.certificateSecretsArnPattern],
   }),
+  ...createStatements(access.certificateSecretsArnPattern),
+  new iam.PolicyStatement({
+    sid: 'TagCertificateSecrets',
+    // The tags each run keeps (expiry, policy, replicas, orphans, forced requests), never the
+    // managed-by tag: https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html
+    actions: ['secretsmanager:TagResource'],
+    resources: [access.certificateSecretsArnPattern],
+    conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...UPKEEP_TAG_KEYS] } },
+  }),
+  new iam.PolicyStatement({
+    sid: 'PutConsumersPolicy',
+    // Put on each new secret, and again when it drifted; a policy granting broad access is
+    // refused by Secrets Manager, and IAM refuses a put that does not ask it to:
+    // https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutResourcePolicy.html
+    actions: ['secretsmanager:PutResourcePolicy'],
+    resources: [access.certificateSecretsArnPattern],
+    conditions: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
+  }),
   new iam.PolicyStatement({
     sid: 'DeleteOwnEmptySecrets',
     // After Atlas refused a first mint, the empty secret the function just created goes at
-    // once (it checks no version exists first); IAM holds it to secrets carrying its own tag.
+    // once (it checks no version exists first); IAM holds it to secrets carrying its own tag,
+    // which only CreateSecret can set (above).
     actions: ['secretsmanager:DeleteSecret', 'secretsmanager:ListSecretVersionIds'],
     resources: [access.certificateSecretsArnPattern],
     conditions: {

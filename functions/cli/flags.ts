@@ -12,6 +12,7 @@ const FIELDS: [RegExp, string][] = [
   ],
   [/\bonly\[(\d+)\]\.projectId\b/g, '--only #$1: the project id'],
   [/\bonly\[(\d+)\]\.username\b/g, '--only #$1: the username'],
+  [/\brequestId\b/g, '--request-id'],
   [/"requestedBy"/g, '--requested-by'],
   [/"reason"/g, '--reason'],
   [/"confirm"/g, '--confirm'],

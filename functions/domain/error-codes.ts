@@ -51,7 +51,7 @@ export const ERROR_CODES = {
     scope: 'run',
     summary: 'The rotate payload or the CLI flags contradict themselves or name unknown fields.',
     remedy:
-      'Send {} (scheduled run), {"dryRun":true}, or a forced request with requestedAt and only; from the CLI, --force with --only or --all.',
+      'Send {} (scheduled run), {"dryRun":true}, or a forced request with only (or all) and, to retry it safely, a requestId; from the CLI, --force with --only or --all.',
     inReport: false,
   },
   REFUSED: {

@@ -84,6 +84,34 @@ export const EVENT_SOURCE = 'atlas-x509-rotator';
 export const MANAGED_BY_TAG = 'atlas-x509-rotator:managed-by';
 export const MANAGED_BY_VALUE = 'atlas-x509-rotator';
 
+/** The Atlas project and the username a secret was created for (set once, at creation). */
+export const PROJECT_ID_TAG = 'atlas-x509-rotator:project-id';
+export const USERNAME_TAG = 'atlas-x509-rotator:username';
+/** The Regions the secret is replicated to, and the version last seen in sync. */
+export const REPLICAS_TAG = 'atlas-x509-rotator:replicas';
+/** The held certificate's expiry, tagged so the next run can order users from ListSecrets. */
+export const NOT_AFTER_TAG = 'atlas-x509-rotator:not-after';
+/** When the rotator last promoted a version (written with the expiry tag). */
+export const OWN_ACCESS_TAG = 'atlas-x509-rotator:own-access';
+/** Orphan serials already reported, so a run counts only the orphans it is first to see. */
+export const ORPHANS_TAG = 'atlas-x509-rotator:orphans';
+/** The hash of the consumers' resource policy last put. */
+export const POLICY_TAG = 'atlas-x509-rotator:policy';
+/** The forced requests that stored a version of the secret (`domain/rotation/served.ts`). */
+export const REQUESTS_TAG = 'atlas-x509-rotator:requests';
+
+/** The tags CreateSecret sets: the only call that may set the managed-by tag (IAM holds it). */
+export const CREATION_TAG_KEYS = [MANAGED_BY_TAG, PROJECT_ID_TAG, USERNAME_TAG, REPLICAS_TAG];
+/** The tags TagResource may set on an existing secret: never the managed-by tag. */
+export const UPKEEP_TAG_KEYS = [
+  NOT_AFTER_TAG,
+  OWN_ACCESS_TAG,
+  ORPHANS_TAG,
+  POLICY_TAG,
+  REPLICAS_TAG,
+  REQUESTS_TAG,
+];
+
 export type DetailType =
   | 'Atlas X509 Certificate Rotated'
   | 'Atlas X509 Rotation Failed'

@@ -119,6 +119,10 @@ export interface RunReport {
   notRun?: string;
   /** With `notRun`, when the run lock refused the run: who holds it, and what becomes of this run. */
   lockedOut?: LockedOut;
+  /** A forced run's request identity (`requestId`, or the hash of a `requestedAt` payload). */
+  requestId?: string;
+  /** A forced run without an identity: why its retry would mint again. */
+  requestNote?: string;
   users: UserReport[];
 }
 

@@ -3,6 +3,7 @@ import { formatZodIssues } from './config/errors.js';
 import { RotatorError } from './errors.js';
 import type { RunTrigger } from './report.js';
 import {
+  REQUEST_ID_PATTERN,
   REQUESTED_AT_FUTURE_TOLERANCE_MS,
   type RotationRequest,
   validateRequest,
@@ -25,7 +26,18 @@ export const rotateEventSchema = z.strictObject({
     .min(1)
     .optional(),
   all: z.boolean().default(false),
-  /** Required with `force`: when the operator asked (ISO 8601). A retry of the same payload is then a no-op for users it already served. */
+  /**
+   * With `force`, optional: the request's identity. The same id is served once (a retried
+   * invoke mints nothing more for users it served); another id is another request.
+   */
+  requestId: z
+    .string()
+    .regex(REQUEST_ID_PATTERN, 'must be 1 to 128 characters of letters, digits and ._:-')
+    .optional(),
+  /**
+   * With `force`, optional: when the operator asked (ISO 8601). Without `requestId`, the same
+   * payload with the same `requestedAt` is the same request.
+   */
   requestedAt: z.iso.datetime({ offset: true }).optional(),
   /** EventBridge Scheduler's `<aws.scheduler.scheduled-time>`: a scheduled run. */
   scheduledTime: z.string().optional(),
@@ -40,7 +52,7 @@ export class InvalidEventError extends RotatorError {
     super(`Invalid rotate request: ${issues.join('; ')}`, {
       code: 'INVALID_REQUEST',
       remedy:
-        'Send {} (scheduled run), {"dryRun":true}, or {"force":true,"requestedAt":"<now, ISO 8601>","only":[{"projectId":"...","username":"..."}]}.',
+        'Send {} (scheduled run), {"dryRun":true}, or {"force":true,"only":[{"projectId":"...","username":"..."}],"requestId":"<unique id, to retry safely>"}.',
       scope: 'run',
     });
     this.name = 'InvalidEventError';
@@ -65,11 +77,6 @@ export const parseRotateEvent = (
     validateRequest(request);
   } catch (err) {
     throw new InvalidEventError([(err as Error).message]);
-  }
-  if (request.force && !request.requestedAt) {
-    throw new InvalidEventError([
-      'requestedAt: required with force: the time of the request (ISO 8601, e.g. "2026-12-01T10:00:00Z"), so that a retried invoke does not mint again for users it already served',
-    ]);
   }
   if (
     request.requestedAt &&

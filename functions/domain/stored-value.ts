@@ -109,7 +109,24 @@ export interface SecretState {
   ownAccess?: Date | undefined;
   /** Every replica's status, when DescribeSecret was read (ListSecrets does not carry it). */
   replication?: readonly ReplicaStatus[] | undefined;
+  /** The requests tag: the forced requests that stored a version (`rotation/served.ts`). */
+  servedRequests?: readonly ServedRequest[] | undefined;
 }
+
+/** A forced request that stored a version: a hash of its id, and the start of the version id. */
+export interface ServedRequest {
+  request: string;
+  version: string;
+}
+
+const SERVED = /^([0-9a-f]{16}):([0-9A-Za-z]{1,8})$/;
+
+/** The records a requests tag holds, newest first; anything else in it is ignored. */
+export const parseServedTag = (value: string | undefined): ServedRequest[] =>
+  (value ?? '').split(' ').flatMap((token) => {
+    const m = SERVED.exec(token);
+    return m ? [{ request: m[1] as string, version: m[2] as string }] : [];
+  });
 
 /** A tag value holds at most this many characters (Secrets Manager's TagResource limit). */
 export const TAG_VALUE_MAX = 256;

@@ -92,8 +92,8 @@ describe('rotate Lambda handler', () => {
     ],
     [{ surprise: 1 }, 'Unrecognized key: "surprise"'],
     [
-      { force: true, only: [{ projectId: P1, username: 'app1' }] },
-      'requestedAt: required with force',
+      { force: true, all: true, requestId: 'two words' },
+      'requestId: must be 1 to 128 characters of letters, digits and ._:-',
     ],
     [
       { force: true, all: true, requestedAt: '2999-01-01T00:00:00Z' },
@@ -122,19 +122,61 @@ describe('rotate Lambda handler', () => {
     expect(retried.users[0]).toMatchObject({
       action: 'skipped',
       serialNumber: first.users[0]?.serialNumber,
-      reason: expect.stringMatching(
-        /^forced request already served: the current certificate was stored/,
-      ),
+      reason: expect.stringMatching(/^forced request already served: request at-[0-9a-f]{32} /),
     });
     expect(h.sim.count('POST', '/certs')).toBe(1);
 
-    // A new request is a new intent: once its time is past the skew allowance after the last
-    // store (here: a requester whose clock runs two minutes ahead), it mints again.
+    // A new request is a new intent: it mints again.
     const again = await (await handler())(
       { ...payload, requestedAt: new Date(Date.now() + 120_000).toISOString() },
       context(),
     );
     expect(again.summary).toMatchObject({ rotated: 1 });
+    expect(h.sim.count('POST', '/certs')).toBe(2);
+  });
+
+  // #24.3, #25.10: forced requests are served once by identity, not by a clock.
+  const only = [{ projectId: P1, username: 'app1' }];
+
+  it("accepts docs/deploy.md's forced payload without requestedAt, and mints for each such invoke", async () => {
+    const first = await (await handler())({ force: true, only }, context());
+    expect(first.users[0]).toMatchObject({ action: 'rotated' });
+    expect(first.requestNote).toMatch(/no requestId/);
+    const second = await (await handler())({ force: true, only }, context());
+    expect(second.users[0]).toMatchObject({ action: 'rotated' });
+    expect(second.users[0]?.serialNumber).not.toBe(first.users[0]?.serialNumber);
+    expect(h.sim.count('POST', '/certs')).toBe(2);
+  });
+
+  it('forced one second after the schedule rotated the user, mints a new certificate', async () => {
+    const scheduled = await (await handler())(
+      { scheduledTime: new Date().toISOString() },
+      context(),
+    );
+    expect(scheduled.users[0]).toMatchObject({ action: 'rotated' });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const forced = await (await handler())(
+      { force: true, only, requestedAt: new Date().toISOString() },
+      context(),
+    );
+    expect(forced.users[0]).toMatchObject({ action: 'rotated' });
+    expect(forced.users[0]?.serialNumber).not.toBe(scheduled.users[0]?.serialNumber);
+    expect(h.sim.count('POST', '/certs')).toBe(2);
+  });
+
+  it('a retried invoke of the same requestId gets no second certificate; a new id gets one', async () => {
+    const payload = { force: true, only, requestId: 'ticket-4711' };
+    const first = await (await handler())(payload, context());
+    expect(first).toMatchObject({ requestId: 'ticket-4711', summary: { rotated: 1 } });
+    const retried = await (await handler())(payload, context());
+    expect(retried.users[0]).toMatchObject({
+      action: 'skipped',
+      serialNumber: first.users[0]?.serialNumber,
+      reason: expect.stringMatching(/^forced request already served: request ticket-4711 /),
+    });
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+    const next = await (await handler())({ ...payload, requestId: 'ticket-4712' }, context());
+    expect(next.summary).toMatchObject({ rotated: 1 });
     expect(h.sim.count('POST', '/certs')).toBe(2);
   });
 });

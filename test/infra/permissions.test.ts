@@ -39,15 +39,14 @@ describe('rotate function permissions', () => {
   it('manages certificate secrets under the configured prefix only', () => {
     const secrets = bySid(statements, 'ManageCertificateSecrets');
     expect(actions(secrets).sort()).toEqual(
+      // CreateSecret, TagResource and PutResourcePolicy have conditioned statements of their
+      // own (#25.4, permissions-own-secrets.test.ts).
       [
-        'secretsmanager:CreateSecret',
         'secretsmanager:DeleteResourcePolicy',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetResourcePolicy',
         'secretsmanager:GetSecretValue',
-        'secretsmanager:PutResourcePolicy',
         'secretsmanager:PutSecretValue',
-        'secretsmanager:TagResource',
         'secretsmanager:UpdateSecretVersionStage',
       ].sort(),
     );
@@ -135,6 +134,10 @@ describe('rotate function permissions', () => {
     expect(statements.map((s) => s.Sid)).toEqual([
       'WriteOwnLogs',
       'ManageCertificateSecrets',
+      'CreateOwnSecrets',
+      'CreateOwnSecretsNamingNone',
+      'TagCertificateSecrets',
+      'PutConsumersPolicy',
       'DeleteOwnEmptySecrets',
       'IndexCertificateSecrets',
       'EncryptCertificateSecrets',
@@ -238,6 +241,10 @@ describe('statement builders', () => {
     ) as Statement[];
     expect(statements.map((s) => s.Sid)).toEqual([
       'ManageCertificateSecrets',
+      'CreateOwnSecrets',
+      'CreateOwnSecretsNamingNone',
+      'TagCertificateSecrets',
+      'PutConsumersPolicy',
       'DeleteOwnEmptySecrets',
       'IndexCertificateSecrets',
       'EncryptCertificateSecrets',

@@ -87,6 +87,7 @@ describe('replica permissions, statement by statement', () => {
         'ForAllValues:StringEquals': {
           'secretsmanager:AddReplicaRegions': ['ap-south-1', 'eu-west-1', 'us-west-2'],
         },
+        Bool: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' },
       },
     });
     expect(bySid(statements, 'UnreplicateOwnEmptySecrets').Condition).toEqual({
@@ -137,6 +138,7 @@ describe('a deployment with replica Regions (one synth)', () => {
       'ForAllValues:StringEquals': {
         'secretsmanager:AddReplicaRegions': ['eu-west-1', 'us-west-2'],
       },
+      Bool: { 'secretsmanager:ForceOverwriteReplicaSecret': 'false' },
     });
     expect(statements.map((s) => s.Sid).filter((s) => /eplica/.test(s ?? ''))).toEqual([
       'ReplicateCertificateSecrets',

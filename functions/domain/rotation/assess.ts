@@ -6,8 +6,9 @@ import { type Failure, refused, toDates } from './outcomes.js';
 import { firstVerdict } from './policies/chain.js';
 import { type Decision, renewalKey, toDecision, USER_CHECKS } from './policies/renewal.js';
 import type { AtlasCertificate } from './ports.js';
-import { forceServed } from './request.js';
+import { requestIdentity } from './request.js';
 import { forcedFor, type Run } from './run-state.js';
+import { servedBy } from './served.js';
 
 /**
  * Assess: gather what a decision needs (Atlas's list, the secret), once, and run the policy
@@ -37,17 +38,14 @@ export const assess = async (
   listedJustNow?: AtlasCertificate[],
 ): Promise<Assessment | Failure> => {
   const { ctx } = run;
-  const { requestedAt } = run.request;
   const asked = forcedFor(run, user);
   const listed = listedJustNow ?? (await ctx.atlas.listCertificates(user.projectId, user.username));
-  // A forced request with a time needs the current version's store date: read the value.
-  const { state, held } = await readState(
-    run,
-    user,
-    listed,
-    asked && requestedAt ? undefined : indexed,
-  );
-  const served = asked && forceServed(requestedAt, state?.currentCreatedDate);
+  const { state, held } = await readState(run, user, listed, indexed);
+  // A forced request is served once: the secret's requests tag (read with its metadata) says
+  // whether this request already stored a version (`served.ts`).
+  const id = asked ? requestIdentity(run.request) : undefined;
+  const record = servedBy(state, id);
+  const served = record !== undefined;
   const forced = asked && !served;
   const now = ctx.clock.now();
   const verdict = firstVerdict(USER_CHECKS, {
@@ -67,7 +65,7 @@ export const assess = async (
     served && !chained.due
       ? {
           ...chained,
-          reason: `forced request already served: the current certificate was stored ${state?.currentCreatedDate?.toISOString()}, after the request of ${requestedAt?.toISOString()}; ${chained.reason}`,
+          reason: `forced request already served: request ${id} stored version ${record.version}…; ${chained.reason}`,
         }
       : chained;
   const decision = await atlasWouldRefuse(run, user, state, held, decided);

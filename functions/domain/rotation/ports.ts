@@ -78,6 +78,8 @@ export interface RotatorTags {
   replicas?: ReplicaTag | undefined;
   /** When the rotator promoted a version (`SecretState.ownAccess`). */
   ownAccess?: Date | undefined;
+  /** The requests tag's value (`SecretState.servedRequests`, `served.ts`). */
+  requests?: string | undefined;
 }
 
 /** The certificate secrets: one per user, versions labelled AWSCURRENT / AWSPENDING. */

@@ -10,6 +10,7 @@ import { decide, renewalKey } from './policies/renewal.js';
 import { listedYet, notListedYet, promote } from './promote.js';
 import { resume } from './resume.js';
 import type { Run } from './run-state.js';
+import { recordServed } from './served.js';
 import { triage } from './triage.js';
 import { reconcileUntouched, settleStored, withDrift } from './upkeep/drift.js';
 import { tidyPendingLabel } from './upkeep/pending-label.js';
@@ -112,6 +113,8 @@ export const renew = async (
       if (issued.kind === 'failed') return failure(issued.error, basisOf(a, lost));
       if (issued.kind === 'settled') return issued.outcome;
       const { state, cert } = issued;
+      // Before anything else can fail: a retried forced request finds it served (`served.ts`).
+      await recordServed(run, user, state, issued.versionId);
       const stored = {
         secretArn: state.arn,
         serialNumber: cert.serialNumber,

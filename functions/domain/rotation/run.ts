@@ -5,8 +5,9 @@ import type { SecretState } from '../stored-value.js';
 import { resolveUsers, secretNameCollisions } from '../users.js';
 import { sharedUserLists } from './atlas-facts.js';
 import { renew } from './renewal.js';
-import { keyOf, type RotationRequest, validateRequest } from './request.js';
+import { keyOf, type RotationRequest, requestIdentity, validateRequest } from './request.js';
 import { type RotationContext, type Run, startRun } from './run-state.js';
+import { NO_IDENTITY_NOTE } from './served.js';
 import { rememberOrphans } from './upkeep/orphans.js';
 import { planReplicaChecks } from './upkeep/replication.js';
 
@@ -63,6 +64,9 @@ export const runRotation = async (
   };
   const failure = run.ledger.runFailure;
   if (failure) report.error = failure;
+  const requestId = requestIdentity(request);
+  if (requestId) report.requestId = requestId;
+  else if (request.force) report.requestNote = NO_IDENTITY_NOTE;
   ctx.log.info('run done', { runId: ctx.runId, dryRun: request.dryRun, summary: report.summary });
   return report;
 };

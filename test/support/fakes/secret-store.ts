@@ -4,6 +4,7 @@ import {
   OWN_ACCESS_TAG,
   POLICY_TAG,
   REPLICAS_TAG,
+  REQUESTS_TAG,
 } from '../../../functions/adapters/aws/secret-store/tags.js';
 import type { ErrorCode } from '../../../functions/domain/error-codes.js';
 import { RotatorError } from '../../../functions/domain/errors.js';
@@ -25,6 +26,7 @@ import {
   PENDING,
   parseCurrentValue,
   parseOrphansTag,
+  parseServedTag,
   type SecretState,
   serializeStored,
   versionIdFor,
@@ -210,6 +212,7 @@ export class FakeSecretStore implements SecretStorePort {
     if (tags.policy !== undefined) secret.tags.set(POLICY_TAG, tags.policy);
     if (tags.replicas) secret.tags.set(REPLICAS_TAG, replicaTagValue(tags.replicas));
     if (tags.ownAccess) secret.tags.set(OWN_ACCESS_TAG, tags.ownAccess.toISOString());
+    if (tags.requests !== undefined) secret.tags.set(REQUESTS_TAG, tags.requests);
   }
 
   async replicationStatus(state: SecretState): Promise<ReplicaStatus[]> {
@@ -284,6 +287,10 @@ export class FakeSecretStore implements SecretStorePort {
 
   replicasTag(name: string): string | undefined {
     return this.secrets.get(name)?.tags.get(REPLICAS_TAG);
+  }
+
+  requestsTag(name: string): string | undefined {
+    return this.secrets.get(name)?.tags.get(REQUESTS_TAG);
   }
 
   /** Sets a replica's status, as Secrets Manager would after a failure or a slow copy. */
@@ -398,6 +405,7 @@ const stateOf = (secret: FakeSecret): SecretState => {
   const labelled = secret.versions.filter((v) => v.stages.length > 0);
   const tagged = secret.tags.get(NOT_AFTER_TAG);
   const ownAccess = secret.tags.get(OWN_ACCESS_TAG);
+  const served = parseServedTag(secret.tags.get(REQUESTS_TAG));
   const versions = new Map(labelled.map((v) => [v.id, [...v.stages] as readonly string[]]));
   return {
     name: secret.name,
@@ -413,5 +421,6 @@ const stateOf = (secret: FakeSecret): SecretState => {
     replicaTag: parseReplicaTag(secret.tags.get(REPLICAS_TAG)),
     ...(secret.lastAccessedDate ? { lastAccessedDate: secret.lastAccessedDate } : {}),
     ...(ownAccess ? { ownAccess: new Date(ownAccess) } : {}),
+    ...(served.length > 0 ? { servedRequests: served } : {}),
   };
 };

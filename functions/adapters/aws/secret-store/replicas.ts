@@ -49,7 +49,7 @@ export class SecretReplicas implements Pick<SecretStorePort, 'replicationStatus'
 
   /**
    * Replicates the secret to Regions it has no replica in. Never overwrites a secret of the same
-   * name there (ForceOverwriteReplicaSecret stays off): that replica fails and is reported.
+   * name there (ForceOverwriteReplicaSecret false): that replica fails and is reported.
    */
   async replicate(state: SecretState, regions: readonly ReplicaRegion[]): Promise<ReplicaStatus[]> {
     try {
@@ -57,6 +57,8 @@ export class SecretReplicas implements Pick<SecretStorePort, 'replicationStatus'
         new ReplicateSecretToRegionsCommand({
           SecretId: state.arn,
           AddReplicaRegions: regions.map(replicaRegionType),
+          // Said explicitly: IAM refuses a replication that does not (infra/permissions.ts).
+          ForceOverwriteReplicaSecret: false,
         }),
       );
       return statusesOf(out.ReplicationStatus);

@@ -152,8 +152,14 @@ export class Secrets
             ...(replicaTag ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(replicaTag) }] : []),
           ],
           // Never ForceOverwriteReplicaSecret: a same-named secret in a replica Region is
-          // someone else's; the replica fails instead, and the next run reports it.
-          AddReplicaRegions: replicas.length > 0 ? replicas.map(replicaRegionType) : undefined,
+          // someone else's; the replica fails instead, and the next run reports it. Said
+          // explicitly: IAM refuses a replication that does not (infra/permissions.ts).
+          ...(replicas.length > 0
+            ? {
+                AddReplicaRegions: replicas.map(replicaRegionType),
+                ForceOverwriteReplicaSecret: false,
+              }
+            : {}),
         }),
       );
       const arn = created.ARN ?? name;

@@ -1,7 +1,19 @@
 import type { DescribeSecretCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { parseReplicaTag } from '../../../domain/replicas.js';
-import { labelsOf, parseOrphansTag, type SecretState } from '../../../domain/stored-value.js';
-import { NOT_AFTER_TAG, ORPHANS_TAG, OWN_ACCESS_TAG, POLICY_TAG, REPLICAS_TAG } from './tags.js';
+import {
+  labelsOf,
+  parseOrphansTag,
+  parseServedTag,
+  type SecretState,
+} from '../../../domain/stored-value.js';
+import {
+  NOT_AFTER_TAG,
+  ORPHANS_TAG,
+  OWN_ACCESS_TAG,
+  POLICY_TAG,
+  REPLICAS_TAG,
+  REQUESTS_TAG,
+} from './tags.js';
 
 const dateOf = (text: string | undefined): Date | undefined => {
   const date = text ? new Date(text) : undefined;
@@ -25,6 +37,7 @@ export const stateOf = (
   const hint = dateOf(meta.Tags?.find((t) => t.Key === NOT_AFTER_TAG)?.Value);
   const ownAccess = dateOf(meta.Tags?.find((t) => t.Key === OWN_ACCESS_TAG)?.Value);
   const versions = new Map(Object.entries(meta.VersionIdsToStages ?? {}));
+  const served = parseServedTag(meta.Tags?.find((t) => t.Key === REQUESTS_TAG)?.Value);
   return {
     name,
     arn: meta.ARN ?? name,
@@ -41,5 +54,6 @@ export const stateOf = (
     // Only when known, so a state without them compares equal to one from before.
     ...(meta.LastAccessedDate ? { lastAccessedDate: meta.LastAccessedDate } : {}),
     ...(ownAccess ? { ownAccess } : {}),
+    ...(served.length > 0 ? { servedRequests: served } : {}),
   };
 };

@@ -3,7 +3,14 @@ import { replicaTagValue } from '../../../domain/replicas.js';
 import type { RotatorTags, SecretStorePort } from '../../../domain/rotation/ports.js';
 import { orphansTagValue, type SecretState } from '../../../domain/stored-value.js';
 import { storeFailure } from './errors.js';
-import { NOT_AFTER_TAG, ORPHANS_TAG, OWN_ACCESS_TAG, POLICY_TAG, REPLICAS_TAG } from './tags.js';
+import {
+  NOT_AFTER_TAG,
+  ORPHANS_TAG,
+  OWN_ACCESS_TAG,
+  POLICY_TAG,
+  REPLICAS_TAG,
+  REQUESTS_TAG,
+} from './tags.js';
 
 /** The rotator's tags on a secret: hints the next run plans from, written beside the value. */
 export class SecretTagging implements Pick<SecretStorePort, 'tagNotAfter' | 'tag' | 'tagOrphans'> {
@@ -34,6 +41,7 @@ export class SecretTagging implements Pick<SecretStorePort, 'tagNotAfter' | 'tag
       ...(tags.policy !== undefined ? [{ Key: POLICY_TAG, Value: tags.policy }] : []),
       ...(tags.replicas ? [{ Key: REPLICAS_TAG, Value: replicaTagValue(tags.replicas) }] : []),
       ...(tags.ownAccess ? [{ Key: OWN_ACCESS_TAG, Value: tags.ownAccess.toISOString() }] : []),
+      ...(tags.requests !== undefined ? [{ Key: REQUESTS_TAG, Value: tags.requests }] : []),
     ];
     if (Tags.length === 0) return;
     try {

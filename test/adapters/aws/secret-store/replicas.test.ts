@@ -65,7 +65,8 @@ describe('store: replicas on the wire (SDK mock)', () => {
       { Region: 'us-west-2' },
       { Region: 'eu-west-1', KmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/mrk-1' },
     ]);
-    expect(input?.ForceOverwriteReplicaSecret).toBeUndefined();
+    // Said explicitly: IAM refuses a replication that does not (#25.4).
+    expect(input?.ForceOverwriteReplicaSecret).toBe(false);
     expect(input?.Tags).toContainEqual({ Key: REPLICAS_TAG, Value: 'eu-west-1 us-west-2' });
     expect(input?.Tags).toContainEqual({ Key: MANAGED_BY_TAG, Value: MANAGED_BY_VALUE });
     expect(created.replicaTag).toEqual({
@@ -78,6 +79,7 @@ describe('store: replicas on the wire (SDK mock)', () => {
     await store().create('atlas-x509/p/app1', owner);
     const plain = sm.commandCalls(CreateSecretCommand)[0]?.args[0].input;
     expect(plain?.AddReplicaRegions).toBeUndefined();
+    expect(plain?.ForceOverwriteReplicaSecret).toBeUndefined();
     expect(plain?.Tags?.map((t) => t.Key)).not.toContain(REPLICAS_TAG);
   });
 
@@ -95,6 +97,7 @@ describe('store: replicas on the wire (SDK mock)', () => {
     expect(sm.commandCalls(ReplicateSecretToRegionsCommand)[0]?.args[0].input).toEqual({
       SecretId: ARN,
       AddReplicaRegions: [{ Region: 'eu-west-1', KmsKeyId: 'alias/certs' }],
+      ForceOverwriteReplicaSecret: false,
     });
     expect(statuses).toEqual([
       { region: 'us-west-2', status: 'InSync', message: 'Replication succeeded' },

@@ -9,6 +9,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   OWN_ACCESS_TAG,
   POLICY_TAG,
+  REQUESTS_TAG,
 } from '../../../../functions/adapters/aws/secret-store/tags.js';
 import { SecretStore } from '../../../../functions/adapters/aws/secret-store.js';
 import { awsError, state } from './fixtures.js';
@@ -106,5 +107,37 @@ describe('store: LastAccessedDate and the own-access tag', () => {
       { Key: POLICY_TAG, Value: 'abc' },
       { Key: OWN_ACCESS_TAG, Value: '2026-12-07T04:10:00.000Z' },
     ]);
+  });
+});
+
+describe('store: the requests tag (forced requests served once)', () => {
+  it('reads the records from the index and DescribeSecret, and writes them alone', async () => {
+    const records = '0123456789abcdef:0b8f8d6e fedcba9876543210:1c2d3e4f';
+    sm.on(ListSecretsCommand).resolves({
+      SecretList: [
+        { Name: 'atlas-x509/p/app1', ARN: 'arn:1', Tags: [{ Key: REQUESTS_TAG, Value: records }] },
+        { Name: 'atlas-x509/p/app2', ARN: 'arn:2' },
+      ],
+    });
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: 'arn:1',
+      Tags: [{ Key: REQUESTS_TAG, Value: records }],
+    });
+    const store = new SecretStore(new SecretsManagerClient({}));
+    const index = await store.index('atlas-x509/');
+    expect(index.get('atlas-x509/p/app1')?.servedRequests).toEqual([
+      { request: '0123456789abcdef', version: '0b8f8d6e' },
+      { request: 'fedcba9876543210', version: '1c2d3e4f' },
+    ]);
+    expect(index.get('atlas-x509/p/app2')?.servedRequests).toBeUndefined();
+    const read = await store.read('atlas-x509/p/app1', { projectId: 'p', username: 'app1' });
+    expect(read?.servedRequests).toHaveLength(2);
+
+    sm.on(TagResourceCommand).resolves({});
+    await store.tag(state(), { requests: records });
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
+      SecretId: state().arn,
+      Tags: [{ Key: REQUESTS_TAG, Value: records }],
+    });
   });
 });
