@@ -285,8 +285,8 @@ export const main = async (argv: string[]): Promise<number> => {
   const command = COMMANDS[name];
   if (!command) {
     const meant = name ? closest(name, Object.keys(COMMANDS)) : undefined;
-    const unknown = `Unknown command "${name}"${meant ? `: did you mean ${meant}?` : ''}\n\n`;
-    process.stderr.write(`${name ? unknown : ''}${USAGE}\n`);
+    const hint = meant ? `\nDid you mean \`atlas-x509-rotator ${meant}\`?\n` : '';
+    process.stderr.write(`${name ? `Unknown command "${name}"\n\n` : ''}${USAGE}\n${hint}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -71,14 +71,14 @@ export const closest = (given: string, known: readonly string[]): string | undef
   if (same) return same;
   const scored = known
     .map((k) => ({ k, d: distance(bare(given), bare(k)) }))
-    .filter(({ k, d }) => d <= Math.min(2, Math.floor(bare(k).length / 3)))
+    .filter(({ k, d }) => d <= (bare(k).length >= 5 ? 2 : 1))
     .sort((x, y) => x.d - y.d);
   return scored[0]?.k;
 };
 
 /**
  * `Unknown option '--dryrun'` (node:util parseArgs), with the flag it most likely meant:
- * `Unknown option --dryrun: did you mean --dry-run?`.
+ * `Unknown option '--dryrun': did you mean --dry-run?`.
  */
 export const unknownFlagMessage = (message: string, flags: readonly string[]): string => {
   const given = /Unknown option '([^']+)'/.exec(message)?.[1];
@@ -89,6 +89,6 @@ export const unknownFlagMessage = (message: string, flags: readonly string[]): s
     flags.map((f) => `--${f}`),
   );
   return meant
-    ? `Unknown option ${name}: did you mean ${meant}?`
-    : `Unknown option ${name} (options: ${flags.map((f) => `--${f}`).join(', ')})`;
+    ? `Unknown option '${name}': did you mean ${meant}?`
+    : `Unknown option '${name}' (options: ${flags.map((f) => `--${f}`).join(', ')})`;
 };

@@ -186,7 +186,7 @@ describe("doctor's verdict is the run's", () => {
     });
     expect(rowOf(real.report, 'app1').action).toBe('rotated');
     expect(real.code).toBe(1);
-  });
+  }, 90_000);
 
   it("a customer-CA project: every user fails with Atlas's refusal", async () => {
     h.sim.setCustomerCa(P1, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
@@ -207,7 +207,7 @@ describe("doctor's verdict is the run's", () => {
       errorCode: 'CANNOT_GENERATE_CERT_IF_ADVANCED_X509',
     });
     expect(real.code).toBe(1);
-  });
+  }, 90_000);
 
   it('a wrong client secret: the credential line fails, once, and nothing secret is printed', async () => {
     const config = await h.writeConfig(
@@ -236,7 +236,7 @@ describe("doctor's verdict is the run's", () => {
     expect(real.report.error?.code).toBe('ATLAS_CREDENTIALS_REJECTED');
     expect(real.code).toBe(1);
     expect(h.leaks(['not-the-secret-7f3a'])).toEqual([]);
-  });
+  }, 90_000);
 
   it('a wrong Region: the lease table and the KMS alias are not there, and every user would fail', async () => {
     // The key and its alias exist where the stack is (us-east-1), as the construct makes them.
@@ -283,5 +283,5 @@ describe("doctor's verdict is the run's", () => {
     expect(real.report.users.every((u) => u.action === 'failed')).toBe(true);
     expect(real.code).toBe(1);
     expect(h.sim.count('POST', '/certs')).toBe(0);
-  });
+  }, 90_000);
 });

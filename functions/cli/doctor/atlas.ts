@@ -59,7 +59,7 @@ const firstUser = (config: RotatorConfig, projectId: string): string | undefined
   config.projects.find((p) => p.projectId === projectId)?.users[0]?.username;
 
 const RATE_LIMITS_REMEDY =
-  "Optional: runs pace from defaults and Atlas's rate-limit headers without it. To let doctor and the run read the bucket, give the credential read access to the project's rate limits (Project Read Only or higher).";
+  "Optional: runs pace from defaults and Atlas's rate-limit headers without it. To start from the published bucket, give the credential a role that may read GET /api/atlas/v2/rateLimits (Atlas Admin API reference, Rate Limits).";
 
 export const atlasChecks = async (
   config: RotatorConfig,
