@@ -238,6 +238,32 @@ describe("doctor's verdict is the run's", () => {
     expect(h.leaks(['not-the-secret-7f3a'])).toEqual([]);
   }, 90_000);
 
+  it('an API key: a Digest-signed read proves it, and a wrong private key fails the credential line', async () => {
+    h.sim.addApiKey('pub-key-1', 'priv-api-key-secret-7f3a');
+    const config = await h.writeConfig(
+      h.config({ projects: [{ projectId: P1, users: ['app1'] }] }),
+    );
+    const key = {
+      MONGODB_ATLAS_PUBLIC_API_KEY: 'pub-key-1',
+      MONGODB_ATLAS_PRIVATE_API_KEY: 'priv-api-key-secret-7f3a',
+    };
+    const right = await doctor(config, key);
+    expect(lineOf(right.stdout, 'Atlas credential')).toMatch(
+      /^ok .*API key pub-key-1: Atlas answered a Digest-signed read/,
+    );
+    expect(right.code).toBe(0);
+    const wrong = { ...key, MONGODB_ATLAS_PRIVATE_API_KEY: 'not-the-key-9c1d' };
+    const text = await doctor(config, wrong);
+    expect(lineOf(text.stdout, 'Atlas credential')).toMatch(
+      /^FAIL .*rejected.*→ check or rotate the Atlas API key/,
+    );
+    expect(text.code).toBe(1);
+    const real = await rotate(config, wrong);
+    expect(real.report.error?.code).toBe('ATLAS_CREDENTIALS_REJECTED');
+    expect(real.code).toBe(1);
+    expect(h.leaks(['priv-api-key-secret-7f3a', 'not-the-key-9c1d'])).toEqual([]);
+  }, 90_000);
+
   it('a wrong Region: the lease table and the KMS alias are not there, and every user would fail', async () => {
     // The key and its alias exist where the stack is (us-east-1), as the construct makes them.
     const alias = `alias/t${randomBytes(5).toString('hex')}`;
