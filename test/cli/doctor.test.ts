@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AtlasApiError } from '../../functions/adapters/atlas/errors.js';
 import type { CheckResult } from '../../functions/cli/doctor/findings.js';
 import { verdictOf } from '../../functions/cli/doctor/format.js';
 import { dryRunFinding, predict } from '../../functions/cli/doctor/predict.js';
@@ -174,5 +175,24 @@ describe("doctor's verdict", () => {
       summary: '2 checks failed: a real run would not work (1 of 4 users would fail).',
     });
     expect(verdictOf([fail], users).verdict).toBe('fail');
+  });
+});
+
+describe('remedies fit the call', () => {
+  it('a RESOURCE_NOT_FOUND names a database user only when the call was about one', () => {
+    const notFound = (path: string, groupId?: string) =>
+      new AtlasApiError({
+        method: 'GET',
+        path,
+        groupId,
+        status: 404,
+        errorCode: 'RESOURCE_NOT_FOUND',
+        detail: 'Cannot find resource',
+      }).remedy;
+    expect(notFound('/api/atlas/v2/rateLimits')).not.toMatch(/database user/);
+    expect(notFound('/api/atlas/v2/rateLimits')).toMatch(/\/api\/atlas\/v2\/rateLimits/);
+    expect(notFound(`/api/atlas/v2/groups/${P1}/databaseUsers/$external/app1/certs`, P1)).toBe(
+      `check that the database user exists in project ${P1}`,
+    );
   });
 });
