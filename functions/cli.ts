@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
-import { StderrLogger } from './adapters/log.js';
+import { cliLogger } from './adapters/log.js';
 import { closest, inFlagLanguage, isRequestError, unknownFlagMessage } from './cli/flags.js';
 import { colorsFor, Progress, tableStyle } from './cli/terminal.js';
 import { loadConfigFile } from './domain/config/load.js';
@@ -12,7 +12,6 @@ import {
 } from './domain/customer-x509.js';
 import { RotatorError } from './domain/errors.js';
 import type { Log } from './domain/log.js';
-import { SERVICE_NAME } from './domain/names.js';
 import { exitCodeFor } from './domain/report.js';
 import { formatReport } from './domain/report-table.js';
 import { parseRotateEvent } from './domain/request.js';
@@ -93,28 +92,7 @@ const parseOptions = <T extends NonNullable<ParseArgsConfig['options']>>(
   }
 };
 
-/**
- * What the report (table or JSON) already shows, one row a user: logged on stderr as well
- * only when a log level is asked for (POWERTOOLS_LOG_LEVEL), so a failed user is told once.
- */
-const SHOWN_IN_REPORT = new Set(['user done', 'run stopped', 'project failed']);
-
-const stderrLogger = (): Log => {
-  const level = process.env.POWERTOOLS_LOG_LEVEL;
-  const logger = new StderrLogger({
-    serviceName: SERVICE_NAME,
-    logLevel: (level ?? 'WARN') as 'WARN',
-  });
-  if (level) return logger;
-  return {
-    debug: (message, ...attributes) => logger.debug(message, ...attributes),
-    info: (message, ...attributes) => logger.info(message, ...attributes),
-    warn: (message, ...attributes) => logger.warn(message, ...attributes),
-    error: (message, ...attributes) => {
-      if (!SHOWN_IN_REPORT.has(message)) logger.error(message, ...attributes);
-    },
-  };
-};
+const stderrLogger = (): Log => cliLogger(process.env);
 
 const rotate = async (argv: string[]): Promise<number> => {
   const args = parseOptions(argv, {
