@@ -178,6 +178,12 @@ describe("doctor's verdict is the run's", () => {
       errorCode: 'USER_NOT_MANAGED_X509',
     });
     expect(code).toBe(1);
+    // The same rows as `rotate --dry-run`: doctor's predictions are that dry run.
+    const dry = await h.cli(['--config', config, '--dry-run', '--json']);
+    const rows = (JSON.parse(dry.stdout) as RunReport).users;
+    expect(report.users.map((u) => [u.username, u.action, u.errorCode])).toEqual(
+      rows.map((r) => [r.username, r.action, r.errorCode]),
+    );
 
     const real = await rotate(config);
     expect(rowOf(real.report, 'scram')).toMatchObject({

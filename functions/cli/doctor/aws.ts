@@ -33,7 +33,7 @@ export const configuredKeys = (config: RotatorConfig): string[] => [
 
 export const keyCheckName = (keyId: string): string => `KMS key ${keyId}`;
 
-const keyCheck = (keyId: string, where: Whereabouts): Promise<CheckResult> =>
+export const keyCheck = (keyId: string, where: Whereabouts): Promise<CheckResult> =>
   attempt(
     keyCheckName(keyId),
     async () => {
