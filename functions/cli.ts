@@ -229,7 +229,7 @@ const USAGE = `Usage: atlas-x509-rotator <command> [options]
 Commands:
   rotate                 renew the configured users' certificates that are due (the scheduled job)
   disable-customer-x509  clear a project's customer CA (guarded: a dry run unless confirmed)
-  doctor                 check, read-only, what a first deployment needs (credential, access, table)
+  doctor                 check, read-only, whether a real run would work for every user
 
 Run \`atlas-x509-rotator <command> --help\` for its options; --version prints the version.`;
 
