@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
-import { StderrLogger } from './adapters/log.js';
-import { inFlagLanguage, isRequestError } from './cli/flags.js';
+import { cliLogger } from './adapters/log.js';
+import { closest, inFlagLanguage, isRequestError, unknownFlagMessage } from './cli/flags.js';
 import { colorsFor, Progress, tableStyle } from './cli/terminal.js';
 import { loadConfigFile } from './domain/config/load.js';
-import { formatDisableReport, parseDisableRequest } from './domain/customer-x509.js';
+import {
+  confirmAdvice,
+  type DisableReport,
+  formatDisableReport,
+  parseDisableRequest,
+} from './domain/customer-x509.js';
 import { RotatorError } from './domain/errors.js';
-import { SERVICE_NAME } from './domain/names.js';
+import type { Log } from './domain/log.js';
 import { exitCodeFor } from './domain/report.js';
 import { formatReport } from './domain/report-table.js';
 import { parseRotateEvent } from './domain/request.js';
@@ -49,7 +54,8 @@ const DISABLE_USAGE = `Usage: atlas-x509-rotator disable-customer-x509 --config 
 const COMMON_HELP = `
 Atlas credentials: MONGODB_ATLAS_CLIENT_ID + MONGODB_ATLAS_CLIENT_SECRET (service account),
 or MONGODB_ATLAS_PUBLIC_API_KEY + MONGODB_ATLAS_PRIVATE_API_KEY, or the credentials secret
-named in the config. Log level: POWERTOOLS_LOG_LEVEL (default WARN).`;
+named in the config. Log level: POWERTOOLS_LOG_LEVEL (default WARN; unless it is set, a failure
+the report shows is not logged again on stderr).`;
 
 class UsageError extends Error {}
 
@@ -71,15 +77,25 @@ const parseOnly = (values: string[] | undefined): UserRef[] | undefined =>
     return { projectId: value.slice(0, at), username: value.slice(at + 1) };
   });
 
-/** Strict options only: an unknown flag or a stray argument is a usage error (exit 2). */
-const parseOptions = <T extends ParseArgsConfig['options']>(argv: string[], options: T) =>
-  parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+/**
+ * Strict options only: an unknown flag or a stray argument is a usage error (exit 2); a
+ * mistyped flag (`--dryrun`) is told the one it most likely meant.
+ */
+const parseOptions = <T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+) => {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UsageError(unknownFlagMessage((err as Error).message, Object.keys(options)));
+    }
+    throw err;
+  }
+};
 
-const stderrLogger = (): StderrLogger =>
-  new StderrLogger({
-    serviceName: SERVICE_NAME,
-    logLevel: (process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN') as 'WARN',
-  });
+const stderrLogger = (): Log => cliLogger(process.env);
 
 const rotate = async (argv: string[]): Promise<number> => {
   const args = parseOptions(argv, {
@@ -150,33 +166,61 @@ const disable = async (argv: string[]): Promise<number> => {
     reason: args.reason,
   });
   const { disableWithConfig } = await loadRuntime();
-  const report = await disableWithConfig({
-    config: await loadConfigFile(args.config),
-    request,
-    log: stderrLogger(),
-  });
+  const report = inCliLanguage(
+    await disableWithConfig({
+      config: await loadConfigFile(args.config),
+      request,
+      log: stderrLogger(),
+    }),
+    args.config,
+  );
   process.stdout.write(
     args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDisableReport(report),
   );
   return 0;
 };
 
-const DOCTOR_USAGE = `Usage: atlas-x509-rotator doctor --config <file>
+/** A shell word: quoted unless it is plainly safe. */
+const shellWord = (word: string): string =>
+  /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 
-  Checks, read-only, what a real run needs: the Atlas credential and what it may read (database
-  users, certificates, userSecurity, /rateLimits), the API access list, the lease table, the
-  secrets under the prefix (list, read, decrypt) and the event bus. One line each, with a remedy.
-  Exit 0 only when a real run would work.`;
+/** The dry run's advice as the command to run, not the handler's payload. */
+const inCliLanguage = (report: DisableReport, configPath: string): DisableReport => {
+  const id = report.projectId;
+  const command = `atlas-x509-rotator disable-customer-x509 --config ${shellWord(configPath)} --project ${id} --confirm ${id} --requested-by '<who>' --reason '<why>'`;
+  return {
+    ...report,
+    message: report.message.replace(confirmAdvice(id), `To disable, run: ${command}`),
+  };
+};
+
+const DOCTOR_USAGE = `Usage: atlas-x509-rotator doctor --config <file> [--json]
+
+  Checks, read-only, whether a real run would work: the AWS Region, account and endpoints it
+  uses; the Atlas credential (a token is requested, or a Digest-signed read made) and what it may
+  read (database users, certificates, userSecurity, /rateLimits); the lease table, the KMS keys
+  the config names, the secrets under the prefix (list, read, decrypt) and the event bus. Then
+  each user's prediction from the dry run itself (rotate --dry-run), including discovered users.
+  One line each, with a remedy.
+
+  --config <file>        rotation config (JSON)
+  --json                 print exactly one JSON document on stdout (findings, region, account,
+                         endpoints, users, verdict)
+
+  Exit 0 only when a real run would succeed for every user; 1 otherwise.`;
 
 const doctor = async (argv: string[]): Promise<number> => {
-  const args = parseOptions(argv, { config: { type: 'string' } });
+  const args = parseOptions(argv, {
+    config: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
   if (!args.config) throw new UsageError('--config is required');
   const config = await loadConfigFile(args.config);
   noteNodeVersion();
-  const { runDoctor, formatChecks } = await import('./cli/doctor.js');
-  const results = await runDoctor({ config, log: stderrLogger() });
-  process.stdout.write(formatChecks(results));
-  return results.some((r) => r.status === 'fail') ? 1 : 0;
+  const { runDoctor, formatDoctor } = await import('./cli/doctor.js');
+  const report = await runDoctor({ config, log: stderrLogger() });
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctor(report));
+  return report.verdict === 'ok' ? 0 : 1;
 };
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
@@ -190,7 +234,7 @@ const USAGE = `Usage: atlas-x509-rotator <command> [options]
 Commands:
   rotate                 renew the configured users' certificates that are due (the scheduled job)
   disable-customer-x509  clear a project's customer CA (guarded: a dry run unless confirmed)
-  doctor                 check, read-only, what a first deployment needs (credential, access, table)
+  doctor                 check, read-only, whether a real run would work for every user
 
 Run \`atlas-x509-rotator <command> --help\` for its options; --version prints the version.`;
 
@@ -223,7 +267,9 @@ export const main = async (argv: string[]): Promise<number> => {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`${name ? `Unknown command "${name}"\n\n` : ''}${USAGE}\n`);
+    const meant = name ? closest(name, Object.keys(COMMANDS)) : undefined;
+    const hint = meant ? `\nDid you mean \`atlas-x509-rotator ${meant}\`?\n` : '';
+    process.stderr.write(`${name ? `Unknown command "${name}"\n\n` : ''}${USAGE}\n${hint}`);
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -1,6 +1,7 @@
 import type { LogItem } from '@aws-lambda-powertools/logger';
 import { Logger } from '@aws-lambda-powertools/logger';
 
+import type { Log } from '../domain/log.js';
 import { SERVICE_NAME } from '../domain/names.js';
 
 /** Structured JSON logs for the Lambda runtime (stdout, as CloudWatch expects). */
@@ -21,3 +22,27 @@ export class StderrLogger extends Logger {
     return new StderrLogger(options);
   }
 }
+
+/**
+ * What a CLI report (table or JSON) already shows, one row a user: logged on stderr as well only
+ * when a log level is asked for (POWERTOOLS_LOG_LEVEL), so a failed user is told once.
+ */
+const SHOWN_IN_REPORT = new Set(['user done', 'run stopped', 'project failed']);
+
+/** The CLI's log: stderr, WARN unless POWERTOOLS_LOG_LEVEL says otherwise. */
+export const cliLogger = (env: NodeJS.ProcessEnv): Log => {
+  const level = env.POWERTOOLS_LOG_LEVEL;
+  const logger = new StderrLogger({
+    serviceName: SERVICE_NAME,
+    logLevel: (level ?? 'WARN') as 'WARN',
+  });
+  if (level) return logger;
+  return {
+    debug: (message, ...attributes) => logger.debug(message, ...attributes),
+    info: (message, ...attributes) => logger.info(message, ...attributes),
+    warn: (message, ...attributes) => logger.warn(message, ...attributes),
+    error: (message, ...attributes) => {
+      if (!SHOWN_IN_REPORT.has(message)) logger.error(message, ...attributes);
+    },
+  };
+};

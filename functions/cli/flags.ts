@@ -20,6 +20,8 @@ const FIELDS: [RegExp, string][] = [
   [/(?<![<\w])projectId\b/g, '--project'],
   [/\bin confirm\b/g, 'in --confirm'],
   [/^confirm\b/g, '--confirm'],
+  // The CLI reads the config file it is given: there is nothing to redeploy for it.
+  [/ \(and redeploy\)/g, ''],
 ];
 
 /** `--only #0` reads oddly: the CLI counts the flags from one. */
@@ -43,3 +45,51 @@ export const inFlagLanguage = (
 /** The errors that come from validating what the CLI was told. */
 export const isRequestError = (err: unknown): err is RotatorError =>
   err instanceof RotatorError && (err.code === 'INVALID_REQUEST' || err.code === 'REFUSED');
+
+/** Edit distance, for the did-you-mean of a mistyped flag or command (short strings only). */
+const distance = (a: string, b: string): number => {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+};
+
+/** Case, dashes and underscores aside: `--dryrun`, `--dry_run` and `--DryRun` are `--dry-run`. */
+const bare = (word: string): string => word.replace(/^-+/, '').replace(/[-_]/g, '').toLowerCase();
+
+/** The known word `given` most likely meant: the same bare word, or one or two edits away. */
+export const closest = (given: string, known: readonly string[]): string | undefined => {
+  const same = known.find((k) => bare(k) === bare(given));
+  if (same) return same;
+  const scored = known
+    .map((k) => ({ k, d: distance(bare(given), bare(k)) }))
+    .filter(({ k, d }) => d <= (bare(k).length >= 5 ? 2 : 1))
+    .sort((x, y) => x.d - y.d);
+  return scored[0]?.k;
+};
+
+/**
+ * `Unknown option '--dryrun'` (node:util parseArgs), with the flag it most likely meant:
+ * `Unknown option '--dryrun': did you mean --dry-run?`.
+ */
+export const unknownFlagMessage = (message: string, flags: readonly string[]): string => {
+  const given = /Unknown option '([^']+)'/.exec(message)?.[1];
+  if (!given) return message;
+  const name = given.split('=')[0] ?? given;
+  const meant = closest(
+    name,
+    flags.map((f) => `--${f}`),
+  );
+  return meant
+    ? `Unknown option '${name}': did you mean ${meant}?`
+    : `Unknown option '${name}' (options: ${flags.map((f) => `--${f}`).join(', ')})`;
+};

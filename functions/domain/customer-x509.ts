@@ -156,6 +156,13 @@ export const checkDisableAllowed = (config: RotatorConfig, request: DisableReque
   }
 };
 
+/**
+ * The dry run's last sentence, in the handler's payload language: the CLI replaces it with its
+ * command (`cli.ts`), which needs the same three fields as flags.
+ */
+export const confirmAdvice = (projectId: string): string =>
+  `To disable, repeat the call with confirm=${projectId}, requestedBy=<who> and reason=<why> (the audit record).`;
+
 export const disableCustomerX509 = async (
   ctx: DisableContext,
   request: DisableRequest,
@@ -178,7 +185,7 @@ export const disableCustomerX509 = async (
     return {
       ...base,
       action: 'dry-run',
-      message: `Dry run: project ${id} has ${cas.length} customer CA certificate(s). To disable, repeat the call with confirm=${id}.`,
+      message: `Dry run: project ${id} has ${cas.length} customer CA certificate(s). ${confirmAdvice(id)}`,
       warning: RESTART_WARNING,
     };
   }

@@ -74,6 +74,9 @@ export const awsEnvFor = (endpoint: string): Record<string, string> => ({
   AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
   AWS_ENDPOINT_URL_DYNAMODB: endpoint,
   AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
+  // doctor's calls: the account (GetCallerIdentity) and the KMS key (DescribeKey).
+  AWS_ENDPOINT_URL_STS: endpoint,
+  AWS_ENDPOINT_URL_KMS: endpoint,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',

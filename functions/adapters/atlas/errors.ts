@@ -50,7 +50,12 @@ const accessList: ErrorRule = {
 
 const userNotFound: ErrorRule = {
   scope: 'user',
-  remedy: (call) => `check that the database user exists in project ${projectOf(call)}`,
+  // Atlas answers RESOURCE_NOT_FOUND for other paths too (/rateLimits): name a user only when
+  // the call was about one.
+  remedy: (call) =>
+    call.path.includes('/databaseUsers/')
+      ? `check that the database user exists in project ${projectOf(call)}`
+      : `Atlas does not know ${call.path} for this credential: check the project id and the credential's roles`,
 };
 
 /**

@@ -5,7 +5,7 @@
  * "Service-specific endpoints"). `endpoint_url` in a shared config profile is not looked at.
  */
 
-export type AwsService = 'Secrets Manager' | 'DynamoDB' | 'EventBridge';
+export type AwsService = 'Secrets Manager' | 'DynamoDB' | 'EventBridge' | 'STS' | 'KMS';
 
 /** The SDK's variable name: `AWS_ENDPOINT_URL_` and the service id, upper case, `_` for spaces. */
 export const endpointVariable = (service: AwsService): string =>
