@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 /**
  * The Lambda runtime of the functions (#24.5, D5). The bundles are built for Node 24
  * (scripts/build.ts); the suite runs them on each runtime listed here
- * (test/infra/runtimes.test.ts), so these are the ones the construct accepts.
+ * (test/e2e/runtimes.test.ts), so these are the ones the construct accepts.
  */
 export const TESTED_NODE_MAJORS: readonly number[] = [24, 26];
 

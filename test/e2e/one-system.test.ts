@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import type { RunReport } from '../../functions/domain/report.js';
 import { AtlasX509Rotation } from '../../infra/construct.js';
 import { createLeaseTable, sm } from '../../tools/aws/seed.js';
 import { Harness, P1 } from '../support/harness.js';
+import { invokeBundle } from '../support/lambda-runner.js';
 
 /**
  * One system (#24.1, D1): the adopter's config file goes to the construct (`configFile`) and to
@@ -28,45 +28,12 @@ let functionEnv: Record<string, string>;
 
 /** The rotate handler of `assetDir` in its own process, as Lambda runs it: the bundle, its config. */
 const invokeAsset = (assetDir: string, event: object): Promise<RunReport> =>
-  new Promise((resolve, reject) => {
-    const script = `
-      const { handler } = await import(process.env.BUNDLE);
-      const context = {
-        awsRequestId: 'lambda-' + process.pid, functionName: 'rotate', functionVersion: '$LATEST',
-        invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:rotate',
-        memoryLimitInMB: '512', logGroupName: '/aws/lambda/rotate', logStreamName: 's',
-        callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 300000,
-      };
-      const report = await handler(JSON.parse(process.env.EVENT), context);
-      process.stdout.write('\\n@@report ' + JSON.stringify(report) + '\\n');`;
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      ...functionEnv,
-      BUNDLE: join(assetDir, 'index.mjs'),
-      EVENT: JSON.stringify(event),
-    };
+  invokeBundle<RunReport>({
+    bundle: join(assetDir, 'index.mjs'),
+    event,
+    env: functionEnv,
     // As deployed: the config beside the bundle, the Atlas credential from its secret.
-    for (const name of Object.keys(env)) {
-      if (name === 'ROTATOR_CONFIG_PATH' || name.startsWith('MONGODB_ATLAS_')) delete env[name];
-    }
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('@@report '));
-      if (code !== 0 || !line) reject(new Error(`handler exited ${code}: ${err}`));
-      else resolve(JSON.parse(line.slice('@@report '.length)) as RunReport);
-    });
+    unset: (name) => name === 'ROTATOR_CONFIG_PATH' || name.startsWith('MONGODB_ATLAS_'),
   });
 
 /** The CLI and the deployed function, started in the same tick on the same users. */
@@ -132,7 +99,7 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 describe('the CLI and the deployed function on one config file', () => {
-  it('ship the same names: the asset carries the adopter's file as given', async () => {
+  it("ship the same names: the asset carries the adopter's file as given", async () => {
     const given = JSON.parse(await readFile(configFile, 'utf8'));
     const shipped = JSON.parse(await readFile(join(rotateAsset, 'rotation.config.json'), 'utf8'));
     expect(shipped).toEqual(given);
