@@ -56,7 +56,9 @@ export type { AtlasX509RotationProps } from './props.js';
  *
  * @example
  * new AtlasX509Rotation(this, 'Rotation', {
- *   config: { projects: [{ projectId: '5e2211c17a3e5a48f5497de3', users: ['app1'] }] },
+ *   // Names the lease table (locks.tableName) and key alias (defaults.kmsKeyId, required):
+ *   // give the CLI the same file.
+ *   configFile: 'rotation.config.json',
  *   consumers: { '5e2211c17a3e5a48f5497de3': ['arn:aws:iam::111122223333:role/app1'] },
  *   alarmEmail: 'oncall@example.com',
  * });
