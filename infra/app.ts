@@ -5,7 +5,6 @@ import { App, TimeZone, Validations } from 'aws-cdk-lib';
 import { ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../functions/domain/config/errors.js';
-import { readConfigFile } from './config.js';
 import type { Consumers } from './construct.js';
 import { failOnGuardFindings } from './guard.js';
 import { AtlasX509RotatorStack } from './stack.js';
@@ -51,7 +50,7 @@ if (credentialRotation && credentialRotation !== 'self' && !credentialRotation.s
 try {
   new AtlasX509RotatorStack(app, context('stackName') ?? 'AtlasX509Rotator', {
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    config: await readConfigFile(resolve(configPath)),
+    configFile: resolve(configPath),
     configSource: configPath,
     ...(consumersPath
       ? { consumers: JSON.parse(await readFile(resolve(consumersPath), 'utf8')) as Consumers }

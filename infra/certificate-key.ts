@@ -13,13 +13,10 @@ export const certificateSecretsArnPattern = (stack: Stack, secretNamePrefix: str
   });
 
 /**
- * How the shipped config names the key (`defaults.kmsKeyId`). The key's ARN exists only after
- * deployment, but the config is written at synth: the alias names the same key in the
- * function's account and region.
+ * The customer managed key the certificate secrets are encrypted with, under the alias the
+ * config's `defaults.kmsKeyId` gives: the key's ARN exists only after deployment, but the
+ * config is written at synth, and the alias names the same key for the functions and the CLI.
  */
-export const certificateKeyAlias = (namePrefix: string): string => `alias/${namePrefix}`;
-
-/** The customer managed key the certificate secrets are encrypted with. */
 export const certificateKey = (
   scope: Construct,
   alias: string,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Token } from 'aws-cdk-lib';
 import { ConfigError } from '../functions/domain/config/errors.js';
-import { loadConfigFile } from '../functions/domain/config/load.js';
+import { loadConfigFile, readConfigFileSync } from '../functions/domain/config/load.js';
 import { parseConfig } from '../functions/domain/config/resolve.js';
 import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../functions/domain/config/types.js';
@@ -22,12 +22,44 @@ export const readConfigFile = async (path: string): Promise<RawConfig> => {
   return JSON.parse(await readFile(path, 'utf8')) as RawConfig;
 };
 
-/** The values the deployment owns and writes into the shipped config. */
+/**
+ * The config the construct deploys: `config` as given, or the file `configFile` names, read at
+ * synth (exactly one of the two). `source` is what errors name: the file, the given
+ * `configSource`, or else the construct's path.
+ */
+export const givenConfig = (
+  props: { config?: RawConfig; configFile?: string; configSource?: string },
+  path: string,
+): { raw: RawConfig; source: string } => {
+  if ((props.config === undefined) === (props.configFile === undefined)) {
+    throw new ConfigError(
+      [
+        props.config === undefined
+          ? 'no config: pass `configFile` (the path of rotation.config.json) or `config` (its parsed JSON)'
+          : 'both `config` and `configFile` given: pass one of them',
+      ],
+      props.configSource ?? `the props of ${path}`,
+    );
+  }
+  if (props.configFile !== undefined) {
+    const source = props.configSource ?? props.configFile;
+    try {
+      return { raw: readConfigFileSync(props.configFile).raw as RawConfig, source };
+    } catch (err) {
+      // A given configSource names the file as the adopter knows it.
+      if (err instanceof ConfigError && props.configSource)
+        throw new ConfigError(err.issues, source);
+      throw err;
+    }
+  }
+  return { raw: props.config as RawConfig, source: props.configSource ?? `the config of ${path}` };
+};
+
+/**
+ * The values the deployment owns and writes into the shipped config. The lease table and the
+ * key alias are not among them: the config names those, for the CLI and the functions alike.
+ */
 export interface OwnedConfigValues {
-  /** `locks.tableName`: the lease table the construct creates. */
-  readonly tableName: string;
-  /** `defaults.kmsKeyId`: the key new certificate secrets are encrypted with. */
-  readonly kmsKeyId: string;
   /** `atlas.credentialsSecretId`: the rotator's Atlas credential. */
   readonly credentialsSecretId: string;
   /**
@@ -38,7 +70,7 @@ export interface OwnedConfigValues {
 }
 
 export interface DeployedConfig {
-  /** What ships as `rotation.config.json`: the raw config with the owned values overwritten. */
+  /** What ships as `rotation.config.json`: the raw config with the credential ids written in. */
   readonly raw: RawConfig;
   /** The same config as the function will see it, defaults applied. */
   readonly parsed: RotatorConfig;
@@ -75,8 +107,6 @@ export const deployedConfig = (
         ? { disableCredentialsSecretId: owned.disableCredentialsSecretId }
         : {}),
     },
-    defaults: { ...raw.defaults, kmsKeyId: owned.kmsKeyId },
-    locks: { ...raw.locks, tableName: owned.tableName },
   };
   return { raw: shipped, parsed: parseConfig(shipped, source) };
 };

@@ -15,17 +15,13 @@ import { parseConfig } from '../functions/domain/config/resolve.js';
 import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../functions/domain/config/types.js';
 import { disableCredentials, rotatorCredentials, secretAccess } from './atlas-credentials.js';
-import {
-  certificateKey,
-  certificateKeyAlias,
-  certificateSecretsArnPattern,
-} from './certificate-key.js';
-import { deployedConfig, requireSecretNamePrefix } from './config.js';
+import { certificateKey, certificateSecretsArnPattern } from './certificate-key.js';
+import { deployedConfig, givenConfig, requireSecretNamePrefix } from './config.js';
 import { allowConsumers, checkConsumers } from './consumers.js';
 import { disableFunction } from './disable-function.js';
 import { redeployOnPromotion } from './ecs-redeploy.js';
 import { failureQueue } from './failure-queue.js';
-import { leaseTable, leaseTableName } from './lease-table.js';
+import { leaseTable } from './lease-table.js';
 import {
   checkCredentialRotation,
   MANAGED_SECRET_TYPE,
@@ -37,10 +33,14 @@ import { alarmThresholds, rotationAlarms } from './monitoring/alarms.js';
 import { rotationDashboard } from './monitoring/dashboard.js';
 import { namePrefixOf } from './name-prefix.js';
 import { checkNetworkProps, functionNetwork } from './network.js';
+import { checkOutputPrefix, rotationOutputs } from './outputs.js';
 import type { AtlasX509RotationProps } from './props.js';
 import { checkReplicas, replicaAccess, replicaReadersStatement } from './replicas.js';
 import { checkRotateTimeout, DEFAULT_ROTATE_TIMEOUT, rotateFunction } from './rotate-function.js';
+import { checkRuntime } from './runtime.js';
 import { rotationSchedules } from './schedule.js';
+import { certificateKeyAliasOf, claimNames } from './shared-names.js';
+import { cleanUnderCdk } from './synth-errors.js';
 
 export type { Consumers } from './consumers.js';
 export type { AtlasX509RotationProps } from './props.js';
@@ -56,7 +56,9 @@ export type { AtlasX509RotationProps } from './props.js';
  *
  * @example
  * new AtlasX509Rotation(this, 'Rotation', {
- *   config: { projects: [{ projectId: '5e2211c17a3e5a48f5497de3', users: ['app1'] }] },
+ *   // Names the lease table (locks.tableName) and key alias (defaults.kmsKeyId, required):
+ *   // give the CLI the same file.
+ *   configFile: 'rotation.config.json',
  *   consumers: { '5e2211c17a3e5a48f5497de3': ['arn:aws:iam::111122223333:role/app1'] },
  *   alarmEmail: 'oncall@example.com',
  * });
@@ -89,157 +91,197 @@ export class AtlasX509Rotation extends Construct {
   readonly vpc: ec2.IVpc | undefined;
   /** The Elastic IP address Atlas sees, with `staticEgressIp`. */
   readonly egressIp: string | undefined;
-  /** What ships as `rotation.config.json`: the given config with the owned values overwritten. */
+  /** What ships as `rotation.config.json`: the given config with the credential ids written in. */
   readonly shippedConfig: RawConfig;
   /** The shipped config as the functions see it, defaults applied. */
   readonly deployedConfig: RotatorConfig;
   /** The certificate secrets' ARN pattern, `arn:…:secret:<secretNamePrefix>*`. */
   readonly certificateSecretsArnPattern: string;
+  /** The certificate key's alias: the config's `defaults.kmsKeyId`. */
+  readonly keyAlias: string;
+  /** The functions' Lambda runtime. */
+  readonly runtime: lambda.Runtime;
   private readonly replicaReaders: (region: string) => iam.PolicyStatement | undefined;
 
   constructor(scope: Construct, id: string, props: AtlasX509RotationProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const source = props.configSource;
+    // An input error ends `cdk synth` as one message, without a stack dump (synth-errors.ts).
+    try {
+      const stack = Stack.of(this);
+      const { raw, source } = givenConfig(props, this.node.path);
 
-    // Fail on the user's own config first, so its errors name the user's fields; then on
-    // the props, before anything is created.
-    const given = parseConfig(props.config, source);
-    const secretNamePrefix = requireSecretNamePrefix(given, source);
-    const namePrefix = namePrefixOf(this, props.namePrefix);
-    const timeout = props.timeout ?? DEFAULT_ROTATE_TIMEOUT;
-    checkRotateTimeout(timeout, given.locks.leaseSeconds);
-    checkNetworkProps(props);
-    checkReplicas(stack, given, props.consumers ?? {}, source);
-    this.replicaReaders = (region) =>
-      replicaReadersStatement(stack, props.consumers ?? {}, secretNamePrefix, region);
-    checkCredentialRotation(props.credentialRotation, secretNamePrefix);
-    this.certificateSecretsArnPattern = certificateSecretsArnPattern(stack, secretNamePrefix);
+      // Fail on the user's own config first, so its errors name the user's fields; then on
+      // the props, before anything is created.
+      const given = parseConfig(raw, source);
+      const secretNamePrefix = requireSecretNamePrefix(given, source);
+      const namePrefix = namePrefixOf(this, props.namePrefix);
+      // The names the CLI uses too: the config's, not the construct's (D1).
+      this.keyAlias = certificateKeyAliasOf(given, source);
+      const tableName = given.locks.tableName;
+      claimNames(
+        this,
+        stack,
+        { tableName, keyAlias: this.keyAlias, secretNamePrefix, namePrefix },
+        source,
+      );
+      this.runtime = checkRuntime(props.runtime);
+      const outputPrefix = checkOutputPrefix(props.outputPrefix ?? '');
+      const timeout = props.timeout ?? DEFAULT_ROTATE_TIMEOUT;
+      checkRotateTimeout(timeout, given.locks.leaseSeconds);
+      checkNetworkProps(props);
+      checkReplicas(stack, given, props.consumers ?? {}, source);
+      this.replicaReaders = (region) =>
+        replicaReadersStatement(stack, props.consumers ?? {}, secretNamePrefix, region);
+      checkCredentialRotation(props.credentialRotation, secretNamePrefix);
+      this.certificateSecretsArnPattern = certificateSecretsArnPattern(stack, secretNamePrefix);
 
-    // Keys, table, secrets.
-    const keyAlias = certificateKeyAlias(namePrefix);
-    this.key = certificateKey(this, keyAlias, secretNamePrefix);
-    const tableName = leaseTableName(namePrefix);
-    this.leaseTable = leaseTable(this, tableName);
-    const secretIds = { secretNamePrefix, source };
-    const credentials = rotatorCredentials(this, {
-      ...secretIds,
-      given: props.credentialsSecret,
-      configuredId: given.atlas.credentialsSecretId,
-      namePrefix,
-      key: this.key,
-      managedType: props.credentialRotation ? MANAGED_SECRET_TYPE : undefined,
-    });
-    const disableCredential = disableCredentials(this, {
-      ...secretIds,
-      given: props.disableCredentialsSecret,
-      configuredId: given.atlas.disableCredentialsSecretId,
-    });
-    this.credentialsSecret = credentials.secret;
-    this.createdCredentialsSecretName = credentials.createdName;
-    this.credentialsRotation = props.credentialRotation
-      ? managedCredentialRotation(this, { ...props.credentialRotation, secret: credentials.secret })
-      : undefined;
-    const shipped = deployedConfig(
-      props.config,
-      {
-        tableName,
-        kmsKeyId: keyAlias,
-        credentialsSecretId: credentials.shippedId,
-        disableCredentialsSecretId: disableCredential?.shippedId,
-      },
-      source,
-    );
-    this.shippedConfig = shipped.raw;
-    this.deployedConfig = shipped.parsed;
-
-    // Network, failure queue, consumers.
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
-    // A project checks new certificates' logins: the cluster ports open, the bypass alarms.
-    const loginCheck = given.projects.some((p) => p.verify !== undefined);
-    const network = functionNetwork(this, {
-      ...props,
-      namePrefix,
-      logRetention,
-      clusterEgress: loginCheck,
-    });
-    this.vpc = network.placement.vpc;
-    this.egressIp = network.egressIp;
-    this.failureQueue = failureQueue(this);
-    const consumers = props.consumers ?? {};
-    const projectIds = given.projects.map((p) => p.projectId);
-    checkConsumers(consumers, projectIds);
-    const environment = allowConsumers(this.key, consumers, this.certificateSecretsArnPattern);
-
-    // Functions and their schedule.
-    const access = {
-      region: stack.region,
-      eventBusArn: stack.formatArn({
-        service: 'events',
-        resource: 'event-bus',
-        resourceName: 'default',
-      }),
-    };
-    const functionProps = { config: shipped.raw, logRetention, placement: network.placement };
-    this.rotateFunction = rotateFunction(this, {
-      ...functionProps,
-      timeout,
-      memorySize: props.memorySize ?? 512,
-      environment,
-      access: {
-        ...access,
-        credentials: secretAccess(this.credentialsSecret),
-        certificateSecretsArnPattern: this.certificateSecretsArnPattern,
-        certificateKeyArn: this.key.keyArn,
-        leaseTableArn: this.leaseTable.tableArn,
-        replicas: replicaAccess(stack, this.deployedConfig, secretNamePrefix),
-      },
-      secretNamePrefix,
-      failureQueue: this.failureQueue,
-    });
-    this.disableFunction =
-      (props.includeDisableFunction ?? true)
-        ? disableFunction(this, {
-            ...functionProps,
-            access: {
-              ...access,
-              credentials: secretAccess(disableCredential?.secret ?? this.credentialsSecret),
-            },
+      // Keys, table, secrets.
+      this.key = certificateKey(this, this.keyAlias, secretNamePrefix);
+      this.leaseTable = leaseTable(this, tableName);
+      const secretIds = { secretNamePrefix, source };
+      const credentials = rotatorCredentials(this, {
+        ...secretIds,
+        given: props.credentialsSecret,
+        configuredId: given.atlas.credentialsSecretId,
+        namePrefix,
+        key: this.key,
+        managedType: props.credentialRotation ? MANAGED_SECRET_TYPE : undefined,
+      });
+      const disableCredential = disableCredentials(this, {
+        ...secretIds,
+        given: props.disableCredentialsSecret,
+        configuredId: given.atlas.disableCredentialsSecretId,
+      });
+      this.credentialsSecret = credentials.secret;
+      this.createdCredentialsSecretName = credentials.createdName;
+      this.credentialsRotation = props.credentialRotation
+        ? managedCredentialRotation(this, {
+            ...props.credentialRotation,
+            secret: credentials.secret,
           })
         : undefined;
-    const schedules = rotationSchedules(this, {
-      ...props,
-      rotateFunction: this.rotateFunction,
-      deadLetterQueue: this.failureQueue,
-    });
-    this.schedule = schedules.schedule;
-    this.catchUpSchedule = schedules.catchUp;
-    redeployOnPromotion(this, props.redeployEcsServices, {
-      ...functionProps,
-      secretNamePrefix,
-      failureQueue: this.failureQueue,
-    });
+      const shipped = deployedConfig(
+        raw,
+        {
+          credentialsSecretId: credentials.shippedId,
+          disableCredentialsSecretId: disableCredential?.shippedId,
+        },
+        source,
+      );
+      this.shippedConfig = shipped.raw;
+      this.deployedConfig = shipped.parsed;
 
-    // Alarms and dashboard.
-    this.alarmTopic = alarmTopic(this, props.alarmEmail);
-    const thresholds = alarmThresholds(props, given.rotation.criticalDays);
-    const monitored = { rotateFunction: this.rotateFunction, failureQueue: this.failureQueue };
-    this.alarms = rotationAlarms(this, {
-      ...monitored,
-      namePrefix,
-      topic: this.alarmTopic,
-      thresholds,
-      loginCheck,
-    });
-    this.dashboard = rotationDashboard(this, {
-      ...monitored,
-      dashboardName: namePrefix,
-      projectIds,
-      secretNamePrefix,
-      alarms: Object.values(this.alarms),
-      thresholds,
-      timeout,
-    });
+      // Network, failure queue, consumers.
+      const logRetention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+      // A project checks new certificates' logins: the cluster ports open, the bypass alarms.
+      const loginCheck = given.projects.some((p) => p.verify !== undefined);
+      const network = functionNetwork(this, {
+        ...props,
+        namePrefix,
+        logRetention,
+        clusterEgress: loginCheck,
+      });
+      this.vpc = network.placement.vpc;
+      this.egressIp = network.egressIp;
+      this.failureQueue = failureQueue(this);
+      const consumers = props.consumers ?? {};
+      const projectIds = given.projects.map((p) => p.projectId);
+      checkConsumers(consumers, projectIds);
+      const environment = allowConsumers(this.key, consumers, this.certificateSecretsArnPattern);
+
+      // Functions and their schedule.
+      const access = {
+        region: stack.region,
+        eventBusArn: stack.formatArn({
+          service: 'events',
+          resource: 'event-bus',
+          resourceName: 'default',
+        }),
+      };
+      const functionProps = {
+        config: shipped.raw,
+        logRetention,
+        placement: network.placement,
+        runtime: this.runtime,
+      };
+      this.rotateFunction = rotateFunction(this, {
+        ...functionProps,
+        timeout,
+        memorySize: props.memorySize ?? 512,
+        environment,
+        access: {
+          ...access,
+          credentials: secretAccess(this.credentialsSecret),
+          certificateSecretsArnPattern: this.certificateSecretsArnPattern,
+          certificateKeyArn: this.key.keyArn,
+          leaseTableArn: this.leaseTable.tableArn,
+          replicas: replicaAccess(stack, this.deployedConfig, secretNamePrefix),
+        },
+        secretNamePrefix,
+        failureQueue: this.failureQueue,
+      });
+      this.disableFunction =
+        (props.includeDisableFunction ?? true)
+          ? disableFunction(this, {
+              ...functionProps,
+              access: {
+                ...access,
+                credentials: secretAccess(disableCredential?.secret ?? this.credentialsSecret),
+              },
+            })
+          : undefined;
+      const schedules = rotationSchedules(this, {
+        ...props,
+        rotateFunction: this.rotateFunction,
+        deadLetterQueue: this.failureQueue,
+      });
+      this.schedule = schedules.schedule;
+      this.catchUpSchedule = schedules.catchUp;
+      redeployOnPromotion(this, props.redeployEcsServices, {
+        ...functionProps,
+        secretNamePrefix,
+        failureQueue: this.failureQueue,
+      });
+
+      // Alarms and dashboard.
+      this.alarmTopic = alarmTopic(this, props.alarmEmail);
+      const thresholds = alarmThresholds(props, given.rotation.criticalDays);
+      const monitored = { rotateFunction: this.rotateFunction, failureQueue: this.failureQueue };
+      this.alarms = rotationAlarms(this, {
+        ...monitored,
+        namePrefix,
+        topic: this.alarmTopic,
+        thresholds,
+        loginCheck,
+      });
+      this.dashboard = rotationDashboard(this, {
+        ...monitored,
+        dashboardName: namePrefix,
+        projectIds,
+        secretNamePrefix,
+        alarms: Object.values(this.alarms),
+        thresholds,
+        timeout,
+      });
+
+      if (props.outputs ?? true) {
+        rotationOutputs(this, outputPrefix, {
+          credentialsSecretArn: this.credentialsSecret.secretArn,
+          credentialsSecretCreated: this.createdCredentialsSecretName !== undefined,
+          rotateFunctionName: this.rotateFunction.functionName,
+          disableFunctionName: this.disableFunction?.functionName,
+          leaseTableName: this.leaseTable.tableName,
+          keyArn: this.key.keyArn,
+          alarmTopicArn: this.alarmTopic.topicArn,
+          dashboardName: this.dashboard.dashboardName,
+          failureQueueUrl: this.failureQueue.queueUrl,
+          egressIp: this.egressIp,
+          credentialsRotationRoleArn: this.credentialsRotation?.role.roleArn,
+        });
+      }
+    } catch (err) {
+      throw cleanUnderCdk(err);
+    }
   }
 
   /**

@@ -11,6 +11,7 @@ export interface DisableFunctionProps {
   readonly config: RawConfig;
   readonly logRetention: logs.RetentionDays;
   readonly placement: FunctionPlacement;
+  readonly runtime: lambda.Runtime;
   readonly access: FunctionAccess;
 }
 
@@ -27,6 +28,7 @@ export const disableFunction = (
     timeout: Duration.minutes(2),
     memorySize: 256,
     logRetention: props.logRetention,
+    runtime: props.runtime,
     ...props.placement,
     statements: disableStatements(props.access),
   });

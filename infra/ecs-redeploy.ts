@@ -124,6 +124,7 @@ export interface EcsRedeployProps {
   readonly secretNamePrefix: string;
   readonly config: RawConfig;
   readonly logRetention: logs.RetentionDays;
+  readonly runtime: lambda.Runtime;
   /** Invocations that failed after Lambda's retries land here (alarmed on). */
   readonly failureQueue: sqs.IQueue;
 }
@@ -148,6 +149,7 @@ export class EcsRedeploy extends Construct {
       config: props.config,
       timeout: Duration.seconds(30),
       memorySize: 256,
+      runtime: props.runtime,
       logRetention: props.logRetention,
       statements: [
         new iam.PolicyStatement({

@@ -2,10 +2,10 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 
-/** A physical name: the config that names it is written at synth. */
-export const leaseTableName = (namePrefix: string): string => `${namePrefix}-leases`;
-
-/** The per-user lease table that keeps overlapping runs off the same user. */
+/**
+ * The per-user lease table that keeps overlapping runs off the same user, named by the config's
+ * `locks.tableName`: the CLI run with the same file takes its leases here too.
+ */
 export const leaseTable = (scope: Construct, tableName: string): dynamodb.Table =>
   new dynamodb.Table(scope, 'Leases', {
     tableName,

@@ -1,5 +1,6 @@
 import type { Duration } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,17 +12,54 @@ import type { CredentialRotationProps } from './managed-credential-rotation.js';
 /** What an adopter passes to `new AtlasX509Rotation(...)`: the construct's props, documented. */
 export interface AtlasX509RotationProps {
   /**
-   * The rotation config, as in the JSON file (`RawConfig`). It is validated at synth time with
-   * the functions' own schema and ships beside each handler as `rotation.config.json`, with
-   * the values this construct owns overwritten: `locks.tableName`, `defaults.kmsKeyId`,
-   * `atlas.credentialsSecretId` and `atlas.disableCredentialsSecretId`.
+   * The path of the rotation config file (`rotation.config.json`), read and validated at synth
+   * with the functions' own schema; every error names the file (a non-JSON file: line and
+   * column). Give this or `config`, not both. Give the CLI the same file: the lease table
+   * (`locks.tableName`) and the key alias (`defaults.kmsKeyId`) it names are the ones this
+   * construct creates, so manual runs and scheduled ones share leases.
+   * @default - `config` is required instead
    */
-  readonly config: RawConfig;
+  readonly configFile?: string;
+  /**
+   * The rotation config, as in the JSON file (`RawConfig`), when the app has already parsed it.
+   * Give this or `configFile`, not both. It is validated at synth with the functions' own
+   * schema and ships beside each handler as `rotation.config.json` unchanged but for
+   * `atlas.credentialsSecretId` and `atlas.disableCredentialsSecretId` (the secrets the
+   * functions were granted). The lease table is `locks.tableName` (default
+   * `atlas-x509-rotator-locks`) and the certificate key is created under the alias
+   * `defaults.kmsKeyId`, which must be set to an alias (`alias/...`): the construct fills in
+   * neither, so the CLI run with the same file uses the same table and key.
+   * @default - `configFile` is required instead
+   */
+  readonly config?: RawConfig;
   /**
    * Where the config came from, named in validation errors.
-   * @default - errors name no file
+   * @default - the `configFile` path; with `config`, "the config of <construct path>"
    */
   readonly configSource?: string;
+  /**
+   * The functions' Lambda runtime: a Node.js runtime the bundles are tested on (`nodejs24.x`,
+   * `nodejs26.x`; where your aws-cdk-lib has no constant for one,
+   * `new lambda.Runtime('nodejs26.x', lambda.RuntimeFamily.NODEJS)`). Others fail synth.
+   * @default - the newest of those your aws-cdk-lib knows (`lambda.Runtime.ALL`, which is what
+   * cdk-nag's AwsSolutions-L1 compares with)
+   */
+  readonly runtime?: lambda.Runtime;
+  /**
+   * Emits the stack outputs operators use (docs/deploy.md): `CredentialsSecretArn`,
+   * `RotateFunctionName`, `DisableFunctionName` (with the disable function), `LeaseTableName`,
+   * `CertificateSecretsKeyArn`, `AlarmTopicArn`, `DashboardName`, `FailureQueueUrl`,
+   * `EgressIp` (with `staticEgressIp`) and `CredentialsRotationRoleArn` (with
+   * `credentialRotation`), each named `<outputPrefix><name>` in the stack.
+   * @default true
+   */
+  readonly outputs?: boolean;
+  /**
+   * Prefixes the output names (letters and digits), so that two rotations in one stack keep
+   * theirs apart.
+   * @default '' (the names as listed under `outputs`)
+   */
+  readonly outputPrefix?: string;
   /**
    * The Atlas credential of the rotator (`{"clientId","clientSecret"}` for a service account,
    * recommended, or `{"publicApiKey","privateApiKey"}`). Import it with
@@ -138,8 +176,9 @@ export interface AtlasX509RotationProps {
    */
   readonly includeDisableFunction?: boolean;
   /**
-   * Prefix of the physical names this construct gives (lease table, key alias, credentials
-   * secret, alarms, dashboard). Letters, digits, `-` and `_`, at most 64.
+   * Prefix of the physical names this construct gives (the created credentials
+   * secret, alarms, dashboard; the lease table and key alias are the config's). Letters,
+   * digits, `-` and `_`, at most 64.
    * @default - derived from the construct path, unique in the app
    */
   readonly namePrefix?: string;

@@ -35,6 +35,7 @@ export interface RotateFunctionProps {
   readonly memorySize: number;
   readonly logRetention: logs.RetentionDays;
   readonly placement: FunctionPlacement;
+  readonly runtime: lambda.Runtime;
   readonly environment: Record<string, string> | undefined;
   readonly access: RotateAccess;
   /** Named in the acknowledgement of the prefix-scoped grant. */
@@ -52,6 +53,7 @@ export const rotateFunction = (scope: Construct, props: RotateFunctionProps): la
     timeout: props.timeout,
     memorySize: props.memorySize,
     logRetention: props.logRetention,
+    runtime: props.runtime,
     ...props.placement,
     ...(props.environment ? { environment: props.environment } : {}),
     unscopedReason:

@@ -30,6 +30,8 @@ export interface RotatorFunctionProps {
   readonly vpc?: ec2.IVpc | undefined;
   readonly vpcSubnets?: ec2.SubnetSelection | undefined;
   readonly securityGroups?: ec2.ISecurityGroup[] | undefined;
+  /** The Lambda runtime (runtime.ts checks it against the ones the bundles are tested on). */
+  readonly runtime: lambda.Runtime;
 }
 
 /**
@@ -99,7 +101,7 @@ export class RotatorFunction extends Construct {
       code: handlerCode(props.handler, props.config),
       handler: 'index.handler',
       description: props.description,
-      runtime: lambda.Runtime.NODEJS_24_X,
+      runtime: props.runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,

@@ -85,16 +85,21 @@ describe('functions, default deployment', () => {
   });
 
   describe('shipped config', () => {
-    it('keeps the given config and fills in what the stack owns', () => {
+    it('keeps the given config, and names the table and key alias the config names (D1)', () => {
       const shipped = stack.rotation.shippedConfig;
       const given = exampleConfig();
       expect(shipped.projects).toEqual(given.projects);
       expect(shipped.atlas?.baseUrl).toBe(given.atlas?.baseUrl);
+      // Nothing filled in: the CLI run with the same file resolves the same names.
+      expect(shipped.locks).toEqual(given.locks);
+      expect(shipped.defaults).toEqual(given.defaults);
+      expect(parseConfig(given).locks.tableName).toBe('atlas-x509-rotator-locks');
       template.hasResourceProperties('AWS::DynamoDB::Table', {
-        TableName: shipped.locks?.tableName,
+        TableName: 'atlas-x509-rotator-locks',
       });
+      expect(given.defaults?.kmsKeyId).toBe('alias/atlas-x509-rotator');
       template.hasResourceProperties('AWS::KMS::Alias', {
-        AliasName: shipped.defaults?.kmsKeyId,
+        AliasName: 'alias/atlas-x509-rotator',
         TargetKeyId: {
           'Fn::GetAtt': [
             logicalId(template, 'AWS::KMS::Key', {

@@ -57,6 +57,8 @@ beforeAll(async () => {
         // The consumer's peers, as an application has them.
         mongodb: dependency('mongodb'),
         '@aws-sdk/client-secrets-manager': dependency('@aws-sdk/client-secrets-manager'),
+        // What an adopter runs over the construct (#24.5).
+        'cdk-nag': dependency('cdk-nag'),
         'atlas-x509-rotator': `file:${join(work, packed.filename)}`,
       },
     }),
@@ -159,6 +161,161 @@ describe('a plain JavaScript CDK app that uses the construct', () => {
       expect.arrayContaining([0, 1]),
     );
   }, 120_000);
+});
+
+const CDK_CLI = join(ROOT, 'node_modules/aws-cdk/bin/cdk');
+
+/** A template the example app synthesized into `out`. */
+const templateIn = (out: string, stack = 'AtlasX509Rotation') =>
+  JSON.parse(readFileSync(join(out, `${stack}.template.json`), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    Outputs?: Record<string, unknown>;
+  };
+
+describe("the example app's -c flags and errors", () => {
+  it('honours the flags docs/deploy.md gives, emits the outputs, and fails bad input in one line', async () => {
+    // (the example's app and config are in place: the test above copied them)
+    await cp(join(ROOT, 'examples/cdk-app/cdk.json'), join(app, 'cdk.json'));
+    const out = join(app, 'cdk.out.flags');
+    await inApp('node', ['bin/app.js'], {
+      CDK_OUTDIR: out,
+      CDK_CONTEXT_JSON: JSON.stringify({
+        scheduleEnabled: 'false',
+        schedule: 'cron(30 1 * * ? *)',
+        timeZone: 'Europe/Berlin',
+        alarmEmail: 'oncall@example.com',
+        stackName: 'Flags',
+      }),
+    });
+    const template = templateIn(out, 'Flags');
+    const schedules = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::Scheduler::Schedule',
+    );
+    expect(schedules.map((r) => r.Properties.State)).toEqual(['DISABLED', 'DISABLED']);
+    expect(schedules.map((r) => r.Properties.ScheduleExpressionTimezone)).toContain(
+      'Europe/Berlin',
+    );
+    expect(
+      Object.values(template.Resources).filter((r) => r.Type === 'AWS::SNS::Subscription'),
+    ).toHaveLength(1);
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining(['CredentialsSecretArn', 'RotateFunctionName', 'LeaseTableName']),
+    );
+
+    // A broken config under a real `cdk synth`: the file, the line and column, no stack dump.
+    const bad = join(app, 'broken.config.json');
+    await writeFile(bad, '{\n  "projects": [\n');
+    const synth = await inApp(process.execPath, [
+      CDK_CLI,
+      'synth',
+      '--quiet',
+      '-c',
+      `config=${bad}`,
+      '-o',
+      join(app, 'cdk.out.bad'),
+    ]).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(synth.code).toBe(1);
+    expect(synth.stderr).toContain(
+      `Invalid rotation config in ${bad}:\n  - not valid JSON at line 3, column 1: `,
+    );
+    expect(synth.stderr).not.toMatch(/^ {4}at /m);
+    expect(synth.stderr).not.toContain('triggerUncaughtException');
+  }, 120_000);
+});
+
+/** An adopter's app that runs cdk-nag's AwsSolutionsChecks as a validation plugin (#24.5). */
+const NAG_APP = `const { App, Stack, Validations } = require('aws-cdk-lib');
+const { AwsSolutionsChecks } = require('cdk-nag');
+const { AtlasX509Rotation } = require('atlas-x509-rotator');
+const app = new App({ outdir: process.env.OUT });
+const stack = new Stack(app, 'Nag');
+new AtlasX509Rotation(stack, 'Rotation', { configFile: process.env.CONFIG });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();
+`;
+
+/** The runtimes of the functions the nag app synthesized in `dir` (exit 0: no findings). */
+const nagSynth = async (dir: string): Promise<string[]> => {
+  await writeFile(join(dir, 'nag-app.cjs'), NAG_APP);
+  const out = join(dir, 'cdk.out.nag');
+  const config = join(ROOT, 'examples/cdk-app/rotation.config.json');
+  const { stderr } = await run(process.execPath, ['nag-app.cjs'], {
+    cwd: dir,
+    env: { ...process.env, OUT: out, CONFIG: config },
+    timeout: 120_000,
+  });
+  expect(stderr).not.toMatch(/AwsSolutions-/);
+  return Object.values(templateIn(out, 'Nag').Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map((r) => r.Properties.Runtime as string);
+};
+
+describe('cdk-nag AwsSolutions on the pinned and the newest aws-cdk-lib of the peer range', () => {
+  it('synthesizes with no finding on either, each on the newest runtime it knows', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    const installed = (name: string): string =>
+      JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+    // The pinned aws-cdk-lib (the adopter app links the repository's).
+    expect(await nagSynth(app)).toEqual(['nodejs24.x', 'nodejs24.x']);
+
+    // The newest of the range, installed outside the lock file into a cache kept between runs.
+    const { stdout } = await run('npm', [
+      'view',
+      `aws-cdk-lib@${manifest.peerDependencies['aws-cdk-lib']}`,
+      'version',
+      '--json',
+    ]);
+    const versions = [JSON.parse(stdout)].flat() as string[];
+    const newest = versions.at(-1) as string;
+    const dir = join(ROOT, 'node_modules/.cache/atlas-x509-rotator', `aws-cdk-lib-${newest}`);
+    const libAt = join(dir, 'node_modules/aws-cdk-lib/package.json');
+    const cached = (() => {
+      try {
+        return JSON.parse(readFileSync(libAt, 'utf8')).version === newest;
+      } catch {
+        return false;
+      }
+    })();
+    if (!cached) {
+      await run(
+        'npm',
+        [
+          'install',
+          '--no-save',
+          '--no-package-lock',
+          '--no-audit',
+          '--no-fund',
+          '--loglevel=error',
+          '--prefix',
+          dir,
+          `aws-cdk-lib@${newest}`,
+          `cdk-nag@${installed('cdk-nag')}`,
+          `constructs@${installed('constructs')}`,
+          `zod@${installed('zod')}`,
+        ],
+        { timeout: 300_000 },
+      );
+    }
+    // The packed package beside them, so that its imports resolve that aws-cdk-lib.
+    const pkg = join(dir, 'node_modules/atlas-x509-rotator');
+    await rm(pkg, { recursive: true, force: true });
+    await run('mkdir', ['-p', pkg]);
+    await run('tar', ['-xzf', join(work, packed.filename), '--strip-components=1', '-C', pkg]);
+    const runtimes = await nagSynth(dir);
+    // cdk-nag's AwsSolutions-L1 wants the newest runtime of that library's Runtime.ALL.
+    const { stdout: newestRuntime } = await run(
+      process.execPath,
+      [
+        '-e',
+        "const { Runtime, RuntimeFamily } = require('aws-cdk-lib/aws-lambda'); console.log(Runtime.ALL.filter((r) => r.family === RuntimeFamily.NODEJS).map((r) => r.name).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).at(-1))",
+      ],
+      { cwd: dir },
+    );
+    expect(runtimes).toEqual([newestRuntime.trim(), newestRuntime.trim()]);
+  }, 420_000);
 });
 
 describe('the consumer subpath', () => {
