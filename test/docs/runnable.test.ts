@@ -1,0 +1,632 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfigFile } from '../../functions/domain/config/load.js';
+import { storedCertificateSchema } from '../../functions/domain/stored-value.js';
+import { freePort } from '../../tools/aws/moto.js';
+import { importHandlerBundle } from '../support/bundles.js';
+import { Harness, P1 } from '../support/harness.js';
+import {
+  allBlocks,
+  type Block,
+  commentOf,
+  ROOT,
+  type ShellLine,
+  shellLines,
+  where,
+  withoutComment,
+  words,
+} from './blocks.js';
+import { ILLUSTRATIVE, NOT_RUN, NPM_NOT_RUN, PENDING, SCRIPTS } from './listed.js';
+import { type BlockRule, classify, jsonOf, type LineRule, names } from './rules.js';
+import { awsArgv, awsModelProblems, bash, fillPlaceholders, shellSyntaxError } from './shell.js';
+import { snippetModule, type TypeCheckFile, typeCheck } from './snippets.js';
+import { resourcesOf, type Synth, synthQuickStart, synthRepoApp } from './synth.js';
+
+/**
+ * Docs that run: every fenced block a reader copies from README.md, docs/ and examples/ is
+ * executed or validated here, extracted from the markdown itself, so a snippet cannot drift from
+ * the CLI, the handlers, the config schema or the construct. The rules are in rules.ts; what is
+ * not run, and why, is in listed.ts.
+ */
+
+const blocks = allBlocks();
+const classified = classify(blocks);
+const blocksOf = (rule: BlockRule): Block[] => classified.blocks.get(rule) ?? [];
+const linesOf = (rule: LineRule): ShellLine[] => classified.lines.get(rule) ?? [];
+
+/**
+ * A check's outcome for a block or command: its problem as `file:line: …`, or, for an item
+ * PENDING on another branch's work, nothing when it fails and a problem when it passes.
+ */
+const settle = (
+  item: { file: string; line: number; text: string },
+  problem: string | undefined,
+): string | undefined => {
+  const pending = PENDING.find((p) => names(p, item));
+  if (pending) {
+    if (problem) {
+      console.info(`pending (${pending.dependsOn}): ${where(item)}: ${problem}`);
+      return undefined;
+    }
+    return `${where(item)}: passes now: remove its PENDING entry (test/docs/listed.ts)`;
+  }
+  return problem && `${where(item)}: ${problem}`;
+};
+
+const collect = async <T extends { file: string; line: number; text: string }>(
+  items: T[],
+  check: (item: T) => Promise<string | undefined> | string | undefined,
+  options: { pending: boolean } = { pending: true },
+): Promise<string[]> => {
+  const problems: string[] = [];
+  for (const item of items) {
+    let problem: string | undefined;
+    try {
+      problem = await check(item);
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    const settled = options.pending
+      ? settle(item, problem)
+      : problem && `${where(item)}: ${problem}`;
+    if (settled) problems.push(settled);
+  }
+  return problems;
+};
+
+const PLACEHOLDERS: [RegExp, string][] = [
+  [/<projectId>|<id>|<project id>/g, P1],
+  [/<username>|<user>/g, 'app1'],
+  [/<who>/g, 'ops@example.com'],
+  [/<why>/g, 'CHG-1234'],
+];
+const fillIn = (text: string): string =>
+  fillPlaceholders(PLACEHOLDERS.reduce((t, [pattern, value]) => t.replace(pattern, value), text));
+
+/** The exit status a command's comment promises (`# exits 1: …`), 0 otherwise. */
+const expectedExit = (command: string): number =>
+  Number(/\bexits? (\d)\b/.exec(commentOf(command))?.[1] ?? 0);
+
+describe('every block a reader copies', () => {
+  it('is covered by exactly one rule', () => {
+    console.info(
+      [
+        `${blocks.length} blocks in ${new Set(blocks.map((b) => b.file)).size} files:`,
+        ...[...classified.blocks].map(([rule, list]) => `  ${rule}: ${list.length}`),
+        'commands of the shell blocks:',
+        ...[...classified.lines].map(([rule, list]) => `  ${rule}: ${list.length}`),
+      ].join('\n'),
+    );
+    expect(classified.problems).toEqual([]);
+  });
+
+  it('leaves nothing listed that is gone from the docs', () => {
+    const allLines = blocks
+      .filter((b) => ['sh', 'bash', 'shell'].includes(b.lang))
+      .flatMap(shellLines);
+    const stale = [
+      ...[...ILLUSTRATIVE, ...SCRIPTS].filter(
+        (e) => blocks.filter((b) => names(e, b)).length !== 1,
+      ),
+      ...NOT_RUN.filter((e) => allLines.filter((l) => names(e, l)).length !== 1),
+      ...PENDING.filter(
+        (e) =>
+          !blocks.some((b) => names(e, b) || names(e, stackPromise(b))) &&
+          !allLines.some((l) => names(e, l)),
+      ),
+    ].map((e) => `${e.file}: "${e.contains}" names no block or command (or more than one)`);
+    const npmNamed = linesOf('npm').flatMap((l) => npmScripts(withoutComment(l.text)));
+    for (const script of Object.keys(NPM_NOT_RUN)) {
+      if (!npmNamed.includes(script)) stale.push(`NPM_NOT_RUN: no doc runs \`${script}\` any more`);
+    }
+    expect(stale).toEqual([]);
+  });
+
+  it('parses as shell, every shell block', async () => {
+    // Usage lines (`[--dry-run]`, `a | b`) are no commands: the others must parse.
+    const shell = [...blocksOf('shell-commands'), ...blocksOf('shell-script')].map((b) => ({
+      ...b,
+      text: shellLines(b)
+        .filter((l) => !linesOf('cli-synopsis').some((s) => s.file === l.file && s.line === l.line))
+        .map((l) => l.text)
+        .join('\n'),
+    }));
+    const problems = await collect(shell, (b) => shellSyntaxError(b.text), { pending: false });
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('JSON blocks', () => {
+  it('configs (whole, part of one, or one project) pass the CLI’s own validation', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'docs-config-'));
+    const minimal = { projects: [{ projectId: P1, users: ['app1'] }] };
+    const problems = await collect(blocksOf('json-config'), async (b) => {
+      const value = jsonOf(b) as Record<string, unknown>;
+      const whole =
+        'projects' in value
+          ? value
+          : 'projectId' in value
+            ? { projects: [value] }
+            : { ...minimal, ...value };
+      const schema = value.$schema;
+      if (typeof schema === 'string') {
+        const shipped = schema.replace('./node_modules/atlas-x509-rotator/', './');
+        if (!existsSync(join(ROOT, shipped)))
+          return `"$schema" names ${schema}, which does not exist`;
+        const files = (
+          JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+        ).files;
+        if (schema.includes('node_modules/') && !files.some((f) => shipped.startsWith(`./${f}/`))) {
+          return `"$schema" names ${schema}, which the package does not ship (package.json "files")`;
+        }
+      }
+      const file = join(dir, `${b.line}.json`);
+      await writeFile(file, JSON.stringify(whole));
+      await loadConfigFile(file);
+      return undefined;
+    });
+    await rm(dir, { recursive: true, force: true });
+    expect(problems).toEqual([]);
+  });
+
+  it('the secret value is what the rotator stores and reads back', async () => {
+    const problems = await collect(blocksOf('json-secret-value'), (b) => {
+      const value = jsonOf(b) as Record<string, unknown>;
+      const parsed = storedCertificateSchema.safeParse(value);
+      if (!parsed.success) return parsed.error.message;
+      const extra = Object.keys(value).filter((k) => !(k in storedCertificateSchema.shape));
+      const missing = Object.keys(storedCertificateSchema.shape).filter((k) => !(k in value));
+      return extra.length || missing.length ? `extra: ${extra}; missing: ${missing}` : undefined;
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('a log line quotes a message the functions really log', async () => {
+    const sources = (await readdir(join(ROOT, 'functions'), { recursive: true }))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, 'functions', f), 'utf8'))
+      .join('\n');
+    const problems = await collect(blocksOf('json-log-line'), (b) => {
+      const { message } = jsonOf(b) as { message: string };
+      return sources.includes(`'${message}'`) ? undefined : `no function logs "${message}"`;
+    });
+    expect(problems).toEqual([]);
+  });
+});
+
+/** The TypeScript blocks, the run report and the event pattern: one tsc for all. */
+describe('TypeScript, reports and event patterns', () => {
+  it('type-check against the package’s public types', async () => {
+    const files: TypeCheckFile[] = [
+      ...[...blocksOf('ts-typecheck'), ...blocksOf('ts-quick-start')].map((b) => ({
+        from: where(b),
+        source: snippetModule(b),
+      })),
+      ...blocksOf('json-report').map((b) => ({
+        from: where(b),
+        source: `import type { RunReport } from '${ROOT}functions/domain/report.js';\nexport const report: RunReport = ${b.text};\n`,
+      })),
+      ...blocksOf('json-event-pattern').map((b) => ({
+        from: where(b),
+        source: `import type { DetailType, EVENT_SOURCE } from '${ROOT}functions/domain/names.js';\nexport const pattern: { source: (typeof EVENT_SOURCE)[]; 'detail-type': DetailType[]; detail?: Record<string, unknown> } = ${b.text};\n`,
+      })),
+    ];
+    const errors = await typeCheck(files);
+    const problems = files.flatMap((f) => {
+      const [file, line] = f.from.split(':');
+      const mine = errors.filter((e) => e.startsWith(`${f.from}:`));
+      return [
+        settle(
+          {
+            file: file ?? '',
+            line: Number(line),
+            text: blocks.find((b) => where(b) === f.from)?.text ?? '',
+          },
+          mine.join('\n') || undefined,
+        ),
+      ].filter((p): p is string => !!p);
+    });
+    const unplaced = errors.filter((e) => !files.some((f) => e.startsWith(`${f.from}:`)));
+    expect([...problems, ...unplaced]).toEqual([]);
+  }, 120_000);
+});
+
+/** The CLI lines, against one Atlas simulator and the suite's moto_server. */
+describe('CLI commands', () => {
+  let h: Harness;
+  let bin: string;
+  beforeAll(async () => {
+    h = await Harness.start();
+    h.sim.addUser(P1, 'app1');
+    await writeFile(
+      join(h.dir, 'rotation.config.json'),
+      JSON.stringify(h.config({ projects: [{ projectId: P1, users: ['app1'] }] })),
+    );
+    // `atlas-x509-rotator` on the PATH, as `npm install` puts it: the bundle the package ships.
+    bin = join(h.dir, 'bin');
+    await mkdir(bin);
+    const cli = process.env.ROTATOR_TEST_CLI ?? join(ROOT, 'dist/cli/atlas-x509-rotator.mjs');
+    await writeFile(
+      join(bin, 'atlas-x509-rotator'),
+      `#!/bin/sh\nexec "${process.execPath}" "${cli}" "$@"\n`,
+    );
+    await chmod(join(bin, 'atlas-x509-rotator'), 0o755);
+  });
+  afterAll(async () => h?.close());
+
+  /** The installed command for each way the docs start it (npx, a checkout's bundle, npm run). */
+  const asInstalled = (command: string): string =>
+    command
+      .replace(/^npx atlas-x509-rotator\b/, 'atlas-x509-rotator')
+      .replace(/^node dist\/cli\/atlas-x509-rotator\.mjs\b/, 'atlas-x509-rotator')
+      .replace(/^npm run (?:--silent )?(rotate|disable-customer-x509) --/, 'atlas-x509-rotator $1');
+
+  const inWorld = (command: string) =>
+    bash(fillIn(asInstalled(command)), {
+      cwd: h.dir,
+      env: { ...h.atlasEnv, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: '1' },
+    });
+
+  it('run against the simulator and exit as the docs say', async () => {
+    // With the npm scripts that are one CLI command (the example app's `npm run dry-run`).
+    const scripted = linesOf('npm').flatMap((l) => {
+      const [script] = npmScripts(withoutComment(l.text));
+      const body = packageJsonFor(l.file).scripts[script ?? ''];
+      return isCliScript(body) ? [{ ...l, command: body ?? '' }] : [];
+    });
+    const lines = [
+      ...linesOf('cli-run').map((l) => ({ ...l, command: withoutComment(l.text) })),
+      ...scripted,
+    ];
+    const problems = await collect(lines, async (l) => {
+      const result = await inWorld(l.command);
+      const expected = expectedExit(l.text);
+      return result.code === expected
+        ? undefined
+        : `exited ${result.code}, the doc says ${expected}:\n${result.stdout}\n${result.stderr}`;
+    });
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('usage lines name only flags the command has', async () => {
+    const help = new Map<string, string>();
+    const problems = await collect(linesOf('cli-synopsis'), async (l) => {
+      const argv = words(asInstalled(withoutComment(l.text)));
+      const command = argv[1] ?? '';
+      if (!help.has(command))
+        help.set(command, (await inWorld(`atlas-x509-rotator ${command} --help`)).stdout);
+      const text = help.get(command) ?? '';
+      if (!text.includes(`atlas-x509-rotator ${command}`)) return `no command ${command}`;
+      const flags = [...l.text.matchAll(/(?<![\w-])--[a-z][\w-]*/g)].map((m) => m[0]);
+      const unknown = flags.filter((f) => !new RegExp(`${f}\\b`).test(text));
+      return unknown.length ? `${command} --help names no ${unknown.join(', ')}` : undefined;
+    });
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it('Lambda payloads are accepted by the shipped handlers', async () => {
+    const commands: { id: string; argv: string[]; line: ShellLine }[] = [];
+    for (const l of [...linesOf('aws-lambda-invoke'), ...linesOf('aws-parse-only')]) {
+      commands.push({ id: where(l), argv: await awsArgv(fillIn(withoutComment(l.text))), line: l });
+    }
+    const model = await awsModelProblems(commands.map(({ id, argv }) => ({ id, argv })));
+    await writeFile(
+      join(h.dir, 'handler.config.json'),
+      JSON.stringify(h.config({ projects: [{ projectId: P1, users: ['app1'] }] })),
+    );
+    vi.stubEnv('ROTATOR_CONFIG_PATH', join(h.dir, 'handler.config.json'));
+    for (const [k, v] of Object.entries(h.atlasEnv)) vi.stubEnv(k, v);
+    // The handler's metrics (EMF on stdout) stay out of the suite's output.
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      const problems = await collect(
+        commands.map((c) => ({ ...c, ...c.line })),
+        async (c) => {
+          const found = model.get(c.id) ?? ['not checked'];
+          if (found.length) return found.join('; ');
+          if (c.argv[1] !== 'invoke') return undefined;
+          const at = c.argv.indexOf('--payload');
+          const fn = c.argv[c.argv.indexOf('--function-name') + 1] ?? '';
+          const payload: unknown = JSON.parse(fillPayload(c.argv[at + 1] ?? ''));
+          const name = /disable/i.test(fn) ? 'disable-customer-x509' : 'rotate';
+          const mod = await importHandlerBundle<{
+            handler: (e: unknown, c: Context) => Promise<{ error?: unknown }>;
+          }>(name);
+          const report = await mod.handler(payload, lambdaContext(fn));
+          return report.error ? `the run failed: ${JSON.stringify(report.error)}` : undefined;
+        },
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      write.mockRestore();
+      vi.unstubAllEnvs();
+    }
+  }, 120_000);
+});
+
+/** `…` and other stand-ins inside a payload's JSON strings, as a reader fills them in. */
+const fillPayload = (payload: string): string =>
+  fillIn(payload)
+    .replace(/("projectId"\s*:\s*)"…"/g, `$1"${P1}"`)
+    .replace(/("username"\s*:\s*)"…"/g, '$1"app1"');
+
+const lambdaContext = (functionName: string): Context =>
+  ({
+    awsRequestId: `docs-${Date.now()}`,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 's',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => 300_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }) as Context;
+
+/** The scripts an npm command line names (`npm ci && npm run build` → ci, build). */
+const npmScripts = (command: string): string[] =>
+  command.split('&&').map((part) => {
+    const w = words(part.trim()).filter((x) => x !== '--silent');
+    return w[1] === 'run' ? (w[2] ?? '') : (w[1] ?? '');
+  });
+
+/** The package.json of the app a doc speaks of: the example app's for its README. */
+const packageJsonFor = (file: string): { name: string; scripts: Record<string, string> } =>
+  JSON.parse(
+    readFileSync(
+      join(ROOT, file.startsWith('examples/') ? join(file, '..', 'package.json') : 'package.json'),
+      'utf8',
+    ),
+  );
+
+describe('npm commands', () => {
+  it('name scripts the package.json of that app has', async () => {
+    const builtIn = ['ci', 'install', 'test'];
+    const problems = await collect(linesOf('npm'), (l) => {
+      const pkg = packageJsonFor(l.file);
+      const missing: string[] = [];
+      for (const part of withoutComment(l.text).split('&&')) {
+        const w = words(part.trim());
+        const script = npmScripts(part)[0] ?? '';
+        if (w[1] === 'install' && w[2] && w[2] !== 'atlas-x509-rotator')
+          missing.push(`npm install ${w[2]}`);
+        if (!(builtIn.includes(script) && w[1] !== 'run') && !(script in pkg.scripts))
+          missing.push(script);
+        if (!(script in NPM_NOT_RUN) && !isCliScript(pkg.scripts[script])) {
+          missing.push(`${script}: neither run here nor in NPM_NOT_RUN`);
+        }
+      }
+      return missing.length
+        ? `not in ${pkg.name}'s package.json: ${missing.join(', ')}`
+        : undefined;
+    });
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('vitest commands', () => {
+  it('name projects and files that exist', async () => {
+    const config = readFileSync(join(ROOT, 'vitest.config.ts'), 'utf8');
+    const problems = await collect(linesOf('vitest'), (l) => {
+      const w = words(withoutComment(l.text)).filter((x) => !/^\w+=/.test(x));
+      const missing = w.flatMap((x, i) => {
+        if (w[i - 1] === '--project')
+          return config.includes(`name: '${x}'`) ? [] : [`project ${x}`];
+        return /^test\/.+\.ts$/.test(x) && !existsSync(join(ROOT, x)) ? [x] : [];
+      });
+      return missing.length ? `no ${missing.join(', ')}` : undefined;
+    });
+    expect(problems).toEqual([]);
+  });
+});
+
+/** A script that is one CLI command (the example app's `dry-run`): run with the CLI lines. */
+const isCliScript = (body: string | undefined): boolean =>
+  !!body && /^atlas-x509-rotator /.test(body);
+
+/** `-c key=value` pairs of a cdk command, as the shell passes them. */
+const contextOf = (command: string): [string, string][] => {
+  const w = words(withoutComment(command));
+  const pairs: [string, string][] = [];
+  w.forEach((x, i) => {
+    const next = w[i + 1];
+    if (x === '-c' && next?.includes('=')) {
+      const at = next.indexOf('=');
+      pairs.push([next.slice(0, at).replace(/^\[/, ''), next.slice(at + 1).replace(/\]$/, '')]);
+    }
+  });
+  return pairs;
+};
+
+/** The README's example config ("Configuration"): the reader's rotation.config.json. */
+const readmeConfig = (): Block => {
+  const found = blocksOf('json-config').find(
+    (b) => b.file === 'README.md' && b.text.includes('"projects"'),
+  );
+  if (!found) throw new Error('README.md has no example config');
+  return found;
+};
+
+/** Every -c flag the docs give this repository's app, merged (a conflict is a problem). */
+const repoContext = (): { context: Map<string, string>; conflicts: string[] } => {
+  const context = new Map<string, string>();
+  const conflicts: string[] = [];
+  for (const l of linesOf('cdk-repo-app')) {
+    for (const [k, v] of contextOf(l.text)) {
+      // Files are the reader's own: the suite writes one of each.
+      if (context.has(k) && context.get(k) !== v && !['config', 'consumers'].includes(k)) {
+        conflicts.push(`${where(l)}: -c ${k}=${v}, elsewhere ${context.get(k)}`);
+      }
+      context.set(k, v);
+    }
+  }
+  return { context, conflicts };
+};
+
+// Both synths start at once and run beside the other checks (each takes tens of seconds).
+let repoSynth: Promise<Synth>;
+let quickSynth: Promise<Synth>;
+beforeAll(() => {
+  const { context } = repoContext();
+  const [consumers] = blocksOf('json-consumers');
+  repoSynth = synthRepoApp(context, {
+    config: readmeConfig().text,
+    ...(context.has('consumers') ? { consumers: consumers?.text ?? '{}' } : {}),
+  });
+  const [quick] = blocksOf('ts-quick-start');
+  quickSynth = quick
+    ? synthQuickStart(quick, readmeConfig().text)
+    : Promise.resolve({ problem: 'README.md has no Quick start' });
+});
+
+describe('cdk commands', () => {
+  it('-c flags of the adopter app are ones the example app reads', () => {
+    const app = readFileSync(join(ROOT, 'examples/cdk-app/bin/app.js'), 'utf8');
+    const read = [...app.matchAll(/tryGetContext\('(\w+)'\)/g)].map((m) => m[1]);
+    const problems = linesOf('cdk-adopter-app').flatMap((l) => {
+      const unread = contextOf(l.text)
+        .map(([k]) => k)
+        .filter((k) => !read.includes(k));
+      const p = settle(
+        l,
+        unread.length ? `examples/cdk-app reads no -c ${unread.join(', ')}` : undefined,
+      );
+      return p ? [p] : [];
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('this repository’s app synthesizes with every -c flag the docs give it, at once', async () => {
+    const { context, conflicts } = repoContext();
+    expect(conflicts).toEqual([]);
+    const { problem, template } = await repoSynth;
+    expect(problem).toBeUndefined();
+    if (context.get('scheduleEnabled') === 'false' && template) {
+      const states = resourcesOf(template, 'AWS::Scheduler::Schedule').map(
+        (r) => r.Properties.State,
+      );
+      expect(states.length).toBeGreaterThan(0);
+      expect(states.every((s) => s === 'DISABLED')).toBe(true);
+    }
+  }, 240_000);
+});
+
+/** The outputs the docs name (D2: the construct's, in the adopter's stack and this repository's). */
+const DOCUMENTED_OUTPUTS = [
+  'CredentialsSecretArn',
+  'RotateFunctionName',
+  'DisableFunctionName',
+  'LeaseTableName',
+  'CertificateSecretsKeyArn',
+  'AlarmTopicArn',
+  'DashboardName',
+  'FailureQueueUrl',
+];
+
+/** What the Quick start's synthesized stack must hold, as an item of its own (PENDING names it). */
+const stackPromise = (quick: Block): Block => ({
+  ...quick,
+  text: `${quick.text}\n(the synthesized stack's outputs and names)`,
+});
+
+describe('the Quick start', () => {
+  it('synthesizes in an app of its own, from the README’s config', async () => {
+    const [quick] = blocksOf('ts-quick-start');
+    if (!quick) throw new Error('README.md has no Quick start');
+    const { problem, template } = await quickSynth;
+    expect(problem).toBeUndefined();
+    // What the docs promise the adopter's stack: the outputs, and the config's own names for
+    // the lease table and the key, so the CLI with the same file shares them (D1).
+    const outputs = Object.keys(template?.Outputs ?? {});
+    const config = JSON.parse(readmeConfig().text) as {
+      locks: { tableName: string };
+      defaults: { kmsKeyId: string };
+    };
+    const tables = resourcesOf(template ?? { Resources: {} }, 'AWS::DynamoDB::Table').map(
+      (r) => r.Properties.TableName,
+    );
+    const aliases = resourcesOf(template ?? { Resources: {} }, 'AWS::KMS::Alias').map(
+      (r) => r.Properties.AliasName,
+    );
+    const broken = [
+      ...DOCUMENTED_OUTPUTS.filter((o) => !outputs.includes(o)).map((o) => `no output ${o}`),
+      ...(tables.includes(config.locks.tableName)
+        ? []
+        : [`no lease table named ${config.locks.tableName} (${tables})`]),
+      ...(aliases.includes(config.defaults.kmsKeyId)
+        ? []
+        : [`no key alias ${config.defaults.kmsKeyId} (${aliases})`]),
+    ];
+    expect(settle(stackPromise(quick), broken.join('; ') || undefined)).toBeUndefined();
+  }, 240_000);
+});
+
+describe('shell scripts', () => {
+  it('run whole, each command exiting as the doc says', async () => {
+    // Its commands settle their PENDING entries themselves (runScript).
+    const problems = await collect(blocksOf('shell-script'), runScript, { pending: false });
+    expect(problems).toEqual([]);
+  }, 240_000);
+});
+
+/**
+ * A walk-through run as written, in a directory standing for a checkout (its sources linked),
+ * with its fixed ports and /tmp files replaced by free ones. After each command, its exit status
+ * is compared with the one its comment promises (0 unless `# exits N`).
+ */
+const runScript = async (b: Block): Promise<string | undefined> => {
+  const dir = await mkdtemp(join(tmpdir(), 'docs-script-'));
+  for (const entry of [
+    'package.json',
+    'node_modules',
+    'dist',
+    'schema',
+    'tools',
+    'functions',
+    'tsconfig.json',
+  ]) {
+    await symlink(join(ROOT, entry), join(dir, entry));
+  }
+  const ports = new Map<string, string>();
+  let text = b.text.replaceAll('/tmp/', `${dir}/`);
+  for (const port of new Set(
+    [...text.matchAll(/(?:-p |--port |127\.0\.0\.1:)(\d{4,5})\b/g)].map((m) => m[1] ?? ''),
+  )) {
+    ports.set(port, String(await freePort()));
+  }
+  for (const [from, to] of ports) text = text.replaceAll(from, to);
+  // A long run's users are not this check's point: a few stand in for 300.
+  text = text.replace(/--users \d+/g, '--users 3');
+  const script = shellLines({ ...b, text })
+    .map((l) => {
+      const command = withoutComment(l.text);
+      if (!command || command.endsWith('&')) return l.text;
+      const expected = expectedExit(l.text);
+      // A command pending on another branch: its exit is noted, and passing is the news.
+      if (PENDING.some((p) => names(p, { file: b.file, text: l.text }))) {
+        return `${l.text}\n__rc=$?; [ "$__rc" = ${expected} ] && echo "__PENDING_PASSES__ ${where(l)}" >&2; [ "$__rc" = ${expected} ] || echo "pending: ${where(l)} exited $__rc" >&2`;
+      }
+      return `${l.text}\n__rc=$?; [ "$__rc" = ${expected} ] || { echo "${where(l)}: exited $__rc, the doc says ${expected}" >&2; exit 1; }`;
+    })
+    .join('\n');
+  // The walk-through sets its own AWS variables: none of the suite's leak into it.
+  const env: Record<string, string | undefined> = {};
+  for (const k of Object.keys(process.env))
+    if (/^(AWS_|MONGODB_ATLAS_|ROTATOR_)/.test(k)) env[k] = undefined;
+  const result = await bash(script, { cwd: dir, env, timeoutMs: 200_000 });
+  await rm(dir, { recursive: true, force: true });
+  const passing = [...result.stderr.matchAll(/__PENDING_PASSES__ (\S+)/g)].map((m) => m[1]);
+  if (passing.length)
+    return `passes now: remove its PENDING entry (test/docs/listed.ts): ${passing}`;
+  for (const m of result.stderr.matchAll(/^pending: .*$/gm)) console.info(m[0]);
+  return result.code === 0
+    ? undefined
+    : `${result.stderr.slice(-3000)}\n${result.stdout.slice(-2000)}`;
+};
