@@ -155,6 +155,18 @@ export const PENDING: (Listed & { dependsOn: string })[] = [
     dependsOn: 'D3, the payload field requestId (the request-id branch)',
   },
   {
+    file: 'README.md',
+    contains: '| `{"force": true, "only": [{"projectId": "…", "username": "…"}]}` |',
+    reason: 'a forced payload without requestedAt, as docs/deploy.md showed (#24.3)',
+    dependsOn: 'D3, force without requestedAt or requestId (the request-id branch)',
+  },
+  {
+    file: 'README.md',
+    contains: '| `{"force": true, "all": true}` |',
+    reason: 'a forced payload without requestedAt',
+    dependsOn: 'D3, force without requestedAt or requestId (the request-id branch)',
+  },
+  {
     file: 'docs/deploy.md',
     contains: '"requestId":"first-app1"',
     reason: 'a forced payload with its request id',

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfigFile } from '../../functions/domain/config/load.js';
@@ -116,7 +116,8 @@ describe('every block a reader copies', () => {
       ...PENDING.filter(
         (e) =>
           !blocks.some((b) => names(e, b) || names(e, stackPromise(b))) &&
-          !allLines.some((l) => names(e, l)),
+          !allLines.some((l) => names(e, l)) &&
+          !payloadTableRows().some((r) => names(e, r)),
       ),
     ].map((e) => `${e.file}: "${e.contains}" names no block or command (or more than one)`);
     const npmNamed = linesOf('npm').flatMap((l) => npmScripts(withoutComment(l.text)));
@@ -308,7 +309,7 @@ describe('CLI commands', () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it('Lambda payloads are accepted by the shipped handlers', async () => {
+  it('AWS commands match the AWS CLI’s own model, and their payloads pass the shipped handlers', async () => {
     const commands: { id: string; argv: string[]; line: ShellLine }[] = [];
     for (const l of [...linesOf('aws-lambda-invoke'), ...linesOf('aws-parse-only')]) {
       commands.push({ id: where(l), argv: await awsArgv(fillIn(withoutComment(l.text))), line: l });
@@ -333,12 +334,14 @@ describe('CLI commands', () => {
           const fn = c.argv[c.argv.indexOf('--function-name') + 1] ?? '';
           const payload: unknown = JSON.parse(fillPayload(c.argv[at + 1] ?? ''));
           const name = /disable/i.test(fn) ? 'disable-customer-x509' : 'rotate';
-          const mod = await importHandlerBundle<{
-            handler: (e: unknown, c: Context) => Promise<{ error?: unknown }>;
-          }>(name);
-          const report = await mod.handler(payload, lambdaContext(fn));
-          return report.error ? `the run failed: ${JSON.stringify(report.error)}` : undefined;
+          return invokeBundle(name, payload, fn);
         },
+      );
+      // The README's table of rotate payloads (inline code, copied as often as the blocks).
+      problems.push(
+        ...(await collect(payloadTableRows(), (row) =>
+          invokeBundle('rotate', JSON.parse(fillPayload(row.payload)), 'rotate'),
+        )),
       );
       expect(problems).toEqual([]);
     } finally {
@@ -347,6 +350,32 @@ describe('CLI commands', () => {
     }
   }, 120_000);
 });
+
+/** Runs a payload through the shipped handler bundle, in a new container; its problem if any. */
+const invokeBundle = async (
+  name: 'rotate' | 'disable-customer-x509',
+  payload: unknown,
+  functionName: string,
+): Promise<string | undefined> => {
+  const mod = await importHandlerBundle<{
+    handler: (e: unknown, c: Context) => Promise<{ error?: unknown }>;
+  }>(name);
+  const report = await mod.handler(payload, lambdaContext(functionName));
+  return report.error ? `the run failed: ${JSON.stringify(report.error)}` : undefined;
+};
+
+/** The rows of README's "Rotate Lambda" payload table whose first cell is a whole payload. */
+const payloadTableRows = (): { file: string; line: number; text: string; payload: string }[] => {
+  const lines = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('## Rotate Lambda'));
+  const rows: { file: string; line: number; text: string; payload: string }[] = [];
+  for (let i = start + 1; i < lines.length && !lines[i]?.startsWith('## '); i++) {
+    const payload = /^\| `(\{.*?\})`/.exec(lines[i] ?? '')?.[1];
+    if (payload) rows.push({ file: 'README.md', line: i + 1, text: lines[i] ?? '', payload });
+  }
+  if (rows.length === 0) throw new Error('README.md, "Rotate Lambda": no payload table');
+  return rows;
+};
 
 /** `…` and other stand-ins inside a payload's JSON strings, as a reader fills them in. */
 const fillPayload = (payload: string): string =>
@@ -566,6 +595,73 @@ describe('the Quick start', () => {
     ];
     expect(settle(stackPromise(quick), broken.join('; ') || undefined)).toBeUndefined();
   }, 240_000);
+});
+
+/** The markdown the package ships: README.md always, docs/ when package.json "files" has it. */
+const shippedDocs = (): string[] => {
+  const files = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+  ).files;
+  return [...new Set(blocks.map((b) => b.file))].filter(
+    (f) =>
+      f === 'README.md' || files.some((shipped) => f.startsWith(`${shipped}/`) || f === shipped),
+  );
+};
+
+/** A command only a checkout of this repository can run (its scripts, sources, own app). */
+const needsCheckout = (l: ShellLine): boolean => {
+  const command = withoutComment(l.text);
+  if (linesOf('cdk-repo-app').some((x) => x.file === l.file && x.line === l.line)) return true;
+  if (/^(?:\w+=\S+ )*npx vitest\b|^node dist\/|^npx tsx\b/.test(command)) return true;
+  if (!/^npm /.test(command) || l.file.startsWith('examples/')) return false;
+  return !/^npm install atlas-x509-rotator\b/.test(command);
+};
+
+describe('what the package ships', () => {
+  it('says "in a checkout of this repository" before each command that needs one', () => {
+    const shipped = shippedDocs();
+    const problems: string[] = [];
+    for (const b of blocks.filter((x) => shipped.includes(x.file))) {
+      const isShell =
+        blocksOf('shell-commands').includes(b) || blocksOf('shell-script').includes(b);
+      if (!isShell) continue;
+      const needing = blocksOf('shell-script').includes(b)
+        ? shellLines(b).slice(0, 1)
+        : shellLines(b).filter(needsCheckout);
+      if (!needing.length) continue;
+      // The section the block is in, from its heading to the fence.
+      const lines = readFileSync(join(ROOT, b.file), 'utf8')
+        .split('\n')
+        .slice(0, b.line - 1);
+      const heading = lines.findLastIndex((x) => /^#+ /.test(x));
+      const section = lines.slice(Math.max(heading, 0)).join(' ');
+      if (!/checkout/i.test(section)) {
+        problems.push(
+          `${where(needing[0] ?? b)}: needs a checkout, and its section does not say so: ${needing[0]?.text}`,
+        );
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('ships every markdown file the shipped docs link to', () => {
+    const files = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { files: string[] }
+    ).files;
+    const isShipped = (f: string) =>
+      f === 'README.md' || files.some((x) => f === x || f.startsWith(`${x}/`));
+    const problems: string[] = [];
+    for (const file of shippedDocs()) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const m of text.matchAll(/\]\(([\w./-]+\.md)(?:#[\w-]*)?\)/g)) {
+        const target = relative(ROOT, join(ROOT, file, '..', m[1] ?? ''));
+        if (!existsSync(join(ROOT, target)) || !isShipped(target)) {
+          problems.push(`${file}: links to ${m[1]}, which the package does not ship`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 });
 
 describe('shell scripts', () => {
