@@ -74,7 +74,8 @@ const BLOCK_RULES: [BlockRule, (b: Block) => boolean][] = [
       const keys = Object.keys(o);
       // A whole config or part of its root, or one project entry.
       return (
-        (keys.length > 0 && keys.every((k) => CONFIG_KEYS.includes(k))) ||
+        // A misspelt key (`lock`) still reads as a config, so the schema names it.
+        keys.some((k) => CONFIG_KEYS.includes(k)) ||
         (typeof o.projectId === 'string' && !('username' in o))
       );
     },

@@ -503,6 +503,14 @@ const repoContext = (): { context: Map<string, string>; conflicts: string[] } =>
 let repoSynth: Promise<Synth>;
 let quickSynth: Promise<Synth>;
 beforeAll(() => {
+  if (
+    !blocksOf('json-config').some((b) => b.file === 'README.md' && b.text.includes('"projects"'))
+  ) {
+    const missing = Promise.resolve({ problem: 'README.md has no example config' });
+    repoSynth = missing;
+    quickSynth = missing;
+    return;
+  }
   const { context } = repoContext();
   const [consumers] = blocksOf('json-consumers');
   repoSynth = synthRepoApp(context, {
