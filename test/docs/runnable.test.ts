@@ -453,6 +453,18 @@ describe('cdk commands', () => {
     expect(problems).toEqual([]);
   });
 
+  it('deploy.md’s table of -c flags is exactly what this repository’s app reads', () => {
+    const app = readFileSync(join(ROOT, 'infra/app.ts'), 'utf8');
+    const read = [...app.matchAll(/\b(?:context|flag)\('(\w+)'\)/g)].map((m) => m[1] ?? '');
+    const deploy = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+    const section = deploy.slice(deploy.indexOf('## Context flags and construct props'));
+    const table = section.slice(0, section.indexOf('\n## ', 1));
+    const documented = [...table.matchAll(/^\| `(\w+)=|, `(\w+)=/gm)].map(
+      (m) => m[1] ?? m[2] ?? '',
+    );
+    expect([...new Set(documented)].sort()).toEqual([...new Set(read)].sort());
+  });
+
   it('this repository’s app synthesizes with every -c flag the docs give it, at once', async () => {
     const { context, conflicts } = repoContext();
     expect(conflicts).toEqual([]);
