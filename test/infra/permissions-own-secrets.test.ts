@@ -115,7 +115,7 @@ describe('the rotate role and secrets it did not create', () => {
       {
         projectId: '5e2211c17a3e5a48f5497de3',
         username: 'app1',
-        kmsKeyId: 'alias/atlas-x509',
+        kmsKeyId: 'alias/atlas-x509-rotator',
         replicaRegions: [{ region: 'eu-central-1', kmsKeyId: undefined }],
       },
     );

@@ -10,7 +10,7 @@ export const example = {
   defaults: {
     monthsUntilExpiration: 3,
     secretNamePrefix: 'atlas-x509/',
-    kmsKeyId: 'alias/atlas-x509',
+    kmsKeyId: 'alias/atlas-x509-rotator',
   },
   locks: { tableName: 'atlas-x509-rotator-locks' },
   projects: [

@@ -165,7 +165,7 @@ const everyField = {
     monthsUntilExpiration: 6,
     renewBeforeDays: 30,
     secretNamePrefix: 'team/x509/',
-    kmsKeyId: 'alias/atlas-x509',
+    kmsKeyId: 'alias/atlas-x509-rotator',
   },
   locks: { tableName: 'locks', leaseSeconds: 600 },
   rotation: {

@@ -41,7 +41,7 @@ describe('config', () => {
         renewBeforeDays: undefined,
         secretName: `atlas-x509/${P1}/app1`,
         enabled: true,
-        kmsKeyId: 'alias/atlas-x509',
+        kmsKeyId: 'alias/atlas-x509-rotator',
         replicaRegions: [],
       },
       {
@@ -51,7 +51,7 @@ describe('config', () => {
         renewBeforeDays: 60,
         secretName: 'atlas-x509/reporting/x509',
         enabled: true,
-        kmsKeyId: 'alias/atlas-x509',
+        kmsKeyId: 'alias/atlas-x509-rotator',
         replicaRegions: [],
       },
     ]);
