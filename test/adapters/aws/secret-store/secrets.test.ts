@@ -117,9 +117,15 @@ describe('store: create', () => {
     sm.on(CreateSecretCommand).resolves({ ARN: 'arn:new' });
     sm.on(DescribeSecretCommand).resolves({ ARN: 'arn:new', VersionIdsToStages: {} });
     const store = new SecretStore(new SecretsManagerClient({}));
-    const got = await store.create('atlas-x509/p/app1', { ...owner, kmsKeyId: 'alias/atlas-x509-rotator' });
+    const got = await store.create('atlas-x509/p/app1', {
+      ...owner,
+      kmsKeyId: 'alias/atlas-x509-rotator',
+    });
     const input = sm.commandCalls(CreateSecretCommand)[0]?.args[0].input;
-    expect(input).toMatchObject({ Name: 'atlas-x509/p/app1', KmsKeyId: 'alias/atlas-x509-rotator' });
+    expect(input).toMatchObject({
+      Name: 'atlas-x509/p/app1',
+      KmsKeyId: 'alias/atlas-x509-rotator',
+    });
     expect(input?.SecretString).toBeUndefined();
     expect(input?.Tags).toEqual(
       expect.arrayContaining([
