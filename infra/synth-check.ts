@@ -32,9 +32,28 @@ export interface StepResult {
   output: string;
 }
 
-const run = (step: string, command: string, args: string[]): Promise<StepResult> =>
+/**
+ * The check is environment-agnostic. The cdk CLI makes a stack environment-specific (and then
+ * tries context lookups, availability zones, that need the real AWS) when it learns an account:
+ * from an STS endpoint that answers (a local stand-in, say) or from its cache of access key ->
+ * account in ~/.cdk (which any earlier run against such an endpoint fills). So neither reaches it.
+ */
+const agnosticEnv = (cdkHome: string): NodeJS.ProcessEnv => {
+  const { AWS_ENDPOINT_URL_STS: _sts, AWS_ENDPOINT_URL: _all, ...env } = process.env;
+  return { ...env, CDK_HOME: cdkHome };
+};
+
+const run = (
+  step: string,
+  command: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<StepResult> =>
   new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(env ? { env } : {}),
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => {
       output += d.toString();
@@ -65,16 +84,21 @@ export const synthCheck = async (options: SynthCheckOptions = {}): Promise<StepR
       chosen
         .map((name) => [name, variants[name] ?? []] as const)
         .map(([name, context]) =>
-          run(`cdk synth (${name})`, process.execPath, [
-            cdk,
-            'synth',
-            '--quiet',
-            '-c',
-            'config=infra/example.config.json',
-            ...context,
-            '-o',
-            join(root, name),
-          ]),
+          run(
+            `cdk synth (${name})`,
+            process.execPath,
+            [
+              cdk,
+              'synth',
+              '--quiet',
+              '-c',
+              'config=infra/example.config.json',
+              ...context,
+              '-o',
+              join(root, name),
+            ],
+            agnosticEnv(join(root, '.cdk-home')),
+          ),
         ),
     );
     if (synths.some((s) => !s.ok)) return synths;

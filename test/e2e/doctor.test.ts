@@ -36,7 +36,14 @@ const doctor = async (
     const { stdout, stderr } = await run(
       process.execPath,
       [String(process.env.ROTATOR_TEST_CLI), 'doctor', '--config', config, ...flags],
-      { env: { ...process.env, ...env } },
+      // doctor names the account: moto's STS (only here, see tools/aws/moto.ts's awsEnvFor).
+      {
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL_STS: String(process.env.AWS_ENDPOINT_URL_DYNAMODB),
+          ...env,
+        },
+      },
     );
     result = { code: 0, stdout, stderr };
   } catch (err) {

@@ -74,8 +74,9 @@ export const awsEnvFor = (endpoint: string): Record<string, string> => ({
   AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
   AWS_ENDPOINT_URL_DYNAMODB: endpoint,
   AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint,
-  // doctor's calls: the account (GetCallerIdentity) and the KMS key (DescribeKey).
-  AWS_ENDPOINT_URL_STS: endpoint,
+  // doctor's KMS key check (DescribeKey). Not STS: a cdk CLI that reaches an STS endpoint
+  // learns an account, caches it in ~/.cdk for these credentials, and every later synth on
+  // the machine turns environment-specific (doctor's tests set it themselves).
   AWS_ENDPOINT_URL_KMS: endpoint,
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'testing',
