@@ -265,3 +265,22 @@ export class AtlasDeadlineError extends DeadlineError {
     this.waitMs = waitMs;
   }
 }
+
+/**
+ * A request that would leave after the last moment it may: a create after its `startBy` (its
+ * key could not be stored in time), any request after the run's deadline. Whatever held it up
+ * inside its attempt (a credential re-read, a new token, Digest challenges, a pacing wait), it
+ * is not sent: nothing minted, the user deferred to the next run.
+ */
+export const lateToSend = (
+  call: AtlasCall & { startBy?: number | undefined },
+  sendBy: number,
+  now: number,
+  step: string,
+): AtlasDeadlineError =>
+  new AtlasDeadlineError(
+    call,
+    0,
+    undefined,
+    `not sent: ${step} ended ${now - sendBy} ms after ${call.startBy === sendBy ? 'the last moment a create may start (startBy)' : "the run's deadline"}; nothing was sent`,
+  );
