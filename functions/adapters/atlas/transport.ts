@@ -12,6 +12,7 @@ import {
   AtlasCreateOutcomeUnknownError,
   AtlasDeadlineError,
   AtlasUnavailableError,
+  AtlasUnreachableError,
   lateToSend,
 } from './errors.js';
 import {
@@ -26,6 +27,7 @@ import {
   runWithRetries,
   sendOnce,
   transportCode,
+  unreachableCode,
   waitTooLong,
 } from './http.js';
 import {
@@ -228,6 +230,13 @@ export class AtlasTransport {
     const reason = asError(error);
     const code = transportCode(error);
     this.log.debug('Atlas request failed', { method: spec.method, path: spec.path, attempt, code });
+    const unreachable = unreachableCode(error);
+    if (unreachable) {
+      return {
+        kind: 'fail',
+        error: new AtlasUnreachableError(spec, this.baseUrl, unreachable, reason),
+      };
+    }
     if (provablyNotSent(error)) return { kind: 'retry', reason, retryAfterMs: undefined };
     switch (spec.safety) {
       case 'safe':
