@@ -62,13 +62,18 @@ export class Bucket {
     everywhere: 0,
   };
   /** Without a shape: when the headers showed no token left, and what was in flight then. */
-  private empty: { since: number; inFlight: number; probeMs: number } | undefined;
+  private empty: { since: number; inFlight: number } | undefined;
   readonly users: LimitFunction;
 
+  /**
+   * @param learns whether the headers gate requests before a shape is known: the certificate
+   *   buckets only (users are paced by them); other endpoints' buckets wait for a 429.
+   */
   constructor(
     private readonly maxUsers: number,
     now: number,
     shape: BucketShape | undefined,
+    private learns = false,
   ) {
     this.users = pLimit(Math.min(START, maxUsers));
     if (shape) this.reshape(shape, now, true);
@@ -102,8 +107,8 @@ export class Bucket {
     if (!this.shape) {
       // The headers said no token is left: wait for the refill to be measured.
       if (!this.counted || this.tokens >= 1) return pause;
-      this.empty ??= { since: now, inFlight: this.outstanding, probeMs: PROBE_MS };
-      return Math.max(pause, this.empty.since + this.empty.probeMs - now);
+      this.empty ??= { since: now, inFlight: this.outstanding };
+      return Math.max(pause, this.empty.since + PROBE_MS - now);
     }
     this.refill(now);
     const short = 1 - this.tokens;
@@ -167,7 +172,7 @@ export class Bucket {
       if (limit !== this.shape.capacity) this.shape = { ...this.shape, capacity: limit };
       return shared;
     }
-    this.learn(limit, remaining, left, others, now);
+    this.learn(limit, remaining, left, now);
     // No shape: the headers are the only signal. Each user in flight may still need a token.
     const headroom = (remaining - this.users.activeCount) / limit;
     if (remaining / limit < 0.1) this.setUsers(Math.floor(this.users.concurrency / 2));
@@ -182,16 +187,20 @@ export class Bucket {
    * token left then and less what was charged since; what was in flight then may have been
    * charged after: `(remaining − in flight then) / E` is a floor of the refill.
    */
-  private learn(limit: number, remaining: number, left: number, others: number, now: number) {
+  private learn(limit: number, remaining: number, left: number, now: number) {
+    if (!this.learns) return;
     this.tokens = left;
     this.counted = true;
     const empty = this.empty;
-    if (!empty || now < empty.since + empty.probeMs) return;
+    if (!empty || now < empty.since + PROBE_MS) return;
     const seconds = (now - empty.since) / 1000;
     const refill = (remaining - empty.inFlight) / seconds;
     if (refill <= 0) {
-      // Too slow to show within the wait: wait longer before the next measure.
-      this.empty = { since: now, inFlight: others, probeMs: empty.probeMs * 2 };
+      // Too slow to show within the wait (or others spend it all): no more header gating;
+      // the first 429's parameters will state the bucket.
+      this.empty = undefined;
+      this.counted = false;
+      this.learns = false;
       return;
     }
     this.empty = undefined;

@@ -190,7 +190,8 @@ export class RateLimitPacing implements RequestPace, UserPace {
         : 'certs';
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = new Bucket(this.options.maxUsers, this.now(), certs ? this.published : undefined);
+      const published = certs ? this.published : undefined;
+      bucket = new Bucket(this.options.maxUsers, this.now(), published, certs);
       this.buckets.set(key, bucket);
     }
     return bucket;
