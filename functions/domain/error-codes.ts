@@ -83,6 +83,13 @@ export const ERROR_CODES = {
     summary: "Atlas's token endpoint did not answer as expected.",
     remedy: 'Check the Atlas base URL; the token endpoint did not answer as expected.',
   },
+  ATLAS_UNREACHABLE: {
+    scope: 'run',
+    summary:
+      'Atlas could not be reached at all: connection refused, the host name not found, or a TLS certificate error.',
+    remedy:
+      'Check atlas.baseUrl (host and port), DNS and the network path to Atlas (NAT, security groups, a proxy); for a TLS error, the certificate the host presents.',
+  },
   AWS_REGION_MISSING: {
     scope: 'run',
     summary: 'No AWS Region (the SDK for JavaScript does not read AWS_DEFAULT_REGION).',

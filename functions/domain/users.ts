@@ -5,14 +5,35 @@ import type { AtlasPort } from './rotation/ports.js';
 import { keyOf, type UserRef } from './rotation/request.js';
 
 /**
+ * The usernames an earlier discovery of the project found, as far as the store shows: the
+ * secrets under `<prefix><projectId>/` (where discovered users' certificates go), not deleted.
+ * No new state: the run reads the store's index anyway.
+ */
+export const storedUsernames = (
+  prefix: string,
+  projectId: string,
+  names: Iterable<{ name: string; deletedDate: Date | undefined }>,
+): string[] => {
+  const under = `${prefix}${projectId}/`;
+  const found: string[] = [];
+  for (const { name, deletedDate } of names) {
+    const username = name.startsWith(under) ? name.slice(under.length) : '';
+    if (username && !username.includes('/') && deletedDate === undefined) found.push(username);
+  }
+  return found.sort();
+};
+
+/**
  * The users a run covers, in config order: listed users, plus discovered MANAGED users of
  * projects with `discover`, minus `exclude`; restricted to `only` when given. A project whose
- * discovery fails is reported through `onProjectError` and keeps its listed users.
+ * discovery fails is reported through `onProjectError` and keeps its listed users and those an
+ * earlier discovery found (`previouslyFound`), so each still has its row, failed with the cause.
  */
 export const resolveUsers = async (
   ctx: { config: RotatorConfig; atlas: Pick<AtlasPort, 'listDatabaseUsers'>; log: Log },
   only: readonly UserRef[] | undefined,
   onProjectError: (projectId: string, err: unknown) => void,
+  previouslyFound: (projectId: string) => Promise<readonly string[]> = async () => [],
 ): Promise<UserSettings[]> => {
   const wanted = (project: ProjectSettings, username?: string): boolean =>
     !only ||
@@ -35,18 +56,20 @@ export const resolveUsers = async (
         ) {
           return users;
         }
+        const discoveredOf = (found: readonly string[]) =>
+          found
+            .filter(
+              (username) =>
+                !named.has(username) && !project.exclude.has(username) && wanted(project, username),
+            )
+            .map((username) => discoveredUserSettings(ctx.config, project.projectId, username));
         try {
           const found = await ctx.atlas.listDatabaseUsers(project.projectId);
-          const discovered = found
-            .filter(
-              (u) =>
-                u.x509Type === 'MANAGED' &&
-                u.databaseName === '$external' &&
-                !named.has(u.username) &&
-                !project.exclude.has(u.username) &&
-                wanted(project, u.username),
-            )
-            .map((u) => discoveredUserSettings(ctx.config, project.projectId, u.username));
+          const discovered = discoveredOf(
+            found
+              .filter((u) => u.x509Type === 'MANAGED' && u.databaseName === '$external')
+              .map((u) => u.username),
+          );
           ctx.log.debug('discovered users', {
             projectId: project.projectId,
             count: discovered.length,
@@ -54,7 +77,8 @@ export const resolveUsers = async (
           return [...users, ...discovered];
         } catch (err) {
           onProjectError(project.projectId, err);
-          return users;
+          const earlier = await previouslyFound(project.projectId).catch(() => []);
+          return [...users, ...discoveredOf(earlier)];
         }
       }),
   );

@@ -6,7 +6,8 @@
  *   npm run bench -- [--full 100,1000,10000] [--steady 100,1000] [--projects 40x25]
  *                    [--stingy 200] [--scale 30] [--auth oauth|digest] [--only <scenario,...>]
  *
- * Scenarios: full (first rotation, one generous bucket), steady (nothing due), projects (a
+ * Scenarios: full (first rotation, one generous bucket), steady (nothing due; /rateLimits
+ * served, refused and unknown), projects (a
  * bucket per project), stingy (catch-up runs over a stingy bucket, time-scaled; see
  * docs/performance.md). Here: the services and the order; world.ts: one simulator and CLI run;
  * runs.ts: the scenarios; table.ts: the rows and the printed table.
@@ -66,10 +67,18 @@ const main = async (): Promise<void> => {
           scenario(bench, { kind: 'full', projects: 10, perProject: n / 10, bucket: GENEROUS }),
         );
     if (scenarios.includes('steady'))
+      // Served, refused and unknown: the last two pace by the response headers only.
       for (const n of list(flags.steady).map(Number))
-        await run(`steady ${n}`, () =>
-          scenario(bench, { kind: 'steady', projects: 10, perProject: n / 10, bucket: GENEROUS }),
-        );
+        for (const rateLimits of ['served', 'denied', 'absent'] as const)
+          await run(`steady ${n} (rateLimits ${rateLimits})`, () =>
+            scenario(bench, {
+              kind: 'steady',
+              projects: 10,
+              perProject: n / 10,
+              bucket: GENEROUS,
+              rateLimits,
+            }),
+          );
     if (scenarios.includes('projects')) {
       const [p, u] = flags.projects.split('x').map(Number) as [number, number];
       await run('projects', () =>

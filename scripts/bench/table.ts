@@ -78,9 +78,12 @@ export const baseRow = (r: {
   };
 };
 
-/** Steady state: one list a user, plus the run's fixed reads (the published rate limit). */
-export const atlasSteady = (row: Row, users: number): boolean =>
-  row.atlasPerUser * users <= users + 2;
+/**
+ * Steady state: one list a user, plus the run's fixed reads (the published rate limit), 429s
+ * included in the count (`sent`: every Admin API request), and none of them a 429.
+ */
+export const atlasSteady = (row: Row, users: number, sent: number): boolean =>
+  row.atlasPerUser * users <= users + 2 && sent / users <= 1.01 && row.throttled === 0;
 
 export const bundleSizes = async (): Promise<{ name: string; kib: number }[]> =>
   Promise.all(

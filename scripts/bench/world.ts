@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import type { RunReport } from '../../functions/domain/report.js';
 import { AtlasSimulator } from '../../tools/simulator/atlas-simulator.js';
+import type { SimulatorBehaviour } from '../../tools/simulator/model.js';
 import type { RsaKeyPair } from '../../tools/simulator/pki.js';
 import type { RateLimitOptions } from '../../tools/simulator/rate-limit.js';
 import { CLI } from '../build.js';
@@ -37,6 +38,7 @@ export const world = async (
   perProject: number,
   bucket: RateLimitOptions,
   now?: () => Date,
+  rateLimits: SimulatorBehaviour['rateLimitsEndpoint'] = 'served',
 ) => {
   const clientId = 'mdb_sa_id_bench';
   const secret = randomBytes(16).toString('hex');
@@ -46,6 +48,7 @@ export const world = async (
     serviceAccounts: [{ clientId, clientSecret: secret }],
     apiKeys: [{ publicKey: 'bench-pub', privateKey: secret }],
     now,
+    behaviour: { rateLimitsEndpoint: rateLimits },
   });
   const prefix = `bench-${randomBytes(4).toString('hex')}/`;
   const tableName = `bench-${randomBytes(4).toString('hex')}`;

@@ -1,16 +1,22 @@
 import { asError, RotatorError } from '../../domain/errors.js';
 import type { Log } from '../../domain/log.js';
-import type { AtlasCredentials, AuthStrategy } from './auth.js';
+import type { AtlasCredentials, AuthStrategy, RereadCredentials } from './auth.js';
 import type { CallSpec } from './call.js';
 import type { AtlasClientStats } from './client-options.js';
 import { DigestAuth } from './digest.js';
-import { AtlasAuthError } from './errors.js';
+import { AtlasAuthError, lateToSend } from './errors.js';
 import type { RawRequest, RawResponse, RetryOptions } from './http.js';
 import { BearerAuth, OAuthTokenProvider } from './oauth.js';
 import { apiErrorOf } from './responses.js';
 
 /** Stale-nonce 401s one request answers before giving up: each answer uses its own fresh nonce. */
 const MAX_STALE_NONCES = 3;
+
+/**
+ * The longest a re-read of the credential may take, retries included, whatever the secrets
+ * client allows (8 attempts of up to 13 s): less when the run has less left.
+ */
+export const REREAD_BUDGET_MS = 20_000;
 
 /** Whether two credentials are the same one (compared in memory only, never logged). */
 const sameCredential = (a: AtlasCredentials, b: AtlasCredentials): boolean =>
@@ -28,7 +34,7 @@ export interface AuthSessionOptions {
   baseUrl: string;
   credentials: AtlasCredentials;
   /** Reads the credential again after Atlas rejected it (`AtlasClientOptions`). */
-  rereadCredentials: (() => Promise<AtlasCredentials>) | undefined;
+  rereadCredentials: RereadCredentials | undefined;
   userAgent: string;
   /** Sends one token request (service accounts); the token endpoint is not paced. */
   sendToken: (req: RawRequest) => Promise<RawResponse>;
@@ -93,35 +99,86 @@ export class AuthSession {
    * Sends the request; if Atlas rejects the credential, reads it again (once per client) and,
    * when it changed, sends the request again with the new one. A rejected request changed
    * nothing in Atlas, a create included, so sending it again is safe. `signedUri` is the path
-   * and query the server sees (Digest signs it).
+   * and query the server sees (Digest signs it). Every step before a send (a re-read, a token,
+   * a Digest challenge's answer) ends by `sendBy`, or the request is not sent (`lateToSend`).
    */
-  async send(spec: CallSpec, signedUri: string, sendSigned: SendSigned): Promise<RawResponse> {
+  async send(
+    spec: CallSpec,
+    signedUri: string,
+    sendBy: number | undefined,
+    sendSigned: SendSigned,
+  ): Promise<RawResponse> {
     for (;;) {
       const used = this.auth;
       try {
-        return await this.sendAuthenticated(spec, signedUri, used, sendSigned);
+        return await this.sendAuthenticated(spec, signedUri, used, sendBy, sendSigned);
       } catch (error) {
         const rejected =
           error instanceof AtlasAuthError && error.code === 'ATLAS_CREDENTIALS_REJECTED';
-        if (!rejected || !(await this.replaceRejected(used))) throw error;
+        if (!rejected || !(await this.replaceRejected(spec, used, sendBy))) throw error;
       }
     }
   }
 
+  /**
+   * Waits for `work` no later than `sendBy` (real time; and the clock checked after, so a clock
+   * that moved past it counts too): a request may not wait for a step past its last moment.
+   */
+  private async bounded<T>(
+    spec: CallSpec,
+    sendBy: number | undefined,
+    step: string,
+    work: Promise<T>,
+  ): Promise<T> {
+    if (sendBy === undefined) return work;
+    const { now } = this.options;
+    const late = () => lateToSend(spec, sendBy, Math.max(now(), sendBy), step);
+    if (now() > sendBy) throw late();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(late()), Math.max(0, sendBy - now()));
+      timer.unref();
+    });
+    // Another request may still use what this one stopped waiting for: no unhandled rejection.
+    work.catch(() => {});
+    try {
+      const value = await Promise.race([work, expired]);
+      if (now() > sendBy) throw late();
+      return value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Whether a credential other than the rejected `used` is now in use. */
-  private async replaceRejected(used: AuthStrategy): Promise<boolean> {
+  private async replaceRejected(
+    spec: CallSpec,
+    used: AuthStrategy,
+    sendBy: number | undefined,
+  ): Promise<boolean> {
     if (this.auth !== used) return true;
-    if (!this.options.rereadCredentials) return false;
-    this.reread ??= this.readAgain(this.options.rereadCredentials);
-    await this.reread;
+    const read = this.options.rereadCredentials;
+    if (!read) return false;
+    this.reread ??= this.readAgain(read);
+    await this.bounded(spec, sendBy, 'reading the credential again', this.reread);
     return this.auth !== used;
   }
 
-  private async readAgain(read: () => Promise<AtlasCredentials>): Promise<void> {
-    const { log } = this.options;
+  private async readAgain(read: RereadCredentials): Promise<void> {
+    const { log, now } = this.options;
+    // Shared by every request rejected meanwhile: bounded by the run, each request by its own.
+    const deadline = this.options.deadline();
+    const budgetMs = Math.min(
+      REREAD_BUDGET_MS,
+      deadline === undefined ? Infinity : deadline - now(),
+    );
+    if (budgetMs <= 0) {
+      log.warn('Atlas rejected the credential; no time left in the run to read it again');
+      return;
+    }
     let fresh: AtlasCredentials;
     try {
-      fresh = await read();
+      fresh = await read({ abortSignal: AbortSignal.timeout(budgetMs) });
     } catch (error) {
       const errorCode = error instanceof RotatorError ? error.code : asError(error).name;
       log.warn('Atlas rejected the credential and reading it again failed', { errorCode });
@@ -148,12 +205,20 @@ export class AuthSession {
     spec: CallSpec,
     signedUri: string,
     strategy: AuthStrategy,
+    sendBy: number | undefined,
     sendSigned: SendSigned,
   ): Promise<RawResponse> {
     const auth = strategy.begin();
     const answered = { fresh: 0, stale: 0 };
     for (;;) {
-      const authorization = await auth.authorize(spec.method, signedUri);
+      const authorization = await this.bounded(
+        spec,
+        sendBy,
+        strategy.kind === 'serviceAccount'
+          ? 'requesting a token'
+          : 'answering the Digest challenge',
+        auth.authorize(spec.method, signedUri),
+      );
       const res = await sendSigned(authorization);
       if (res.status !== 401) {
         auth.accepted();

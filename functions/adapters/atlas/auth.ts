@@ -10,6 +10,9 @@ export type AtlasCredentials =
   | { kind: 'serviceAccount'; clientId: string; clientSecret: string; orgId?: string }
   | { kind: 'apiKey'; publicApiKey: string; privateApiKey: string };
 
+/** Reads the credential again; stops when `abortSignal` fires. */
+export type RereadCredentials = (bound: { abortSignal?: AbortSignal }) => Promise<AtlasCredentials>;
+
 /** How the client authenticates each API request. */
 export interface AuthStrategy {
   readonly kind: CredentialKind;

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Log } from '../../domain/log.js';
-import type { AtlasCredentials } from './auth.js';
+import type { AtlasCredentials, RereadCredentials } from './auth.js';
 import type { RequestPace } from './pacing.js';
 
 /** Options of {@link AtlasClient}. */
@@ -11,10 +11,11 @@ export interface AtlasClientOptions {
   /**
    * Reads the credential again after Atlas rejected it, at most once per client: Secrets Manager
    * may have rotated it since the run read it. A changed value replaces it and the request is
-   * sent again; an unchanged one (or none) fails as before.
+   * sent again; an unchanged one (or none) fails as before. It must stop when its `abortSignal`
+   * fires (the run's time left, at most `REREAD_BUDGET_MS`).
    * @default - no second read
    */
-  rereadCredentials?: (() => Promise<AtlasCredentials>) | undefined;
+  rereadCredentials?: RereadCredentials | undefined;
   /** @default a module-scope keep-alive `Agent` (tests inject a `MockAgent`) */
   dispatcher?: Dispatcher;
   /** @default { maxRetries: 4, minTimeoutMs: 1000, maxTimeoutMs: 30000 } */

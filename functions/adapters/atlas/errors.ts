@@ -231,6 +231,46 @@ export class AtlasUnavailableError extends RotatorError {
   }
 }
 
+/** What a cause code means, in words. */
+const unreachableWhy = (code: string): string =>
+  code === 'ECONNREFUSED'
+    ? 'connection refused'
+    : code === 'ENOTFOUND'
+      ? 'host name not found'
+      : 'TLS refused the certificate';
+
+/**
+ * Atlas cannot be reached at all (connection refused, a name that does not resolve, a TLS
+ * certificate error): every request would fail alike, so the run stops at once, naming where
+ * it tried and why, as the AWS SDK's errors do. Nothing was sent.
+ */
+export class AtlasUnreachableError extends RotatorError {
+  readonly causeCode: string;
+  readonly hostPort: string;
+
+  constructor(call: AtlasCall, baseUrl: string, code: string, cause?: unknown) {
+    const url = new URL(baseUrl);
+    const port = url.port || (url.protocol === 'http:' ? '80' : '443');
+    const hostPort = `${url.hostname}:${port}`;
+    super(
+      `Atlas at ${hostPort} is unreachable: ${code} (${unreachableWhy(code)}) on ${describe(call).slice(6)}`,
+      {
+        code: 'ATLAS_UNREACHABLE',
+        remedy:
+          `check atlas.baseUrl (${url.origin}), DNS and the network path to it (NAT, security groups, a proxy)` +
+          (code === 'ECONNREFUSED' || code === 'ENOTFOUND'
+            ? ''
+            : '; and the certificate the host presents'),
+        scope: 'run',
+        cause,
+      },
+    );
+    this.name = 'AtlasUnreachableError';
+    this.causeCode = code;
+    this.hostPort = hostPort;
+  }
+}
+
 /**
  * A success response that is not what the contract says (not JSON, or not the schema). The
  * message names the call and what was wrong, never the body: it may hold a key or a token.
@@ -270,3 +310,22 @@ export class AtlasDeadlineError extends DeadlineError {
     this.waitMs = waitMs;
   }
 }
+
+/**
+ * A request that would leave after the last moment it may: a create after its `startBy` (its
+ * key could not be stored in time), any request after the run's deadline. Whatever held it up
+ * inside its attempt (a credential re-read, a new token, Digest challenges, a pacing wait), it
+ * is not sent: nothing minted, the user deferred to the next run.
+ */
+export const lateToSend = (
+  call: AtlasCall & { startBy?: number | undefined },
+  sendBy: number,
+  now: number,
+  step: string,
+): AtlasDeadlineError =>
+  new AtlasDeadlineError(
+    call,
+    0,
+    undefined,
+    `not sent: ${step} ended ${now - sendBy} ms after ${call.startBy === sendBy ? 'the last moment a create may start (startBy)' : "the run's deadline"}; nothing was sent`,
+  );

@@ -72,6 +72,21 @@ const TRANSIENT = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
+/**
+ * Failures no retry mends within a run: nothing listens there (refused), the name does not
+ * resolve (`EAI_AGAIN`, a DNS server that did not answer, stays transient), or TLS refused the
+ * host's certificate. The run stops on them at once, naming host, port and code.
+ */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND']);
+const TLS_FAILURE =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/;
+
+/** The code of a failure that says Atlas cannot be reached from here, if it is one. */
+export const unreachableCode = (error: unknown): string | undefined => {
+  const code = transportCode(error);
+  return UNREACHABLE.has(code) || TLS_FAILURE.test(code) ? code : undefined;
+};
+
 /** True when the request provably never reached the server. */
 export const provablyNotSent = (error: unknown): boolean => NOT_SENT.has(transportCode(error));
 

@@ -5,6 +5,7 @@ import {
   type AtlasCall,
   AtlasResponseError,
   AtlasUnavailableError,
+  AtlasUnreachableError,
 } from './errors.js';
 import {
   type AttemptResult,
@@ -15,6 +16,7 @@ import {
   type RawResponse,
   type RetryOptions,
   runWithRetries,
+  unreachableCode,
 } from './http.js';
 import { parseJson } from './json.js';
 import { oauthTokenSchema } from './schemas.js';
@@ -132,6 +134,11 @@ export class OAuthTokenProvider {
     } catch (error) {
       options.log.debug('Atlas token request failed', { path: TOKEN_PATH, attempt });
       const reason = error instanceof Error ? error : new Error('transport failure');
+      const unreachable = unreachableCode(error);
+      if (unreachable) {
+        const stop = new AtlasUnreachableError(this.call, options.baseUrl, unreachable, reason);
+        return { kind: 'fail', error: stop };
+      }
       return isTransient(error)
         ? { kind: 'retry', reason, retryAfterMs: undefined }
         : { kind: 'fail', error: new AtlasUnavailableError(this.call, 'network failure', reason) };

@@ -3,8 +3,11 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { asError, RotatorError } from '../../domain/errors.js';
 import type { Log } from '../../domain/log.js';
 import type { UserPace } from '../../domain/rotation/ports.js';
+import { Bucket, type BucketShape, type RateLimitInfo } from './bucket.js';
 import type { CallSpec } from './call.js';
 import type { RateLimit } from './schemas.js';
+
+export type { BucketShape, RateLimitInfo } from './bucket.js';
 
 /**
  * Pacing by Atlas's rate limits: a token bucket per endpoint set and scope (Atlas's Admin API
@@ -23,48 +26,55 @@ import type { RateLimit } from './schemas.js';
  *   (additive increase, multiplicative decrease), under the run's `rotation.concurrency`.
  */
 
-/** What Atlas says of one bucket. */
-export interface BucketShape {
-  capacity: number;
-  refillPerSecond: number;
-  /** `GROUP`: one bucket per project; anything else: one bucket for all of them. */
-  scope?: string | undefined;
-}
+/**
+ * The bounds a stated bucket must keep, whoever states it (`/rateLimits` or a 429's
+ * parameters): anything outside is not a bucket Atlas has, and pacing by it would either stop
+ * every request (a rate near zero) or none (a `per` of 1e-320 makes the rate Infinity and the
+ * local tokens NaN). Outside them the statement is ignored and the headers pace.
+ */
+export const SHAPE_BOUNDS = {
+  capacity: { min: 1, max: 1_000_000 },
+  refillRate: { min: Number.MIN_VALUE, max: 1_000_000 },
+  refillDurationSeconds: { min: 1, max: 86_400 },
+  refillPerSecond: { min: 1 / 86_400, max: 1_000_000 },
+} as const;
 
-/** A `/rateLimits` endpoint set as a bucket, when it states capacity and refill. */
-export const publishedShape = (set: RateLimit | undefined): BucketShape | undefined => {
-  const capacity = set?.capacity?.value;
-  const rate = set?.refillRate?.value;
-  const per = set?.refillDurationSeconds?.value;
-  if (!capacity || !rate || !per || capacity < 1 || rate <= 0 || per <= 0) return undefined;
-  return { capacity, refillPerSecond: rate / per, scope: set?.scope };
+const within = (value: unknown, { min, max }: { min: number; max: number }): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+
+/** A bucket from its stated capacity, refill rate and refill duration, when all are in bounds. */
+export const boundedShape = (
+  capacity: unknown,
+  rate: unknown,
+  per: unknown,
+  scope?: string | undefined,
+): BucketShape | undefined => {
+  if (!within(capacity, SHAPE_BOUNDS.capacity) || !within(rate, SHAPE_BOUNDS.refillRate)) {
+    return undefined;
+  }
+  if (!within(per, SHAPE_BOUNDS.refillDurationSeconds)) return undefined;
+  const refillPerSecond = rate / per;
+  if (!within(refillPerSecond, SHAPE_BOUNDS.refillPerSecond)) return undefined;
+  return { capacity, refillPerSecond, scope };
 };
 
-/** What one response says about its bucket (headers may be absent). */
-export interface RateLimitInfo {
-  status: number;
-  limit: number | undefined;
-  remaining: number | undefined;
-  /** From `Retry-After`, on a 429 or 503. */
-  retryAfterMs: number | undefined;
-  /** A 429's parameters, when they state the bucket. */
-  shape?: BucketShape | undefined;
-}
+/** A `/rateLimits` endpoint set as a bucket, when it states capacity and refill in bounds. */
+export const publishedShape = (set: RateLimit | undefined): BucketShape | undefined =>
+  boundedShape(
+    set?.capacity?.value,
+    set?.refillRate?.value,
+    set?.refillDurationSeconds?.value,
+    set?.scope,
+  );
 
 /** The certificate endpoints (list and create): the endpoint set users are paced by. */
 const CERTS_PATH = /\/databaseUsers\/[^/]+\/certs$/;
-
-/** Where a bucket starts without a published shape: a bucket may hold only a handful of tokens. */
-const START = 2;
 
 /**
  * A `Retry-After` this long means a stingy bucket (a refill every several seconds): without a
  * known refill rate, reads give way to creates of users in flight, and no new user starts.
  */
 export const STINGY_RETRY_AFTER_MS = 5_000;
-
-/** A user's chain without waits (list, create, the writes between): how long it holds a slot. */
-const USER_CHAIN_SECONDS = 2;
 
 /** Why a request was not admitted: past its deadline, a longer wait than allowed, a read giving way. */
 export type Refusal = 'deadline' | 'tooLong' | 'giveWay';
@@ -83,105 +93,20 @@ export interface Admission {
 }
 
 export interface RequestPace {
-  /** Waits for the request's token; or says why not, and how long it would have waited. */
+  /**
+   * Waits for the request's token; or says why not, and how long it would have waited. An
+   * admitted request (undefined) is in flight until `settle`, which its sender calls exactly
+   * once whatever ends it (a response, a reset, a timeout, an abort, a failed token).
+   */
   admit(
     spec: CallSpec,
     admission: Admission,
   ): Promise<{ refused: Refusal; waitMs: number } | undefined>;
+  /** The admitted request ended: it no longer counts as charged and not yet answered. */
+  settle(spec: CallSpec): void;
   /** Whether a wait this long (a 429's `Retry-After`) is refused, and why. */
   refusal(spec: CallSpec, waitMs: number, admission: Admission): Refusal | undefined;
   observe(spec: CallSpec, info: RateLimitInfo): void;
-}
-
-class Bucket {
-  shape: BucketShape | undefined;
-  /** Local copy of the bucket at `at`; below zero when tokens are reserved ahead. */
-  tokens = 0;
-  at = 0;
-  /** Sent and not answered: the server charged them, its `remaining` may not show it yet. */
-  outstanding = 0;
-  pausedUntil = 0;
-  readonly users: LimitFunction;
-
-  constructor(
-    private readonly maxUsers: number,
-    now: number,
-    shape: BucketShape | undefined,
-  ) {
-    this.users = pLimit(Math.min(START, maxUsers));
-    if (shape) this.reshape(shape, now, true);
-  }
-
-  reshape(shape: BucketShape, now: number, fresh = false): void {
-    const first = this.shape === undefined;
-    this.shape = shape;
-    if (first) {
-      this.tokens = fresh ? shape.capacity : 0;
-      this.at = now;
-      // Every user may need two tokens: whole users of the bucket's burst, then what its refill
-      // sustains while a user's chain runs.
-      const burst = Math.floor(shape.capacity / 2);
-      const sustained = Math.floor((shape.refillPerSecond * USER_CHAIN_SECONDS) / 2);
-      this.setUsers(Math.max(1, burst + sustained));
-    }
-  }
-
-  /** Tokens now, refilled since `at`. */
-  refill(now: number): void {
-    if (!this.shape) return;
-    const elapsed = Math.max(0, now - this.at) / 1000;
-    this.tokens = Math.min(this.shape.capacity, this.tokens + elapsed * this.shape.refillPerSecond);
-    this.at = now;
-  }
-
-  /** How long until a token reserved now is there, given the 429 pause. */
-  waitFor(now: number): number {
-    const pause = Math.max(0, this.pausedUntil - now);
-    if (!this.shape) return pause;
-    this.refill(now);
-    const short = 1 - this.tokens;
-    return Math.max(pause, short > 0 ? (short / this.shape.refillPerSecond) * 1000 : 0);
-  }
-
-  /** Milliseconds between two tokens; unknown without a shape. */
-  get intervalMs(): number {
-    return this.shape ? 1000 / this.shape.refillPerSecond : 0;
-  }
-
-  observe(info: RateLimitInfo, now: number): void {
-    if (info.shape) this.reshape(info.shape, now);
-    if (info.status === 429) {
-      this.setUsers(Math.floor(this.users.concurrency / 2));
-      const wait = info.retryAfterMs ?? 0;
-      this.pausedUntil = Math.max(this.pausedUntil, now + wait);
-      if (this.shape) {
-        // Atlas has a token again only after `wait`: the copy must agree.
-        this.refill(now);
-        const perMs = this.shape.refillPerSecond / 1000;
-        this.tokens = Math.min(this.tokens, 1 - wait * perMs - this.outstanding);
-      }
-      return;
-    }
-    const { limit, remaining } = info;
-    if (limit === undefined || remaining === undefined || limit <= 0) return;
-    if (this.shape) {
-      // Atlas knows best: someone else may draw on the same bucket. Only ever downward, since
-      // requests charged but not answered are not in its count yet.
-      this.refill(now);
-      this.tokens = Math.min(this.tokens, remaining - this.outstanding);
-      if (limit !== this.shape.capacity) this.shape = { ...this.shape, capacity: limit };
-      return;
-    }
-    // No shape: the headers are the only signal. Each user in flight may still need a token.
-    const headroom = (remaining - this.users.activeCount) / limit;
-    if (remaining / limit < 0.1) this.setUsers(Math.floor(this.users.concurrency / 2));
-    else if (headroom > 0.25) this.setUsers(this.users.concurrency + 1);
-    else if (headroom < 0) this.setUsers(this.users.concurrency - 1);
-  }
-
-  setUsers(value: number): void {
-    this.users.concurrency = Math.max(1, Math.min(this.maxUsers, value));
-  }
 }
 
 /** The one Atlas call the pacing makes itself. */
@@ -205,6 +130,15 @@ export class RateLimitPacing implements RequestPace, UserPace {
   private readonly sleep: (ms: number) => Promise<unknown>;
   /** The certificate endpoints' bucket as `/rateLimits` published it, for every project. */
   private published: BucketShape | undefined;
+  /**
+   * Without a published scope: the headers showed one project's certificate bucket drawn on by
+   * the others' requests, so it is one bucket for every project (Atlas's non-`GROUP` scopes).
+   */
+  private sharedByHeaders = false;
+  /** Certificate requests admitted so far, every project's: what others may have drawn. */
+  private certsAdmitted = 0;
+  /** The bucket each admitted request was admitted to, for its `settle`. */
+  private readonly admitted = new WeakMap<CallSpec, Bucket>();
 
   constructor(private readonly options: PacingOptions) {
     this.allUsers = pLimit(options.maxUsers);
@@ -248,15 +182,16 @@ export class RateLimitPacing implements RequestPace, UserPace {
    */
   private bucket(groupId: string | undefined, path?: string): Bucket {
     const certs = groupId !== undefined && (path === undefined || CERTS_PATH.test(path));
-    const scope = this.published?.scope;
+    const scope = this.published?.scope ?? (this.sharedByHeaders ? 'shared' : 'GROUP');
     const key = !certs
       ? `other:${groupId ?? 'organization'}`
-      : scope === undefined || scope === 'GROUP'
+      : scope === 'GROUP'
         ? `certs:${groupId}`
         : 'certs';
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      bucket = new Bucket(this.options.maxUsers, this.now(), certs ? this.published : undefined);
+      const published = certs ? this.published : undefined;
+      bucket = new Bucket(this.options.maxUsers, this.now(), published, certs);
       this.buckets.set(key, bucket);
     }
     return bucket;
@@ -291,9 +226,16 @@ export class RateLimitPacing implements RequestPace, UserPace {
     const waitMs = bucket.waitFor(now);
     const refused = this.refusalIn(bucket, now, waitMs, admission);
     if (refused) return { refused, waitMs };
-    if (bucket.shape) bucket.tokens -= 1; // reserved: later requests queue behind this one
-    if (waitMs > 0) await this.sleep(waitMs);
+    bucket.reserve(); // later requests queue behind this one
+    if (spec.groupId !== undefined && CERTS_PATH.test(spec.path)) this.certsAdmitted += 1;
+    if (waitMs > 0) {
+      bucket.queued += 1;
+      await this.sleep(waitMs).finally(() => {
+        bucket.queued -= 1;
+      });
+    }
     bucket.outstanding += 1;
+    this.admitted.set(spec, bucket);
     return undefined;
   }
 
@@ -318,9 +260,20 @@ export class RateLimitPacing implements RequestPace, UserPace {
     return createAt > sendBy - readReserveMs ? 'giveWay' : undefined;
   }
 
-  observe(spec: CallSpec, info: RateLimitInfo): void {
-    const bucket = this.bucket(spec.groupId, spec.path);
+  settle(spec: CallSpec): void {
+    const bucket = this.admitted.get(spec);
+    if (!bucket) return;
+    this.admitted.delete(spec);
     bucket.outstanding = Math.max(0, bucket.outstanding - 1);
-    bucket.observe(info, this.now());
+  }
+
+  /** What one response said (a Digest challenge and its answer are two, of one admission). */
+  observe(spec: CallSpec, info: RateLimitInfo): void {
+    const bucket = this.admitted.get(spec) ?? this.bucket(spec.groupId, spec.path);
+    const shared = bucket.observe(info, this.now(), this.certsAdmitted);
+    // Learnt once: from now on every project's certificate requests draw on one bucket.
+    if (shared && !this.published && spec.groupId !== undefined && CERTS_PATH.test(spec.path)) {
+      this.sharedByHeaders = true;
+    }
   }
 }

@@ -12,6 +12,8 @@ import {
   AtlasCreateOutcomeUnknownError,
   AtlasDeadlineError,
   AtlasUnavailableError,
+  AtlasUnreachableError,
+  lateToSend,
 } from './errors.js';
 import {
   type AttemptResult,
@@ -25,15 +27,25 @@ import {
   runWithRetries,
   sendOnce,
   transportCode,
+  unreachableCode,
   waitTooLong,
 } from './http.js';
-import { type Admission, type RateLimitInfo, RateLimitPacing, type RequestPace } from './pacing.js';
+import {
+  type Admission,
+  boundedShape,
+  type RateLimitInfo,
+  RateLimitPacing,
+  type RequestPace,
+} from './pacing.js';
 import { apiErrorOf } from './responses.js';
 import { rateLimitedParametersSchema } from './schemas.js';
 
+/** A count header (`RateLimit-Limit`, `-Remaining`): a finite number from 0, else none. */
 const headerNumber = (value: string | string[] | undefined): number | undefined => {
-  const n = Number(Array.isArray(value) ? value[0] : value);
-  return value === undefined || Number.isNaN(n) ? undefined : n;
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
 };
 
 const MEDIA_TYPE = 'application/vnd.atlas.2023-01-01+json';
@@ -169,6 +181,10 @@ export class AtlasTransport {
     } catch (error) {
       if (error instanceof RotatorError) return { kind: 'fail', error };
       return this.onTransportError(spec, attempt, error);
+    } finally {
+      // Admitted once, settled once: whatever ended it (a response, a reset, a timeout, a
+      // failed token, a late refusal); a Digest challenge and its answer are one admission.
+      this.pace.settle(spec);
     }
     if (res.status >= 200 && res.status < 300) return { kind: 'done', value: res };
     return this.onErrorStatus(spec, res);
@@ -178,8 +194,14 @@ export class AtlasTransport {
   private send(spec: CallSpec, attempt: number): Promise<RawResponse> {
     const uri = spec.query ? `${spec.path}?${spec.query}` : spec.path;
     const mediaType = spec.mediaType ?? MEDIA_TYPE;
+    const sendBy = this.deadlineOf(spec);
     // Digest signs the path the server sees, so a base URL with a path prefix is part of it.
-    return this.session.send(spec, `${this.basePath}${uri}`, async (authorization) => {
+    return this.session.send(spec, `${this.basePath}${uri}`, sendBy, async (authorization) => {
+      // The last check before a byte leaves: a create never goes out after its startBy, no
+      // request after the run's deadline, whatever the attempt waited for since it began.
+      if (sendBy !== undefined && this.now() > sendBy) {
+        throw lateToSend(spec, sendBy, this.now(), 'waiting before the send');
+      }
       const headers: Record<string, string> = { accept: mediaType, 'user-agent': USER_AGENT };
       if (spec.body !== undefined) headers['content-type'] = mediaType;
       if (authorization !== undefined) headers.authorization = authorization;
@@ -208,6 +230,13 @@ export class AtlasTransport {
     const reason = asError(error);
     const code = transportCode(error);
     this.log.debug('Atlas request failed', { method: spec.method, path: spec.path, attempt, code });
+    const unreachable = unreachableCode(error);
+    if (unreachable) {
+      return {
+        kind: 'fail',
+        error: new AtlasUnreachableError(spec, this.baseUrl, unreachable, reason),
+      };
+    }
     if (provablyNotSent(error)) return { kind: 'retry', reason, retryAfterMs: undefined };
     switch (spec.safety) {
       case 'safe':
@@ -273,10 +302,11 @@ export class AtlasTransport {
     };
     if (res.status !== 429) return info;
     // ["api/atlas/v2/...", retry after s, capacity, refill rate, per s]
+    // Held to the bounds `/rateLimits` is held to: a `per` of 1e-320 is no bucket.
     const stated = rateLimitedParametersSchema.safeParse(apiErrorOf(spec, res).parameters);
     if (stated.success) {
       const [, , capacity, rate, per] = stated.data;
-      info.shape = { capacity, refillPerSecond: rate / per };
+      info.shape = boundedShape(capacity, rate, per);
     }
     return info;
   }

@@ -106,12 +106,15 @@ export interface CredentialsInput {
 /** The secret's current value, read now (never cached: Secrets Manager may rotate it). */
 const readSecret = async (
   input: CredentialsInput & { secretId: string },
+  abortSignal?: AbortSignal,
 ): Promise<AtlasCredentials> => {
   const { secretId } = input;
   let text: string | undefined;
   try {
+    // A re-read mid-run stops with the run's time (the client alone allows 8 × 13 s).
     const got = await input.secrets.send(
       new GetSecretValueCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT' }),
+      abortSignal ? { abortSignal } : {},
     );
     text = got.SecretString;
   } catch (err) {
@@ -163,8 +166,13 @@ const readSecret = async (
 /** A run's credential, and how to read it again if it came from the secret. */
 export interface CredentialSource {
   readonly credentials: AtlasCredentials;
-  /** Reads the secret's current value again; undefined for a credential from the environment. */
-  readonly reread: (() => Promise<AtlasCredentials>) | undefined;
+  /**
+   * Reads the secret's current value again, stopping when `abortSignal` fires; undefined for a
+   * credential from the environment.
+   */
+  readonly reread:
+    | ((bound?: { abortSignal?: AbortSignal }) => Promise<AtlasCredentials>)
+    | undefined;
 }
 
 export const atlasCredentialSource = async (input: CredentialsInput): Promise<CredentialSource> => {
@@ -172,7 +180,8 @@ export const atlasCredentialSource = async (input: CredentialsInput): Promise<Cr
   if (fromEnv) return { credentials: fromEnv, reread: undefined };
   const { secretId } = input;
   if (!secretId) throw new CredentialsError('No Atlas credentials found', REMEDY);
-  const reread = () => readSecret({ ...input, secretId });
+  const reread = (bound: { abortSignal?: AbortSignal } = {}) =>
+    readSecret({ ...input, secretId }, bound.abortSignal);
   return { credentials: await reread(), reread };
 };
 

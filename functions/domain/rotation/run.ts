@@ -2,7 +2,7 @@ import type { UserSettings } from '../config/types.js';
 import { asError, RotatorError } from '../errors.js';
 import { type RunReport, summarize } from '../report.js';
 import type { SecretState } from '../stored-value.js';
-import { resolveUsers, secretNameCollisions } from '../users.js';
+import { resolveUsers, secretNameCollisions, storedUsernames } from '../users.js';
 import { sharedUserLists } from './atlas-facts.js';
 import { renew } from './renewal.js';
 import { keyOf, type RotationRequest, requestIdentity, validateRequest } from './request.js';
@@ -29,15 +29,25 @@ export const runRotation = async (
   const startedAt = ctx.clock.now();
   // Discovery's user lists are the run's: the checks before a mint read them again for free.
   const atlas = sharedUserLists(run);
-  const users = await resolveUsers({ ...ctx, atlas }, request.only, (projectId, err) =>
-    run.ledger.discoveryFailed(projectId, err),
+  // Read once: what a failed discovery found before (its users keep their rows), and the order.
+  let indexRead: Promise<Map<string, SecretState> | undefined> | undefined;
+  const readIndex = () => {
+    indexRead ??= secretIndex(run);
+    return indexRead;
+  };
+  const prefix = ctx.config.defaults.secretNamePrefix;
+  const users = await resolveUsers(
+    { ...ctx, atlas },
+    request.only,
+    (projectId, err) => run.ledger.discoveryFailed(projectId, err),
+    async (projectId) => storedUsernames(prefix, projectId, (await readIndex())?.values() ?? []),
   );
   planReplicaChecks(run, users);
 
   // One pass, most urgent first as far as the cheap index tells (no secret, then the
   // soonest tagged expiry): when time runs short, what is left is what can best wait.
   const collisions = secretNameCollisions(users);
-  const index = users.length > 0 ? await secretIndex(run) : undefined;
+  const index = users.length > 0 ? await readIndex() : undefined;
   const indexed = (u: UserSettings) => (index ? (index.get(u.secretName) ?? null) : undefined);
   const ordered = byUrgency(users, indexed);
   let done = 0;

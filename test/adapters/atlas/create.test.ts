@@ -54,8 +54,11 @@ describe('AtlasClient.createCertificate (not idempotent)', () => {
     expect(client.stats.requests).toBe(2);
   });
 
-  it('retries when the connection was refused: nothing was sent', async () => {
-    pool.intercept({ path: CREATE_PATH, method: 'POST' }).replyWithError(netError('ECONNREFUSED'));
+  it('retries when the connection could not be made: nothing was sent', async () => {
+    // A refused connection now ends the run (ATLAS_UNREACHABLE); a connect timeout is retried.
+    pool
+      .intercept({ path: CREATE_PATH, method: 'POST' })
+      .replyWithError(netError('UND_ERR_CONNECT_TIMEOUT'));
     minted();
     const client = bearerClient(agent);
 
@@ -154,11 +157,11 @@ describe('AtlasClient.disableCustomerX509 (not safe to repeat)', () => {
   const path = `/api/atlas/v2/groups/${GROUP}/userSecurity/customerX509`;
   afterEach(() => agent.assertNoPendingInterceptors());
 
-  it('retries a 429 and a refused connection', async () => {
+  it('retries a 429 and a connection that could not be made', async () => {
     pool
       .intercept({ path, method: 'DELETE' })
       .reply(429, '{}', { headers: { 'retry-after': '0' } });
-    pool.intercept({ path, method: 'DELETE' }).replyWithError(netError('ECONNREFUSED'));
+    pool.intercept({ path, method: 'DELETE' }).replyWithError(netError('UND_ERR_CONNECT_TIMEOUT'));
     pool.intercept({ path, method: 'DELETE' }).reply(202, { customerX509: {} });
     const client = bearerClient(agent);
 

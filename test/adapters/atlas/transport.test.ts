@@ -5,8 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AtlasClient } from '../../../functions/adapters/atlas/client.js';
 import {
   AtlasCreateOutcomeUnknownError,
-  AtlasUnavailableError,
+  AtlasUnreachableError,
 } from '../../../functions/adapters/atlas/errors.js';
+import { isTransient, unreachableCode } from '../../../functions/adapters/atlas/http.js';
 import { freePort } from '../../../tools/aws/moto.js';
 import { FAST_RETRY, GROUP, loadRecorded, rejectionOf, SA } from './helpers.js';
 
@@ -111,7 +112,7 @@ describe('AtlasClient over real sockets', () => {
     expect(calls).toBe(2);
   });
 
-  it('treats a refused connection as never sent: retried, then AtlasUnavailableError', async () => {
+  it('a refused connection ends at once, naming host:port and ECONNREFUSED (#24.6)', async () => {
     const port = await freePort(); // nothing listens there
     const client = clientFor(`http://127.0.0.1:${port}`);
     // Skip the token endpoint, which is on the same dead port, by using an API key.
@@ -125,10 +126,40 @@ describe('AtlasClient over real sockets', () => {
     const create = await rejectionOf(apiKeyClient.createCertificate(GROUP, 'user389', 3));
     const token = await rejectionOf(client.listCertificates(GROUP, 'user389'));
 
-    expect(create).toBeInstanceOf(AtlasUnavailableError);
-    expect(create.message).toContain('gave up after 4 attempts');
-    expect(apiKeyClient.stats.requests).toBe(4);
-    expect(token).toBeInstanceOf(AtlasUnavailableError);
-    expect(client.stats.tokenRequests).toBe(4);
+    // Before: retried 4 times each (33–35 s with the default backoff), then "no token after
+    // 5 attempts" naming neither the host nor the cause.
+    for (const error of [create, token]) {
+      expect(error).toBeInstanceOf(AtlasUnreachableError);
+      expect(error).toMatchObject({ code: 'ATLAS_UNREACHABLE', scope: 'run' });
+      expect(error.message).toContain(`Atlas at 127.0.0.1:${port} is unreachable: ECONNREFUSED`);
+    }
+    expect(token.message).toContain('POST /api/oauth/token');
+    expect(apiKeyClient.stats.requests).toBe(1);
+    expect(client.stats.tokenRequests).toBe(1);
+  });
+
+  it('a host name that does not resolve ends at once, naming it and ENOTFOUND', async () => {
+    const client = clientFor('https://atlas.invalid');
+    const started = Date.now();
+    const error = await rejectionOf(client.listCertificates(GROUP, 'user389'));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error).toBeInstanceOf(AtlasUnreachableError);
+    expect(error.message).toMatch(
+      /^Atlas at atlas\.invalid:443 is unreachable: ENOTFOUND \(host name not found\)/,
+    );
+    expect(client.stats.tokenRequests).toBe(1);
+  });
+
+  it('a transient DNS failure (EAI_AGAIN) and a reset keep their retries', async () => {
+    expect(unreachableCode(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).toBeUndefined();
+    expect(unreachableCode(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBeUndefined();
+    expect(isTransient(Object.assign(new Error('x'), { code: 'EAI_AGAIN' }))).toBe(true);
+    const tls = new Error('certificate has expired', {
+      cause: Object.assign(new Error('x'), { code: 'CERT_HAS_EXPIRED' }),
+    });
+    expect(unreachableCode(tls)).toBe('CERT_HAS_EXPIRED');
+    expect(
+      unreachableCode(Object.assign(new Error('x'), { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' })),
+    ).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 });

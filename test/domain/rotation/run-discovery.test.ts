@@ -57,4 +57,35 @@ describe('engine: discovery', () => {
     });
     expect(ctx.atlas.calls.count('createCertificate')).toBe(0);
   });
+
+  it('keeps a row for every user the last successful discovery found when Atlas is unreachable (#24.6)', async () => {
+    const ctx = world({
+      projects: [{ projectId: P1, users: ['app1'], discover: true, exclude: ['skip'] }],
+    });
+    ctx.atlas.addUser(P1, 'app1').addUser(P1, 'found').addUser(P1, 'other');
+    expect(actions(await rotate(ctx))).toEqual([
+      'P1:app1:rotated',
+      'P1:found:rotated',
+      'P1:other:rotated',
+    ]);
+
+    ctx.atlas.calls.fail('listDatabaseUsers', failure('run', 'ATLAS_UNREACHABLE'));
+    const report = await rotate(ctx);
+
+    // Before: only the listed user had a row; the discovered ones vanished from the report.
+    expect(actions(report)).toEqual(['P1:app1:failed', 'P1:found:failed', 'P1:other:failed']);
+    expect(report.error).toMatchObject({ code: 'ATLAS_UNREACHABLE' });
+    expect(rowOf(report, 'found')).toMatchObject({ errorCode: 'ATLAS_UNREACHABLE' });
+    expect(ctx.atlas.calls.count('createCertificate')).toBe(3);
+  });
+
+  it('with a project-scoped discovery failure, the earlier discovered users fail with its cause', async () => {
+    const ctx = world({ projects: [{ projectId: P1, discover: true }] });
+    ctx.atlas.addUser(P1, 'found');
+    await rotate(ctx);
+    ctx.atlas.calls.fail('listDatabaseUsers', failure('project'));
+    const report = await rotate(ctx);
+    expect(actions(report)).toEqual(['P1:found:failed']);
+    expect(rowOf(report, 'found')).toMatchObject({ errorCode: 'NOT_IN_GROUP' });
+  });
 });
