@@ -436,10 +436,39 @@ beforeAll(() => {
     : Promise.resolve({ problem: 'README.md has no Quick start' });
 });
 
+/**
+ * The -c flags an app reads: a `tryGetContext('x')` call, or one of the apps' own helpers
+ * around it (`context('x')`, `flag('x')`). Each helper must itself read `tryGetContext(name)`,
+ * so a renamed helper reads as no flags at all (and the checks below fail) rather than as fewer.
+ */
+const contextReads = (file: string): string[] => {
+  const source = readFileSync(join(ROOT, file), 'utf8');
+  const helpers = [
+    ...source.matchAll(
+      /const (\w+) = \(name(?::[^)]*)?\)[^{]*\{[^}]*?\b(tryGetContext|context)\(name\)/g,
+    ),
+  ]
+    .map((m) => m[1] ?? '')
+    .filter(Boolean);
+  const callers = ['tryGetContext', ...helpers].join('|');
+  return [
+    ...new Set(
+      [...source.matchAll(new RegExp(`\\b(?:${callers})\\('(\\w+)'\\)`, 'g'))].map(
+        (m) => m[1] ?? '',
+      ),
+    ),
+  ].sort();
+};
+
 describe('cdk commands', () => {
+  it('both apps read the same -c flags (one vocabulary, docs/deploy.md)', () => {
+    const example = contextReads('examples/cdk-app/bin/app.js');
+    expect(example).toContain('alarmEmail');
+    expect(example).toEqual(contextReads('infra/app.ts'));
+  });
+
   it('-c flags of the adopter app are ones the example app reads', () => {
-    const app = readFileSync(join(ROOT, 'examples/cdk-app/bin/app.js'), 'utf8');
-    const read = [...app.matchAll(/tryGetContext\('(\w+)'\)/g)].map((m) => m[1]);
+    const read = contextReads('examples/cdk-app/bin/app.js');
     const problems = linesOf('cdk-adopter-app').flatMap((l) => {
       const unread = contextOf(l.text)
         .map(([k]) => k)
@@ -453,16 +482,16 @@ describe('cdk commands', () => {
     expect(problems).toEqual([]);
   });
 
-  it('deploy.md’s table of -c flags is exactly what this repository’s app reads', () => {
-    const app = readFileSync(join(ROOT, 'infra/app.ts'), 'utf8');
-    const read = [...app.matchAll(/\b(?:context|flag)\('(\w+)'\)/g)].map((m) => m[1] ?? '');
+  it('deploy.md’s table of -c flags is exactly what both apps read', () => {
+    const read = contextReads('infra/app.ts');
     const deploy = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
     const section = deploy.slice(deploy.indexOf('## Context flags and construct props'));
     const table = section.slice(0, section.indexOf('\n## ', 1));
     const documented = [...table.matchAll(/^\| `(\w+)=|, `(\w+)=/gm)].map(
       (m) => m[1] ?? m[2] ?? '',
     );
-    expect([...new Set(documented)].sort()).toEqual([...new Set(read)].sort());
+    expect([...new Set(documented)].sort()).toEqual(read);
+    expect(read).toEqual(contextReads('examples/cdk-app/bin/app.js'));
   });
 
   it('this repository’s app synthesizes with every -c flag the docs give it, at once', async () => {
