@@ -31,4 +31,13 @@ describe('the rotate payload (#24.3, D3)', () => {
     expect(() => parseRotateEvent({ force: true, only, requestId })).toThrow(InvalidEventError);
     expect(() => parseRotateEvent({ force: true, only, requestId })).toThrow(message);
   });
+
+  it('refuses a requestId without force: nothing would record or serve it', () => {
+    expect(() => parseRotateEvent({ requestId: 'ticket-4711' })).toThrow(
+      'requestId is only meaningful with force',
+    );
+    expect(() => parseRotateEvent({ dryRun: true, requestId: 'ticket-4711' })).toThrow(
+      InvalidEventError,
+    );
+  });
 });

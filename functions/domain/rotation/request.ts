@@ -84,6 +84,13 @@ export const validateRequest = (request: RotationRequest): void => {
   if (request.all && request.only?.length) {
     throw new RequestError('give either only or all, not both');
   }
+  // An id only names a forced request: without force nothing would record or serve it.
+  if (request.requestId !== undefined && !request.force) {
+    throw new RequestError(
+      'requestId is only meaningful with force',
+      'Add force (--force) with only or all, or leave the request id out.',
+    );
+  }
   if (request.requestId !== undefined && !REQUEST_ID_PATTERN.test(request.requestId)) {
     throw new RequestError(
       `requestId: "${request.requestId.slice(0, 140)}" is not 1 to 128 characters of letters, digits and ._:-`,
