@@ -141,7 +141,7 @@ describe('ECS services redeployed on the rotator’s promotion event', () => {
       {
         env: { account: ACCOUNT, region: REGION },
         config: {
-          defaults: { secretNamePrefix: h.prefix },
+          defaults: { secretNamePrefix: h.prefix, kmsKeyId: 'alias/atlas-x509-rotator' },
           projects: [{ projectId: P1, users: ['app1', 'app2'] }],
         },
         redeployEcsServices: [
