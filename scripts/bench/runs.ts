@@ -21,7 +21,9 @@ export const scenario = async (
   const { proxy } = bench;
   const rateLimits = s.rateLimits ?? 'served';
   const w = await world(bench, s.projects, s.perProject, s.bucket, undefined, rateLimits);
-  const label = s.kind === 'steady' ? `steady (rateLimits ${rateLimits})` : s.kind;
+  // `denied`: Atlas serves a refusal (401 USER_UNAUTHORIZED), the issue's "refused".
+  const shown = rateLimits === 'denied' ? 'refused' : rateLimits;
+  const label = s.kind === 'steady' ? `steady (rateLimits ${shown})` : s.kind;
   process.stderr.write(`bench: ${label}, ${w.users} users…\n`);
   try {
     if (s.kind === 'steady') {

@@ -209,6 +209,24 @@ export class Bucket {
     this.tokens = left;
   }
 
+  /**
+   * Takes over what a project's bucket learnt when the headers showed every project drawing on
+   * one bucket: its count, its shape and its probe, less what the other projects have in flight
+   * (moved here by the pacing). A fresh bucket would send unchecked until its first answer.
+   */
+  adopt(from: Bucket, othersInFlight: number, now: number): void {
+    this.learns = from.learns;
+    this.counted = from.counted;
+    this.learnt = from.learnt;
+    this.shape = from.shape;
+    from.refill(now);
+    this.tokens = from.tokens - (from.counted || from.shape ? othersInFlight : 0);
+    this.at = now;
+    this.pausedUntil = Math.max(this.pausedUntil, from.pausedUntil);
+    this.empty = from.empty && { ...from.empty, inFlight: from.empty.inFlight + othersInFlight };
+    this.sinceLast = { ...from.sinceLast };
+  }
+
   setUsers(value: number): void {
     this.users.concurrency = Math.max(1, Math.min(this.maxUsers, value));
   }

@@ -137,8 +137,11 @@ export class RateLimitPacing implements RequestPace, UserPace {
   private sharedByHeaders = false;
   /** Certificate requests admitted so far, every project's: what others may have drawn. */
   private certsAdmitted = 0;
-  /** The bucket each admitted request was admitted to, for its `settle`. */
-  private readonly admitted = new WeakMap<CallSpec, Bucket>();
+  /**
+   * The bucket each admitted request was admitted to, for its `settle` (which removes it): a
+   * Map, so the requests in flight move with their count when the buckets become one.
+   */
+  private readonly admitted = new Map<CallSpec, Bucket>();
 
   constructor(private readonly options: PacingOptions) {
     this.allUsers = pLimit(options.maxUsers);
@@ -233,6 +236,11 @@ export class RateLimitPacing implements RequestPace, UserPace {
       await this.sleep(waitMs).finally(() => {
         bucket.queued -= 1;
       });
+      // The headers showed one bucket for every project meanwhile: wait for its token instead.
+      if (this.bucket(spec.groupId, spec.path) !== bucket) {
+        if (spec.groupId !== undefined && CERTS_PATH.test(spec.path)) this.certsAdmitted -= 1;
+        return this.admit(spec, admission);
+      }
     }
     bucket.outstanding += 1;
     this.admitted.set(spec, bucket);
@@ -273,7 +281,31 @@ export class RateLimitPacing implements RequestPace, UserPace {
     const shared = bucket.observe(info, this.now(), this.certsAdmitted);
     // Learnt once: from now on every project's certificate requests draw on one bucket.
     if (shared && !this.published && spec.groupId !== undefined && CERTS_PATH.test(spec.path)) {
-      this.sharedByHeaders = true;
+      this.shareCerts(bucket, spec);
     }
+  }
+
+  /**
+   * From now on every project's certificate requests draw on one bucket. It starts from what
+   * `from` learnt, and the requests in flight against every project's bucket move to it (their
+   * answers and settles land there): a bucket starting blank sent unchecked until its first
+   * answer, tens of 429s in a steady run paced by the headers.
+   */
+  private shareCerts(from: Bucket, spec: CallSpec): void {
+    if (this.sharedByHeaders) return;
+    this.sharedByHeaders = true;
+    const one = this.bucket(spec.groupId, spec.path);
+    const projects = new Set(
+      [...this.buckets].filter(([key]) => key.startsWith('certs:')).map(([, b]) => b),
+    );
+    let othersInFlight = 0;
+    for (const [inFlight, was] of this.admitted) {
+      if (!projects.has(was)) continue;
+      if (was !== from) othersInFlight += 1;
+      was.outstanding = Math.max(0, was.outstanding - 1);
+      one.outstanding += 1;
+      this.admitted.set(inFlight, one);
+    }
+    one.adopt(from, othersInFlight, this.now());
   }
 }
