@@ -13,20 +13,17 @@ const majorOf = (name: string): number | undefined => {
 };
 
 /**
- * The default: the newest Node.js runtime that the app's aws-cdk-lib has a constant for
- * (`Runtime.NODEJS_26_X`, ...; cdk-nag's AwsSolutions-L1 compares with that same library) and
- * that the bundles are tested on. With aws-cdk-lib 2.276 that is nodejs24.x; with one that knows
- * nodejs26.x, that. By the constants, not `Runtime.ALL`: that list grows with every
- * `new Runtime(...)` anywhere in the app, which must not change this construct's functions.
+ * The default: the newest Node.js runtime that the app's aws-cdk-lib knows (cdk-nag's
+ * AwsSolutions-L1 compares with `Runtime.ALL` of that same library) and that the bundles are
+ * tested on. With aws-cdk-lib 2.276 that is nodejs24.x; with one that knows nodejs26.x, that.
  */
 export const defaultRuntime = (): lambda.Runtime => {
-  const constants = lambda.Runtime as unknown as Record<string, unknown>;
-  const newestFirst = [...TESTED_NODE_MAJORS].sort((a, b) => b - a);
-  for (const major of newestFirst) {
-    const runtime = constants[`NODEJS_${major}_X`];
-    if (runtime instanceof lambda.Runtime) return runtime;
-  }
-  return lambda.Runtime.NODEJS_24_X;
+  const known = lambda.Runtime.ALL.filter((r) => {
+    const major = majorOf(r.name);
+    return r.family === lambda.RuntimeFamily.NODEJS && major && TESTED_NODE_MAJORS.includes(major);
+  });
+  known.sort((a, b) => (majorOf(a.name) ?? 0) - (majorOf(b.name) ?? 0));
+  return known.at(-1) ?? lambda.Runtime.NODEJS_24_X;
 };
 
 /** The given runtime if the bundles are tested on it; otherwise an error naming the choices. */
