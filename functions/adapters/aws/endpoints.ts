@@ -18,7 +18,8 @@ export interface EndpointOverride {
   variable: string;
 }
 
-const origin = (raw: string): string => {
+/** Scheme, host and port of a URL: never its user, password, path or query. */
+export const origin = (raw: string): string => {
   try {
     const u = new URL(raw);
     return `${u.protocol}//${u.host}`;

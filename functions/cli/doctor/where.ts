@@ -1,5 +1,5 @@
 import { callerIdentity, resolvedRegion } from '../../adapters/aws/account.js';
-import { type AwsService, endpointOverride } from '../../adapters/aws/endpoints.js';
+import { type AwsService, endpointOverride, origin } from '../../adapters/aws/endpoints.js';
 import { runWideError } from '../../adapters/aws/run-wide.js';
 import type { RotatorConfig } from '../../domain/config/types.js';
 import { attempt, type CheckResult } from './findings.js';
@@ -22,15 +22,6 @@ export interface Whereabouts {
   account: string | undefined;
   endpoints: Endpoint[];
 }
-
-const origin = (raw: string): string => {
-  try {
-    const u = new URL(raw);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return '(not a URL)';
-  }
-};
 
 /** The SDK's default host for each service (the endpoint rules' standard pattern). */
 const HOSTS: Record<AwsService, string> = {

@@ -177,7 +177,10 @@ export const gateRun = async (
       await sleep(Math.min(LOCK_POLL_MS, left));
     }
   } catch (err) {
-    deps.log.warn('cannot take the run lock; running without it', { errorCode: why(err) });
+    // A missing table stops the run with its own error at once; the report says it, once.
+    if (why(err) !== 'LEASE_TABLE_MISSING') {
+      deps.log.warn('cannot take the run lock; running without it', { errorCode: why(err) });
+    }
     return { go: true, previous, locked: false };
   }
   return { go: true, previous, locked: true };
