@@ -510,9 +510,10 @@ describe('list certificates', () => {
     const [id] = rawIds(reply.text);
     expect(id).toBe(serialDecimal(cert));
     expect(BigInt(id ?? '0') > TWO_POW_53).toBe(true);
-    // The simulator must not round-trip through a JS number: JSON.parse would lose digits here.
+    // The simulator must not round-trip through a JS number: the digits above are the serial's
+    // own. (Whether JSON.parse then loses some depends on the random serial: about 1 in 30
+    // above 2^57 survive as a double, so a check on that would be a coin toss.)
     const parsed = JSON.parse(reply.text) as { results: { _id: number }[] };
-    expect(String(parsed.results[0]?._id)).not.toBe(id);
 
     expect(parsed).toEqual({
       links: [
