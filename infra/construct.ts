@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { parseConfig } from '../functions/domain/config/resolve.js';
 import type { RawConfig } from '../functions/domain/config/schema.js';
 import type { RotatorConfig } from '../functions/domain/config/types.js';
+import { DEPLOYMENT_ENV } from '../functions/domain/names.js';
 import { disableCredentials, rotatorCredentials, secretAccess } from './atlas-credentials.js';
 import { certificateKey, certificateSecretsArnPattern } from './certificate-key.js';
 import { deployedConfig, givenConfig, requireSecretNamePrefix } from './config.js';
@@ -31,6 +32,7 @@ import {
 import { alarmTopic } from './monitoring/alarm-topic.js';
 import { alarmThresholds, rotationAlarms } from './monitoring/alarms.js';
 import { rotationDashboard } from './monitoring/dashboard.js';
+import { type DeploymentMetrics, deploymentMetrics } from './monitoring/metrics.js';
 import { namePrefixOf } from './name-prefix.js';
 import { checkNetworkProps, functionNetwork } from './network.js';
 import { checkOutputPrefix, rotationOutputs } from './outputs.js';
@@ -101,6 +103,13 @@ export class AtlasX509Rotation extends Construct {
   readonly keyAlias: string;
   /** The functions' Lambda runtime. */
   readonly runtime: lambda.Runtime;
+  /**
+   * Names the functions, alarms and dashboard; the run metrics' `deployment` dimension, so
+   * two deployments in one account and Region keep their alarms apart.
+   */
+  readonly namePrefix: string;
+  /** This deployment's run metrics (`metrics.run('FailedUsers', 'Maximum')`), for alarms of your own. */
+  readonly metrics: DeploymentMetrics;
   private readonly replicaReaders: (region: string) => iam.PolicyStatement | undefined;
 
   constructor(scope: Construct, id: string, props: AtlasX509RotationProps) {
@@ -115,6 +124,8 @@ export class AtlasX509Rotation extends Construct {
       const given = parseConfig(raw, source);
       const secretNamePrefix = requireSecretNamePrefix(given, source);
       const namePrefix = namePrefixOf(this, props.namePrefix);
+      this.namePrefix = namePrefix;
+      this.metrics = deploymentMetrics(namePrefix);
       // The names the CLI uses too: the config's, not the construct's (D1).
       this.keyAlias = certificateKeyAliasOf(given, source);
       const tableName = given.locks.tableName;
@@ -187,7 +198,11 @@ export class AtlasX509Rotation extends Construct {
       const consumers = props.consumers ?? {};
       const projectIds = given.projects.map((p) => p.projectId);
       checkConsumers(consumers, projectIds);
-      const environment = allowConsumers(this.key, consumers, this.certificateSecretsArnPattern);
+      const environment = {
+        ...allowConsumers(this.key, consumers, this.certificateSecretsArnPattern),
+        // The run metrics' deployment dimension, which the alarms below read (domain/names.ts).
+        [DEPLOYMENT_ENV]: namePrefix,
+      };
 
       // Functions and their schedule.
       const access = {
@@ -246,7 +261,11 @@ export class AtlasX509Rotation extends Construct {
       // Alarms and dashboard.
       this.alarmTopic = alarmTopic(this, props.alarmEmail);
       const thresholds = alarmThresholds(props, given.rotation.criticalDays);
-      const monitored = { rotateFunction: this.rotateFunction, failureQueue: this.failureQueue };
+      const monitored = {
+        rotateFunction: this.rotateFunction,
+        failureQueue: this.failureQueue,
+        metrics: this.metrics,
+      };
       this.alarms = rotationAlarms(this, {
         ...monitored,
         namePrefix,

@@ -16,4 +16,5 @@ export type {
   CredentialRotationProps,
   ManagedCredentialRotation,
 } from './managed-credential-rotation.js';
+export type { DeploymentMetrics } from './monitoring/metrics.js';
 export { AtlasX509RotatorStack, type AtlasX509RotatorStackProps } from './stack.js';

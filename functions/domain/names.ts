@@ -8,6 +8,17 @@ export const SERVICE_NAME = 'atlas-x509-rotator';
 export const METRICS_NAMESPACE = 'AtlasX509Rotator';
 
 /**
+ * The run metrics' second dimension: which deployment ran. Its value is the construct's
+ * `namePrefix` (unique per account and Region, and the name of the deployment's alarms and
+ * dashboard), set in the rotate function's environment under `DEPLOYMENT_ENV`. CloudWatch matches
+ * a metric by its whole dimension set, so two deployments in one account and Region never alarm on
+ * each other's runs: one's failure does not page the other, one's runs do not hide the other's
+ * silence.
+ */
+export const DEPLOYMENT_DIMENSION = 'deployment';
+export const DEPLOYMENT_ENV = 'ATLAS_X509_DEPLOYMENT';
+
+/**
  * How long a user deferred with no certificate yet may wait for the catch-up chain before it
  * pages: the chain's `since` (the catch-up note, `catch-up.ts`) is when the first run of the chain
  * ended with users deferred, so no new state is needed. A day covers the default chain (24
@@ -16,7 +27,7 @@ export const METRICS_NAMESPACE = 'AtlasX509Rotator';
  */
 export const NO_CERTIFICATE_GRACE_HOURS = 24;
 
-/** The metrics of one run (EMF, namespace above, dimension `service`). */
+/** The metrics of one run (EMF, namespace above, dimensions `service` and `deployment`). */
 export interface RunMetrics {
   RotatedUsers: number;
   ResumedUsers: number;

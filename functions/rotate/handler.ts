@@ -3,14 +3,25 @@ import type { Context } from 'aws-lambda';
 import { createLambdaLogger } from '../adapters/log.js';
 import { addRunMetrics } from '../adapters/signals.js';
 import { bundledConfig } from '../bundled-config.js';
-import { METRICS_NAMESPACE, SERVICE_NAME } from '../domain/names.js';
+import {
+  DEPLOYMENT_DIMENSION,
+  DEPLOYMENT_ENV,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../domain/names.js';
 import type { RunReport } from '../domain/report.js';
 import { parseRotateEvent } from '../domain/request.js';
 import { REPORT_RESERVE_MS } from '../domain/timing.js';
 import { renewalWindowDays, rotateWithConfig } from '../runtime.js';
 
 const logger = createLambdaLogger();
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+// The construct names the deployment, so its alarms read its runs only (domain/names.ts).
+const deployment = process.env[DEPLOYMENT_ENV];
+const metrics = new Metrics({
+  namespace: METRICS_NAMESPACE,
+  serviceName: SERVICE_NAME,
+  ...(deployment ? { defaultDimensions: { [DEPLOYMENT_DIMENSION]: deployment } } : {}),
+});
 
 /** Scheduled (and manual) rotation: validates the payload, runs, returns the run report. */
 export const handler = async (event: unknown, context: Context): Promise<RunReport> => {

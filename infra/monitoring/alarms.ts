@@ -7,10 +7,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { NO_CERTIFICATE_GRACE_HOURS } from '../../functions/domain/names.js';
 import {
-  deferredNotShrinking,
+  type DeploymentMetrics,
   functionErrors,
   queuedMessages,
-  runMetric,
   STAGNANT_DAYS,
 } from './metrics.js';
 
@@ -63,6 +62,8 @@ export type RotationAlarms = Readonly<
 export interface RotationAlarmsProps {
   /** Alarm names are `<namePrefix>-<name>`. */
   readonly namePrefix: string;
+  /** The deployment's own run metrics. */
+  readonly metrics: DeploymentMetrics;
   readonly topic: sns.ITopic;
   readonly thresholds: AlarmThresholds;
   readonly rotateFunction: lambda.IFunction;
@@ -73,6 +74,7 @@ export interface RotationAlarmsProps {
 
 export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): RotationAlarms => {
   const { criticalDays, credentialWarningDays, heartbeatHours } = props.thresholds;
+  const runMetric = props.metrics.run;
   const notify = new cloudwatchActions.SnsAction(props.topic);
   const alarm = (
     name: string,
@@ -138,7 +140,7 @@ export const rotationAlarms = (scope: Construct, props: RotationAlarmsProps): Ro
       'DeferredNotShrinking',
       {
         alarmDescription: `Users at risk (not known far from renewal) were deferred on ${STAGNANT_DAYS} of the last ${STAGNANT_DAYS + 1} days without their count falling (DeferredAtRisk): the runs are not keeping up (rate limits, timeout, concurrency). See docs/runbook.md.`,
-        metric: deferredNotShrinking(),
+        metric: props.metrics.deferredNotShrinking(),
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: STAGNANT_DAYS + 1,

@@ -6,16 +6,16 @@ import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../functions/domain/names.js';
 import type { AlarmThresholds } from './alarms.js';
 import {
-  dailyRunMetric as daily,
-  deferredNotShrinking,
+  type DeploymentMetrics,
   functionErrors,
   functionMaxDuration,
   queuedMessages,
-  runMetric,
 } from './metrics.js';
 
 export interface RotationDashboardProps {
   readonly dashboardName: string;
+  /** The deployment's own run metrics, as its alarms read them. */
+  readonly metrics: DeploymentMetrics;
   readonly projectIds: readonly string[];
   readonly secretNamePrefix: string;
   readonly alarms: readonly cloudwatch.IAlarm[];
@@ -32,6 +32,7 @@ export const rotationDashboard = (
   props: RotationDashboardProps,
 ): cloudwatch.Dashboard => {
   const { criticalDays, credentialWarningDays } = props.thresholds;
+  const { run: runMetric, daily, deferredNotShrinking } = props.metrics;
   const day = Duration.days(1);
   return new cloudwatch.Dashboard(scope, 'Dashboard', {
     dashboardName: props.dashboardName,

@@ -25,15 +25,22 @@ let h: Harness;
 let configFile: string;
 let rotateAsset: string;
 let functionEnv: Record<string, string>;
+/** The metrics the synthesized alarms read: each one's dimensions. */
+let alarmDimensions: Record<string, string>[];
 
 /** The rotate handler of `assetDir` in its own process, as Lambda runs it: the bundle, its config. */
-const invokeAsset = (assetDir: string, event: object): Promise<RunReport> =>
+const invokeAsset = (
+  assetDir: string,
+  event: object,
+  printed?: (lines: string[]) => void,
+): Promise<RunReport> =>
   invokeBundle<RunReport>({
     bundle: join(assetDir, 'index.mjs'),
     event,
     env: functionEnv,
     // As deployed: the config beside the bundle, the Atlas credential from its secret.
     unset: (name) => name === 'ROTATOR_CONFIG_PATH' || name.startsWith('MONGODB_ATLAS_'),
+    ...(printed ? { printed } : {}),
   });
 
 /** The CLI and the deployed function, started in the same tick on the same users. */
@@ -99,6 +106,20 @@ beforeAll(async () => {
   functionEnv = Object.fromEntries(
     Object.entries(variables ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
+  alarmDimensions = Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+    .flatMap(({ Properties: p }) => [
+      p,
+      ...(
+        (p.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[] | undefined) ?? []
+      ).map((m) => m.MetricStat?.Metric),
+    ])
+    .filter((m) => m?.Namespace === 'AtlasX509Rotator')
+    .map((m) =>
+      Object.fromEntries(
+        (m?.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]),
+      ),
+    );
 }, 120_000);
 afterAll(() => h.close());
 
@@ -127,6 +148,25 @@ describe('the CLI and the deployed function on one config file', () => {
     }
     expect(h.leaks()).toEqual([]);
   }, 120_000);
+
+  it('emits its run metrics under the very dimensions its alarms read', async () => {
+    const printed: string[] = [];
+    const report = await invokeAsset(
+      rotateAsset,
+      { scheduledTime: new Date().toISOString() },
+      (l) => printed.push(...l),
+    );
+    expect(report.lockedOut).toBeUndefined();
+    const emf = printed
+      .map((line) => JSON.parse(line))
+      .find((o) => o._aws?.CloudWatchMetrics && o.RunCompleted === 1);
+    // CloudWatch matches a metric by its whole dimension set: the same names, the same values.
+    const [emitted] = emf._aws.CloudWatchMetrics[0].Dimensions as string[][];
+    const asEmitted = Object.fromEntries((emitted ?? []).map((name) => [name, emf[name]]));
+    expect(alarmDimensions.length).toBeGreaterThanOrEqual(8);
+    for (const dimensions of alarmDimensions) expect(dimensions).toEqual(asEmitted);
+    expect(asEmitted.deployment).toMatch(/^AppStack-Rotation-/);
+  }, 60_000);
 
   it('would both mint with two tables (the bug this replaces): the check above can fail', async () => {
     // The asset as the construct used to ship it: the table name overwritten with its own.

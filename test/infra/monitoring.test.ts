@@ -28,7 +28,10 @@ describe('monitoring, default deployment', () => {
     const runMetric = (name: string) => ({
       Namespace: 'AtlasX509Rotator',
       MetricName: name,
-      Dimensions: [{ Name: 'service', Value: 'atlas-x509-rotator' }],
+      Dimensions: [
+        { Name: 'deployment', Value: stack.rotation.namePrefix },
+        { Name: 'service', Value: 'atlas-x509-rotator' },
+      ],
     });
 
     it('fire on failed users and keep their state until the next run', () => {
@@ -307,15 +310,16 @@ describe('alarmThresholds', () => {
 });
 
 describe('metric factory', () => {
-  it("reads run metrics in the functions' namespace, hourly unless told, daily ones labelled", () => {
-    expect(metrics.runMetric('FailedUsers', 'Maximum')).toMatchObject({
+  it("reads one deployment's run metrics, hourly unless told, daily ones labelled", () => {
+    const own = metrics.deploymentMetrics('team-a');
+    expect(own.run('FailedUsers', 'Maximum')).toMatchObject({
       namespace: 'AtlasX509Rotator',
       metricName: 'FailedUsers',
-      dimensions: { service: 'atlas-x509-rotator' },
+      dimensions: { service: 'atlas-x509-rotator', deployment: 'team-a' },
       statistic: 'Maximum',
     });
-    expect(metrics.runMetric('FailedUsers', 'Maximum').period.toHours()).toBe(1);
-    const daily = metrics.dailyRunMetric('RotatedUsers', 'Sum', 'rotated');
+    expect(own.run('FailedUsers', 'Maximum').period.toHours()).toBe(1);
+    const daily = own.daily('RotatedUsers', 'Sum', 'rotated');
     expect(daily.period.toDays()).toBe(1);
     expect(daily.label).toBe('rotated');
   });

@@ -114,6 +114,50 @@ describe('one system: the config names the lease table and the key alias (D1)', 
     );
   });
 
+  it("keeps two deployments' alarms apart: each reads the metrics its own function emits", () => {
+    const app = newApp();
+    const build = (id: string, n: string) => {
+      const stack = adopterStack(app, id);
+      const config = withDefaults(
+        { secretNamePrefix: `team-${n}/`, kmsKeyId: `alias/team-${n}` },
+        { tableName: `team-${n}-leases` },
+      );
+      return { stack, r: rotation(stack, { config }) };
+    };
+    const read = ({ stack, r }: ReturnType<typeof build>) => {
+      const template = Template.fromStack(stack);
+      const env = Object.values(template.findResources('AWS::Lambda::Function'))
+        .map((f) => f.Properties.Environment?.Variables?.ATLAS_X509_DEPLOYMENT)
+        .filter((v) => v !== undefined);
+      // Plain alarms name their metric; a math alarm (DeferredNotShrinking) lists its inputs.
+      const metrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).flatMap(
+        ({ Properties: p }) => [
+          p,
+          ...(p.Metrics ?? []).map(
+            (m: { MetricStat?: { Metric: object } }) => m.MetricStat?.Metric,
+          ),
+        ],
+      );
+      const deployments = metrics
+        .filter((m) => m?.Namespace === 'AtlasX509Rotator')
+        .map((m: { Dimensions: { Name: string; Value: string }[] }) =>
+          Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value])),
+        );
+      return { r, env, deployments };
+    };
+    const built = [build('StackA', 'a'), build('StackB', 'b')];
+    const [a, b] = built.map(read) as [ReturnType<typeof read>, ReturnType<typeof read>];
+    expect(a.r.namePrefix).not.toBe(b.r.namePrefix);
+    for (const { r, env, deployments } of [a, b]) {
+      // The rotate function alone emits run metrics; it is told its deployment.
+      expect(env).toEqual([r.namePrefix]);
+      expect(deployments.length).toBeGreaterThanOrEqual(8);
+      for (const dimensions of deployments) {
+        expect(dimensions).toEqual({ service: 'atlas-x509-rotator', deployment: r.namePrefix });
+      }
+    }
+  });
+
   it('allows the same names in stacks of different accounts (stages of one pipeline)', () => {
     const app = newApp();
     rotation(adopterStack(app, 'Test', { account: '111122223333', region: 'eu-west-1' }));

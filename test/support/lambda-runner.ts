@@ -17,6 +17,8 @@ export interface InvokeOptions {
   readonly env?: Record<string, string>;
   /** Removed from it (an empty name list keeps everything). */
   readonly unset?: (name: string) => boolean;
+  /** Receives what the handler printed on stdout (its EMF metrics), but the result's line. */
+  readonly printed?: (lines: string[]) => void;
 }
 
 const MARK = '@@handler-result ';
@@ -55,7 +57,9 @@ export const invokeBundle = <T>(options: InvokeOptions): Promise<T> =>
     });
     child.once('error', reject);
     child.once('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith(MARK));
+      const lines = out.split('\n');
+      const line = lines.find((l) => l.startsWith(MARK));
+      options.printed?.(lines.filter((l) => l.trim() !== '' && !l.startsWith(MARK)));
       if (code !== 0 || !line) reject(new Error(`handler exited ${code}: ${err}`));
       else resolve(JSON.parse(line.slice(MARK.length)) as T);
     });
