@@ -114,10 +114,10 @@ beforeAll(async () => {
         (p.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[] | undefined) ?? []
       ).map((m) => m.MetricStat?.Metric),
     ])
-    .filter((m) => m?.Namespace === 'AtlasX509Rotator')
+    .filter((m): m is Record<string, unknown> => m?.Namespace === 'AtlasX509Rotator')
     .map((m) =>
       Object.fromEntries(
-        (m?.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]),
+        (m.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]),
       ),
     );
 }, 120_000);
