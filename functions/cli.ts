@@ -27,7 +27,7 @@ import { CREATE_RESERVE_MS, REPORT_RESERVE_MS } from './domain/timing.js';
 
 const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-run]
          [--force (--only <projectId>:<username>... | --all) [--request-id <id>]]
-         [--only ...] [--json] [--quiet] [--time-budget <seconds>]
+         [--only ...] [--json] [--quiet] [--time-budget <seconds>] [--wait-for-lock <seconds>]
 
   --config <file>        rotation config (JSON)
   --dry-run              list and evaluate, report the plan; mint nothing, write nothing
@@ -42,7 +42,10 @@ const ROTATE_USAGE = `Usage: atlas-x509-rotator rotate --config <file> [--dry-ru
   --time-budget <s>      print the report within <s> seconds of the start, as a Lambda timeout
                          would: work stops ${REPORT_RESERVE_MS / 1000} s before, and a create starts only
                          with ${CREATE_RESERVE_MS / 1000} s left for it and its key's store (users
-                         left are deferred). Without it, each user is bounded by its lease`;
+                         left are deferred). Without it, each user is bounded by its lease
+  --wait-for-lock <s>    when another run holds the run lock (the schedule, say), wait up to <s>
+                         seconds for it to finish instead of exiting 1 at once (the wait counts
+                         against --time-budget)`;
 
 const DISABLE_USAGE = `Usage: atlas-x509-rotator disable-customer-x509 --config <file> --project <id>
          [--confirm <id> --requested-by <who> --reason <why>] [--json]
@@ -108,8 +111,13 @@ const rotate = async (argv: string[]): Promise<number> => {
     quiet: { type: 'boolean', default: false },
     'time-budget': { type: 'string' },
     'request-id': { type: 'string' },
+    'wait-for-lock': { type: 'string' },
   });
   if (!args.config) throw new UsageError('--config is required');
+  const waitSeconds = args['wait-for-lock'] === undefined ? 0 : Number(args['wait-for-lock']);
+  if (!(Number.isFinite(waitSeconds) && waitSeconds >= 0)) {
+    throw new UsageError('--wait-for-lock must be a number of seconds (0 or more)');
+  }
   const budget = args['time-budget'] === undefined ? undefined : Number(args['time-budget']);
   if (budget !== undefined && !(budget * 1000 > REPORT_RESERVE_MS)) {
     throw new UsageError(
@@ -139,7 +147,11 @@ const rotate = async (argv: string[]): Promise<number> => {
     log: stderrLogger(),
     deadline: () => deadline,
     progress: progress?.update,
+    lockWaitMs: waitSeconds * 1000,
   }).finally(() => progress?.stop());
+  if (report.lockedOut && waitSeconds === 0) {
+    process.stderr.write('To wait for the run holding the lock, add --wait-for-lock <seconds>.\n');
+  }
   process.stdout.write(
     args.json
       ? `${JSON.stringify(report, null, 2)}\n`

@@ -1,4 +1,4 @@
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CLOCK_SKEW_BOUND_MS } from '../../functions/adapters/aws/lease-table.js';
@@ -130,5 +130,35 @@ describe('the run lock, for every writing run', () => {
       new GetItemCommand({ TableName: h.tableName, Key: { pk: { S: RUN_LOCK_KEY } } }),
     );
     expect(lock.Item).toBeUndefined();
+  });
+
+  it('the CLI with --wait-for-lock waits for the holder to finish, then runs; past the wait it is refused', async () => {
+    await holdLock('req-sched', Date.now() + 60_000);
+    const short = await h.cli(['--config', configPath, '--wait-for-lock', '1']);
+    expect(short.code).toBe(1);
+    expect(short.stdout).toContain('Not run: another run (req-sched) holds the run lock');
+    const started = Date.now();
+    const waiting = h.cli(['--config', configPath, '--json', '--wait-for-lock', '60']);
+    // The holder finishes (releases the lock) while the CLI waits.
+    await new Promise((r) => setTimeout(r, 2_000));
+    await ddb().send(
+      new DeleteItemCommand({ TableName: h.tableName, Key: { pk: { S: RUN_LOCK_KEY } } }),
+    );
+    const ran = await waiting;
+    expect(ran.code, ran.stderr).toBe(0);
+    expect((JSON.parse(ran.stdout) as RunReport).summary.rotated).toBe(1);
+    // It waited for the release (one 5 s poll at most), not for the lock's 60 s expiry.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(h.sim.count('POST', '/certs')).toBe(1);
+  }, 60_000);
+
+  it('the CLI refused at once names the flag that waits', async () => {
+    await holdLock('req-sched', Date.now() + 60_000);
+    const refused = await h.cli(['--config', configPath, '--quiet']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('add --wait-for-lock <seconds>');
+    expect((await h.cli(['--config', configPath, '--wait-for-lock', 'soon'])).stderr).toContain(
+      '--wait-for-lock must be a number of seconds',
+    );
   });
 });
