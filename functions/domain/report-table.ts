@@ -79,6 +79,12 @@ const catchUpLine = (report: RunReport): string[] => {
   ];
 };
 
+/** A forced run's request: the id that repeats it without a second mint, or why it has none. */
+const requestOf = (report: RunReport): string => {
+  if (report.requestId !== undefined) return `, request ${report.requestId}`;
+  return report.requestNote === undefined ? '' : ` (${report.requestNote})`;
+};
+
 export const formatReport = (report: RunReport, style: TableStyle = PLAIN): string => {
   const stopped = report.error !== undefined;
   const header = ['PROJECT', 'USER', 'ACTION', 'SERIAL', 'NOT AFTER', 'REASON'];
@@ -101,7 +107,7 @@ export const formatReport = (report: RunReport, style: TableStyle = PLAIN): stri
   const s = report.summary;
   const todo = remedies(report.users, stopped);
   const lines = [
-    `Run ${report.runId}${report.dryRun ? ' (dry run: nothing minted or written)' : ''}`,
+    `Run ${report.runId}${report.dryRun ? ' (dry run: nothing minted or written)' : ''}${requestOf(report)}`,
     style.header(line(header)),
     ...report.users.map((u, n) =>
       line(rows[n] ?? [], (i, c) => (i === 2 ? style.action(u.action, c) : c)),

@@ -70,6 +70,17 @@ describe('the report table', () => {
     );
   });
 
+  it("names a forced run's request, or says why it has no id", () => {
+    const forced = row({ action: 'rotated', reason: 'forced' });
+    expect(formatReport(report([forced], { requestId: 'cli-42' })).split('\n')[0]).toBe(
+      'Run run-1, request cli-42',
+    );
+    expect(formatReport(report([forced], { requestNote: 'no id' })).split('\n')[0]).toBe(
+      'Run run-1 (no id)',
+    );
+    expect(formatReport(report([forced])).split('\n')[0]).toBe('Run run-1');
+  });
+
   it('says a run-wide stop once, below the rows, and where the events went', () => {
     const stopped = report(
       [
