@@ -77,7 +77,8 @@ export const ATLAS_ERROR_CODES = {
     scope: 'user',
     source: 'atlas',
     summary: 'Atlas does not know the resource (usually the database user).',
-    remedy: 'Check that the database user exists in the project.',
+    remedy:
+      "Check that the database user exists in the project; for another call (`/rateLimits`), the project id and the credential's roles.",
   },
   ATLAS_GENERATED_CERTS_LIMIT_EXCEEDED: {
     scope: 'user',
