@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../functions/domain/report.js';
 import { AtlasX509Rotation } from '../../infra/construct.js';
 import { createLeaseTable, sm } from '../../tools/aws/seed.js';
+import { alarmRunMetricDimensions } from '../support/alarm-dimensions.js';
 import { Harness, P1 } from '../support/harness.js';
 import { invokeBundle } from '../support/lambda-runner.js';
 
@@ -26,7 +27,7 @@ let configFile: string;
 let rotateAsset: string;
 let functionEnv: Record<string, string>;
 /** The metrics the synthesized alarms read: each one's dimensions. */
-let alarmDimensions: Record<string, string>[];
+let alarmDimensions: Record<string, unknown>[];
 
 /** The rotate handler of `assetDir` in its own process, as Lambda runs it: the bundle, its config. */
 const invokeAsset = (
@@ -106,20 +107,7 @@ beforeAll(async () => {
   functionEnv = Object.fromEntries(
     Object.entries(variables ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
-  alarmDimensions = Object.values(template.Resources)
-    .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
-    .flatMap(({ Properties: p }) => [
-      p,
-      ...(
-        (p.Metrics as { MetricStat?: { Metric: Record<string, unknown> } }[] | undefined) ?? []
-      ).map((m) => m.MetricStat?.Metric),
-    ])
-    .filter((m): m is Record<string, unknown> => m?.Namespace === 'AtlasX509Rotator')
-    .map((m) =>
-      Object.fromEntries(
-        (m.Dimensions as { Name: string; Value: string }[]).map((d) => [d.Name, d.Value]),
-      ),
-    );
+  alarmDimensions = alarmRunMetricDimensions(template.Resources);
 }, 120_000);
 afterAll(() => h.close());
 

@@ -9,6 +9,7 @@ import { ConfigError } from '../../functions/domain/config/errors.js';
 import type { RawConfig } from '../../functions/domain/config/schema.js';
 import { AtlasX509Rotation, type AtlasX509RotationProps } from '../../infra/construct.js';
 import { defaultRuntime } from '../../infra/runtime.js';
+import { alarmRunMetricDimensions } from '../support/alarm-dimensions.js';
 import { caught, exampleConfig, newApp, synthDefault } from './support.js';
 
 /**
@@ -129,20 +130,7 @@ describe('one system: the config names the lease table and the key alias (D1)', 
       const env = Object.values(template.findResources('AWS::Lambda::Function'))
         .map((f) => f.Properties.Environment?.Variables?.ATLAS_X509_DEPLOYMENT)
         .filter((v) => v !== undefined);
-      // Plain alarms name their metric; a math alarm (DeferredNotShrinking) lists its inputs.
-      const metrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).flatMap(
-        ({ Properties: p }) => [
-          p,
-          ...(p.Metrics ?? []).map(
-            (m: { MetricStat?: { Metric: object } }) => m.MetricStat?.Metric,
-          ),
-        ],
-      );
-      const deployments = metrics
-        .filter((m) => m?.Namespace === 'AtlasX509Rotator')
-        .map((m: { Dimensions: { Name: string; Value: string }[] }) =>
-          Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value])),
-        );
+      const deployments = alarmRunMetricDimensions(template.toJSON().Resources);
       return { r, env, deployments };
     };
     const built = [build('StackA', 'a'), build('StackB', 'b')];
