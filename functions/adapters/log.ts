@@ -24,10 +24,11 @@ export class StderrLogger extends Logger {
 }
 
 /**
- * What a CLI report (table or JSON) already shows, one row a user: logged on stderr as well only
- * when a log level is asked for (POWERTOOLS_LOG_LEVEL), so a failed user is told once.
+ * What a CLI report (table or JSON) already shows (a user's row, the run's stop, a run the run
+ * lock refused): logged on stderr as well only when a log level is asked for
+ * (POWERTOOLS_LOG_LEVEL), so each is told once.
  */
-const SHOWN_IN_REPORT = new Set(['user done', 'run stopped', 'project failed']);
+const SHOWN_IN_REPORT = new Set(['user done', 'run stopped', 'project failed', 'run not started']);
 
 /** The CLI's log: stderr, WARN unless POWERTOOLS_LOG_LEVEL says otherwise. */
 export const cliLogger = (env: NodeJS.ProcessEnv): Log => {
@@ -40,7 +41,9 @@ export const cliLogger = (env: NodeJS.ProcessEnv): Log => {
   return {
     debug: (message, ...attributes) => logger.debug(message, ...attributes),
     info: (message, ...attributes) => logger.info(message, ...attributes),
-    warn: (message, ...attributes) => logger.warn(message, ...attributes),
+    warn: (message, ...attributes) => {
+      if (!SHOWN_IN_REPORT.has(message)) logger.warn(message, ...attributes);
+    },
     error: (message, ...attributes) => {
       if (!SHOWN_IN_REPORT.has(message)) logger.error(message, ...attributes);
     },

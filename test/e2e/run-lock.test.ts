@@ -152,11 +152,14 @@ describe('the run lock, for every writing run', () => {
     expect(h.sim.count('POST', '/certs')).toBe(1);
   }, 60_000);
 
-  it('the CLI refused at once names the flag that waits', async () => {
+  it('the CLI refused at once names the flag that waits, and says the refusal once', async () => {
     await holdLock('req-sched', Date.now() + 60_000);
     const refused = await h.cli(['--config', configPath, '--quiet']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('add --wait-for-lock <seconds>');
+    // The report's "Not run:" line says it; no JSON log line repeats it on stderr.
+    expect(refused.stdout).toContain('Not run: another run (req-sched)');
+    expect(refused.stderr).not.toContain('run not started');
     expect((await h.cli(['--config', configPath, '--wait-for-lock', 'soon'])).stderr).toContain(
       '--wait-for-lock must be a number of seconds',
     );
