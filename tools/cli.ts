@@ -21,16 +21,21 @@ export const cliArgs = (command: string, args: readonly string[]): string[] => {
     : ['--import', 'tsx', 'functions/bin.ts', command, ...args];
 };
 
-/** Spawns the CLI's `<command>` with the given extra environment. */
+/**
+ * Spawns the CLI's `<command>` with the given extra environment; a name given `undefined` is
+ * removed (the tests' own POWERTOOLS_LOG_LEVEL, to see what an operator's default shows).
+ */
 export const runCli = (
   command: 'rotate' | 'disable-customer-x509',
   args: string[],
-  env: Record<string, string>,
+  env: Readonly<Record<string, string | undefined>>,
 ): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, cliArgs(command, args), {
       cwd: ROOT,
-      env: { ...process.env, ...env },
+      env: Object.fromEntries(
+        Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined),
+      ),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -133,7 +133,10 @@ export class Harness {
   }
 
   /** Runs the real `rotate` CLI in a child process. */
-  async cli(args: string[], env: Record<string, string> = this.atlasEnv): Promise<CliResult> {
+  async cli(
+    args: string[],
+    env: Readonly<Record<string, string | undefined>> = this.atlasEnv,
+  ): Promise<CliResult> {
     return this.captured(await runCli('rotate', args, env));
   }
 
