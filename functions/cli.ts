@@ -141,6 +141,7 @@ const rotate = async (argv: string[]): Promise<number> => {
   const progress = args.quiet
     ? undefined
     : new Progress({ stream: process.stderr, live: process.stderr.isTTY === true });
+  let toldWaiting = false;
   const report = await rotateWithConfig({
     config,
     request,
@@ -148,6 +149,14 @@ const rotate = async (argv: string[]): Promise<number> => {
     deadline: () => deadline,
     progress: progress?.update,
     lockWaitMs: waitSeconds * 1000,
+    // Said once, so a wait of a minute is not mistaken for a hang.
+    onLockWait: (holder, leftMs) => {
+      if (args.quiet || toldWaiting) return;
+      toldWaiting = true;
+      process.stderr.write(
+        `Waiting for the run lock, held by ${holder}: up to ${Math.ceil(leftMs / 1000)} s\n`,
+      );
+    },
   }).finally(() => progress?.stop());
   if (report.lockedOut && waitSeconds === 0) {
     process.stderr.write('To wait for the run holding the lock, add --wait-for-lock <seconds>.\n');

@@ -40,6 +40,7 @@ import {
 import {
   farFromRenewal,
   finishRun,
+  type GateOptions,
   gateRun,
   keepRunLock,
   releaseRun,
@@ -149,6 +150,8 @@ export interface RunOptions extends CommonOptions {
   trigger?: RunTrigger;
   /** How long a manual run waits for another run's lock before it gives up. @default 0 */
   lockWaitMs?: number;
+  /** Told each time a manual run starts to wait for the run lock (the CLI says so on stderr). */
+  onLockWait?: GateOptions['onWait'];
 }
 
 /**
@@ -206,6 +209,7 @@ export const rotateWithConfig = async (options: RunOptions): Promise<RunReport> 
   const gate = await gateRun(catchUp, trigger, options.request.dryRun, {
     maxRuns: config.rotation.catchUpRuns,
     waitMs: options.lockWaitMs,
+    onWait: options.onLockWait,
     now,
   });
   if (!gate.go) return notRunReport(runId, trigger, now(), gate.reason, log, gate.lockedOut);

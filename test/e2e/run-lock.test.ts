@@ -146,6 +146,10 @@ describe('the run lock, for every writing run', () => {
     );
     const ran = await waiting;
     expect(ran.code, ran.stderr).toBe(0);
+    // Said once, so the wait is not mistaken for a hang.
+    expect(
+      ran.stderr.match(/Waiting for the run lock, held by req-sched: up to \d+ s/g),
+    ).toHaveLength(1);
     expect((JSON.parse(ran.stdout) as RunReport).summary.rotated).toBe(1);
     // It waited for the release (one 5 s poll at most), not for the lock's 60 s expiry.
     expect(Date.now() - started).toBeLessThan(30_000);

@@ -87,6 +87,8 @@ export interface GateOptions {
   maxRuns: number;
   /** How long a manual run waits for the run lock before it gives up (polling). @default 0 */
   waitMs?: number | undefined;
+  /** Told before each wait: who holds the lock, and how long this run may still wait. */
+  onWait?: ((holder: string, leftMs: number) => void) | undefined;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -174,6 +176,7 @@ export const gateRun = async (
       const left = giveUpAt - now().getTime();
       if (left <= 0) return await refused(deps, trigger, lock, options, previous);
       deps.log.info('waiting for the run lock', { holder: lock.owner, waitMs: left });
+      options.onWait?.(lock.owner, left);
       await sleep(Math.min(LOCK_POLL_MS, left));
     }
   } catch (err) {
