@@ -31,10 +31,8 @@ describe('a failed user is told once', () => {
     const config = await h.writeConfig(
       h.config({ projects: [{ projectId: P1, users: ['app1', 'scram'] }] }),
     );
-    // The operator's default: no POWERTOOLS_LOG_LEVEL (the suite's own is SILENT).
-    const operator = { ...h.atlasEnv, POWERTOOLS_LOG_LEVEL: undefined };
     for (const flags of [[], ['--quiet'], ['--json']]) {
-      const out = await h.cli(['--config', config, ...flags], operator);
+      const out = await h.cli(['--config', config, ...flags], h.operatorEnv);
       expect(out.code).toBe(1);
       expect(out.stdout).toContain('USER_NOT_MANAGED_X509');
       expect(errorLines(out.stderr)).toEqual([]);

@@ -158,9 +158,7 @@ describe('the run lock, for every writing run', () => {
 
   it('the CLI refused at once names the flag that waits, and says the refusal once', async () => {
     await holdLock('req-sched', Date.now() + 60_000);
-    // The operator's default: no POWERTOOLS_LOG_LEVEL (the suite's own is SILENT).
-    const operator = { ...h.atlasEnv, POWERTOOLS_LOG_LEVEL: undefined };
-    const refused = await h.cli(['--config', configPath, '--quiet'], operator);
+    const refused = await h.cli(['--config', configPath, '--quiet'], h.operatorEnv);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('add --wait-for-lock <seconds>');
     // The report's "Not run:" line says it; no JSON log line repeats it on stderr.

@@ -79,6 +79,14 @@ export class Harness {
     };
   }
 
+  /**
+   * `atlasEnv` as an operator's shell has it: no POWERTOOLS_LOG_LEVEL (the suite's own is
+   * SILENT), so a spawned CLI logs what it logs by default.
+   */
+  get operatorEnv(): Readonly<Record<string, string | undefined>> {
+    return { ...this.atlasEnv, POWERTOOLS_LOG_LEVEL: undefined };
+  }
+
   /** A config pointing at this world; `projects` is required, the rest defaults here. */
   config(overrides: Partial<RawConfig> & Pick<RawConfig, 'projects'>): RawConfig {
     return {
